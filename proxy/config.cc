@@ -1,0 +1,351 @@
+// YAML to Config: schema checks with file:line:column for every error, includes, cross-references.
+#include "proxy/config.h"
+
+#include <yaml-cpp/yaml.h>
+
+#include <algorithm>
+#include <filesystem>
+#include <fmt/format.h>
+#include <set>
+
+#include "policy/msisdn.h"
+#include "proxy/passwords.h"
+
+namespace proxy {
+
+std::string Endpoint::to_string() const {
+  return host.find(':') != std::string::npos ? fmt::format("[{}]:{}", host, port) : fmt::format("{}:{}", host, port);
+}
+
+std::string ConfigError::to_string() const {
+  if (line == 0) return fmt::format("{}: {}", file, message);
+  return fmt::format("{}:{}:{}: {}", file, line, column, message);
+}
+
+const AccountConfig* Config::account(const std::string& system_id) const {
+  auto it = accounts.find(system_id);
+  return it == accounts.end() ? nullptr : &it->second;
+}
+
+namespace {
+
+// Collects errors against one file, with positions taken from the YAML nodes.
+class Reader {
+ public:
+  Reader(std::string file, std::vector<ConfigError>& errors) : file_(std::move(file)), errors_(errors) {}
+
+  void error(const YAML::Node& at, const std::string& message) {
+    YAML::Mark m = at.Mark();
+    errors_.push_back({file_, m.line + 1, m.column + 1, message});
+  }
+
+  bool is_map(const YAML::Node& n, const std::string& what) {
+    if (n.IsMap()) return true;
+    error(n, what + " must be a mapping");
+    return false;
+  }
+
+  // Unknown keys are errors: a typo must not silently fall back to a default.
+  void only_keys(const YAML::Node& map, std::initializer_list<const char*> allowed, const std::string& where) {
+    for (const auto& kv : map) {
+      std::string key = kv.first.as<std::string>("");
+      if (std::none_of(allowed.begin(), allowed.end(), [&](const char* a) { return key == a; }))
+        error(kv.first, fmt::format("unknown key '{}' in {}", key, where));
+    }
+  }
+
+  std::string str(const YAML::Node& n, const std::string& what) {
+    if (!n.IsScalar()) {
+      error(n, what + " must be a string");
+      return {};
+    }
+    return n.Scalar();
+  }
+
+  template <typename T>
+  void number(const YAML::Node& map, const char* key, T& out, long min, long max) {
+    YAML::Node n = map[key];
+    if (!n) return;
+    long v;
+    if (!n.IsScalar() || !YAML::convert<long>::decode(n, v)) {
+      error(n, fmt::format("{} must be a whole number", key));
+      return;
+    }
+    if (v < min || v > max) {
+      error(n, fmt::format("{} must be between {} and {}", key, min, max));
+      return;
+    }
+    out = T(v);
+  }
+
+  std::optional<Endpoint> endpoint(const YAML::Node& n, const std::string& what) {
+    std::string text = str(n, what);
+    size_t colon = text.rfind(':');
+    if (colon == std::string::npos) {
+      error(n, what + " must be host:port");
+      return std::nullopt;
+    }
+    Endpoint e;
+    e.host = text.substr(0, colon);
+    if (e.host.size() > 2 && e.host.front() == '[' && e.host.back() == ']') e.host = e.host.substr(1, e.host.size() - 2);
+    long port = -1;
+    try {
+      port = std::stol(text.substr(colon + 1));
+    } catch (...) {
+    }
+    if (port < 0 || port > 65535 || e.host.empty()) {
+      error(n, what + " must be host:port with a port from 0 to 65535");
+      return std::nullopt;
+    }
+    e.port = uint16_t(port);
+    return e;
+  }
+
+  const std::string& file() const { return file_; }
+
+ private:
+  std::string file_;
+  std::vector<ConfigError>& errors_;
+};
+
+void read_limits(Reader& r, const YAML::Node& n, Limits& l) {
+  if (!r.is_map(n, "limits")) return;
+  r.only_keys(n, {"max_pdu", "customer_window", "response_timeout_ms", "enquire_link_s", "receipt_map_ttl_s",
+                  "pending_receipts_max", "pending_receipts_ttl_s", "bind_failures"},
+              "limits");
+  r.number(n, "max_pdu", l.max_pdu, 64, 1 << 20);
+  r.number(n, "customer_window", l.customer_window, 1, 100000);
+  r.number(n, "response_timeout_ms", l.response_timeout_ms, 100, 600000);
+  r.number(n, "enquire_link_s", l.enquire_link_s, 1, 3600);
+  r.number(n, "receipt_map_ttl_s", l.receipt_map_ttl_s, 60, 90 * 24 * 3600);
+  r.number(n, "pending_receipts_max", l.pending_receipts_max, 1, 10000000);
+  r.number(n, "pending_receipts_ttl_s", l.pending_receipts_ttl_s, 60, 90 * 24 * 3600);
+  if (YAML::Node b = n["bind_failures"]) {
+    if (!r.is_map(b, "limits.bind_failures")) return;
+    r.only_keys(b, {"max", "window_s", "block_s"}, "limits.bind_failures");
+    r.number(b, "max", l.bind_failures_max, 1, 1000000);
+    r.number(b, "window_s", l.bind_failures_window_s, 1, 86400);
+    r.number(b, "block_s", l.bind_failures_block_s, 0, 86400);
+  }
+}
+
+void read_state(Reader& r, const YAML::Node& n, Config& c) {
+  if (n.IsScalar() && n.Scalar() == "memory") return;
+  if (!r.is_map(n, "state (or: state: memory)")) return;
+  r.only_keys(n, {"redis"}, "state");
+  YAML::Node url = n["redis"];
+  if (!url) return r.error(n, "state needs redis: \"redis://host:port/db\" (or write state: memory)");
+  std::string text = r.str(url, "state.redis");
+  const std::string scheme = "redis://";
+  if (!text.starts_with(scheme)) return r.error(url, "state.redis must start with redis://");
+  std::string rest = text.substr(scheme.size());
+  size_t slash = rest.find('/');
+  std::string hostport = rest.substr(0, slash);
+  if (slash != std::string::npos && slash + 1 < rest.size()) {
+    try {
+      c.redis_db = std::stoi(rest.substr(slash + 1));
+    } catch (...) {
+      return r.error(url, "state.redis database must be a number");
+    }
+  }
+  size_t colon = hostport.rfind(':');
+  c.redis_host = colon == std::string::npos ? hostport : hostport.substr(0, colon);
+  if (colon != std::string::npos) {
+    try {
+      c.redis_port = uint16_t(std::stoi(hostport.substr(colon + 1)));
+    } catch (...) {
+      return r.error(url, "state.redis port must be a number");
+    }
+  }
+  if (c.redis_host.empty()) r.error(url, "state.redis needs a host");
+}
+
+void read_upstream(Reader& r, const std::string& name, const YAML::Node& n, Config& c) {
+  if (!r.is_map(n, "upstream " + name)) return;
+  r.only_keys(n, {"host", "port", "system_id", "password", "system_type", "sessions", "window", "reconnect_min_ms",
+                  "reconnect_max_ms", "message_id"},
+              "upstream " + name);
+  UpstreamConfig u;
+  u.name = name;
+  for (const char* key : {"host", "port", "system_id", "password"})
+    if (!n[key]) r.error(n, fmt::format("upstream {} needs {}", name, key));
+  if (n["host"]) u.address.host = r.str(n["host"], "host");
+  long port = 0;
+  r.number(n, "port", port, 1, 65535);
+  u.address.port = uint16_t(port);
+  if (n["system_id"]) u.system_id = r.str(n["system_id"], "system_id");
+  if (n["password"]) u.password = r.str(n["password"], "password");
+  if (n["system_type"]) u.system_type = r.str(n["system_type"], "system_type");
+  if (u.system_id.size() > 15) r.error(n["system_id"], "system_id is at most 15 characters (SMPP 3.4)");
+  if (u.password.size() > 8) r.error(n["password"], "password is at most 8 characters (SMPP 3.4)");
+  r.number(n, "sessions", u.sessions, 1, 64);
+  r.number(n, "window", u.window, 1, 100000);
+  r.number(n, "reconnect_min_ms", u.reconnect_min_ms, 10, 600000);
+  r.number(n, "reconnect_max_ms", u.reconnect_max_ms, 10, 600000);
+  if (YAML::Node ids = n["message_id"]) {
+    if (r.is_map(ids, "message_id")) {
+      r.only_keys(ids, {"submit", "receipt"}, "message_id");
+      for (auto [key, out] : {std::pair{"submit", &u.submit_id_format}, std::pair{"receipt", &u.receipt_id_format}}) {
+        if (!ids[key]) continue;
+        auto f = parse_id_format(r.str(ids[key], key));
+        if (!f) r.error(ids[key], fmt::format("message_id.{} must be text, hex or decimal", key));
+        else *out = *f;
+      }
+    }
+  }
+  c.upstreams.push_back(std::move(u));
+}
+
+void read_account(Reader& r, const std::string& name, const YAML::Node& n, Config& c) {
+  if (!r.is_map(n, "account " + name)) return;
+  r.only_keys(n, {"password_hash", "allow_ips", "max_binds", "window", "mo_numbers"}, "account " + name);
+  if (c.accounts.count(name)) return r.error(n, fmt::format("account {} is defined twice", name));
+  if (name.size() > 15) r.error(n, fmt::format("account {}: system_id is at most 15 characters (SMPP 3.4)", name));
+  AccountConfig a;
+  a.name = name;
+  if (!n["password_hash"]) r.error(n, fmt::format("account {} needs password_hash (make one with `hajib passwd`)", name));
+  else {
+    a.password_hash = r.str(n["password_hash"], "password_hash");
+    if (!looks_like_password_hash(a.password_hash))
+      r.error(n["password_hash"], "password_hash must be an Argon2 hash from `hajib passwd`, never a plain password");
+  }
+  if (YAML::Node ips = n["allow_ips"]) {
+    if (!ips.IsSequence()) r.error(ips, "allow_ips must be a list of CIDR ranges");
+    else
+      for (const auto& ip : ips) {
+        auto cidr = Cidr::parse(r.str(ip, "allow_ips entry"));
+        if (!cidr) r.error(ip, fmt::format("'{}' is not an IPv4 or IPv6 address or CIDR range", ip.Scalar()));
+        else a.allow_ips.push_back(*cidr);
+      }
+  } else {
+    r.error(n, fmt::format("account {} needs allow_ips (the addresses it may bind from)", name));
+  }
+  r.number(n, "max_binds", a.max_binds, 1, 100000);
+  r.number(n, "window", a.window, 1, 100000);
+  if (YAML::Node mos = n["mo_numbers"]) {
+    if (!mos.IsSequence()) r.error(mos, "mo_numbers must be a list");
+    else
+      for (const auto& mo : mos) {
+        std::string number = r.str(mo, "mo_numbers entry");
+        std::string key = policy::normalize_msisdn(number).value_or(number);
+        auto [it, fresh] = c.mo_owner.emplace(key, name);
+        if (!fresh) r.error(mo, fmt::format("MO number {} already belongs to account {}", number, it->second));
+        a.mo_numbers.push_back(key);
+      }
+  }
+  c.accounts.emplace(name, std::move(a));
+}
+
+void read_accounts(Reader& r, const YAML::Node& n, Config& c) {
+  if (!r.is_map(n, "accounts")) return;
+  for (const auto& kv : n) read_account(r, kv.first.as<std::string>(""), kv.second, c);
+}
+
+std::optional<YAML::Node> parse_file(const std::string& path, std::vector<ConfigError>& errors) {
+  try {
+    return YAML::LoadFile(path);
+  } catch (const YAML::BadFile&) {
+    errors.push_back({path, 0, 0, "cannot read the file"});
+  } catch (const YAML::ParserException& e) {
+    errors.push_back({path, e.mark.line + 1, e.mark.column + 1, e.msg});
+  }
+  return std::nullopt;
+}
+
+// `include:` entries are folders (every *.yaml inside, in name order) or files; they may hold accounts.
+void read_includes(Reader& r, const YAML::Node& n, Config& c, std::vector<ConfigError>& errors) {
+  namespace fs = std::filesystem;
+  if (!n.IsSequence()) return r.error(n, "include must be a list of folders or files");
+  fs::path base = fs::path(r.file()).parent_path();
+  for (const auto& entry : n) {
+    fs::path p = base / r.str(entry, "include entry");
+    std::vector<fs::path> files;
+    std::error_code ec;
+    if (fs::is_directory(p, ec)) {
+      for (const auto& f : fs::directory_iterator(p, ec))
+        if (f.path().extension() == ".yaml" || f.path().extension() == ".yml") files.push_back(f.path());
+      std::sort(files.begin(), files.end());
+    } else if (fs::exists(p, ec)) {
+      files.push_back(p);
+    } else {
+      r.error(entry, fmt::format("include {} does not exist", p.string()));
+    }
+    for (const auto& f : files) {
+      auto doc = parse_file(f.string(), errors);
+      if (!doc || doc->IsNull()) continue;
+      Reader inner(f.string(), errors);
+      if (!inner.is_map(*doc, "an included file")) continue;
+      inner.only_keys(*doc, {"accounts"}, "an included file");
+      if ((*doc)["accounts"]) read_accounts(inner, (*doc)["accounts"], c);
+    }
+  }
+}
+
+void read_routes(Reader& r, const YAML::Node& n, Config& c) {
+  if (!r.is_map(n, "routes")) return;
+  r.only_keys(n, {"prefixes", "overrides"}, "routes");
+  if (YAML::Node prefixes = n["prefixes"]; prefixes && r.is_map(prefixes, "routes.prefixes")) {
+    for (const auto& kv : prefixes) {
+      std::string prefix = kv.first.as<std::string>(""), upstream = r.str(kv.second, "route target");
+      if (!c.routes.add_prefix(prefix, upstream))
+        r.error(kv.first, fmt::format("route {} -> {}: the prefix must be digits and the upstream configured", prefix, upstream));
+    }
+  } else if (!prefixes) {
+    r.error(n, "routes needs prefixes");
+  }
+  if (YAML::Node overrides = n["overrides"]; overrides && r.is_map(overrides, "routes.overrides")) {
+    for (const auto& kv : overrides) {
+      std::string number = kv.first.as<std::string>(""), upstream = r.str(kv.second, "override target");
+      auto normal = policy::normalize_msisdn(number);
+      if (!normal) r.error(kv.first, fmt::format("override {}: not a valid Saudi mobile number", number));
+      else if (!c.routes.add_override(*normal, upstream))
+        r.error(kv.second, fmt::format("override {}: upstream {} is not configured", number, upstream));
+    }
+  }
+}
+
+}  // namespace
+
+std::optional<Config> load_config(const std::string& path, std::vector<ConfigError>& errors) {
+  size_t errors_before = errors.size();
+  auto doc = parse_file(path, errors);
+  if (!doc) return std::nullopt;
+  Reader r(path, errors);
+  Config c;
+  c.path = path;
+  if (!r.is_map(*doc, "the configuration")) return std::nullopt;
+  const YAML::Node& root = *doc;
+  r.only_keys(root, {"listen", "state", "limits", "upstreams", "routes", "accounts", "include"}, "the configuration");
+
+  if (YAML::Node listen = root["listen"]; listen && r.is_map(listen, "listen")) {
+    r.only_keys(listen, {"smpp", "stats"}, "listen");
+    if (listen["smpp"]) c.smpp_listen = r.endpoint(listen["smpp"], "listen.smpp").value_or(Endpoint{});
+    else r.error(listen, "listen needs smpp: \"host:port\"");
+    if (listen["stats"]) c.stats_listen = r.endpoint(listen["stats"], "listen.stats").value_or(Endpoint{});
+    else r.error(listen, "listen needs stats: \"host:port\"");
+  } else if (!listen) {
+    r.error(root, "the configuration needs listen: { smpp: ..., stats: ... }");
+  }
+  if (root["state"]) read_state(r, root["state"], c);
+  else r.error(root, "the configuration needs state: { redis: ... } or state: memory");
+  if (root["limits"]) read_limits(r, root["limits"], c.limits);
+
+  if (YAML::Node ups = root["upstreams"]; ups && r.is_map(ups, "upstreams")) {
+    for (const auto& kv : ups) read_upstream(r, kv.first.as<std::string>(""), kv.second, c);
+    if (c.upstreams.empty()) r.error(ups, "upstreams is empty");
+  } else if (!ups) {
+    r.error(root, "the configuration needs upstreams");
+  }
+  std::vector<std::string> names;
+  for (const auto& u : c.upstreams) names.push_back(u.name);
+  c.routes = policy::RouteTable(names);
+  if (root["routes"]) read_routes(r, root["routes"], c);
+  else r.error(root, "the configuration needs routes");
+
+  if (root["accounts"]) read_accounts(r, root["accounts"], c);
+  if (root["include"]) read_includes(r, root["include"], c, errors);
+  if (errors.size() != errors_before) return std::nullopt;
+  return c;
+}
+
+}  // namespace proxy

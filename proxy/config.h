@@ -1,0 +1,84 @@
+// The proxy's configuration: loaded from YAML, validated with every error reported at once.
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <optional>
+#include <string>
+#include <unordered_map>
+#include <vector>
+
+#include "policy/routing.h"
+#include "proxy/cidr.h"
+#include "proxy/receipt_id.h"
+
+namespace proxy {
+
+struct Endpoint {
+  std::string host;
+  uint16_t port = 0;
+  std::string to_string() const;
+};
+
+struct Limits {
+  uint32_t max_pdu = 8192;
+  int customer_window = 100;
+  int response_timeout_ms = 10000;
+  int enquire_link_s = 30;
+  int receipt_map_ttl_s = 3 * 24 * 3600;
+  int pending_receipts_max = 10000;
+  int pending_receipts_ttl_s = 3 * 24 * 3600;
+  int bind_failures_max = 5;
+  int bind_failures_window_s = 60;
+  int bind_failures_block_s = 300;
+};
+
+struct UpstreamConfig {
+  std::string name;
+  Endpoint address;
+  std::string system_id, password, system_type;
+  int sessions = 1;
+  int window = 100;
+  int reconnect_min_ms = 200;
+  int reconnect_max_ms = 10000;
+  IdFormat submit_id_format = IdFormat::text;
+  IdFormat receipt_id_format = IdFormat::text;
+};
+
+struct AccountConfig {
+  std::string name;
+  std::string password_hash;
+  std::vector<Cidr> allow_ips;
+  int max_binds = 1;
+  int window = 0;  // 0: limits.customer_window
+  std::vector<std::string> mo_numbers;
+};
+
+struct Config {
+  std::string path;
+  Endpoint smpp_listen, stats_listen;
+  std::string redis_host;  // empty: in-process state (`state: memory`)
+  uint16_t redis_port = 6379;
+  int redis_db = 0;
+  Limits limits;
+  std::vector<UpstreamConfig> upstreams;
+  policy::RouteTable routes;
+  std::map<std::string, AccountConfig> accounts;
+  std::unordered_map<std::string, std::string> mo_owner;  // number or short code -> account
+
+  bool memory_state() const { return redis_host.empty(); }
+  const AccountConfig* account(const std::string& system_id) const;
+};
+
+struct ConfigError {
+  std::string file;
+  int line = 0;  // 1-based; 0 when the error concerns the whole file
+  int column = 0;
+  std::string message;
+  std::string to_string() const;  // file:line:column: message
+};
+
+// Loads and validates `path` and its includes. On any error returns nullopt with all errors.
+std::optional<Config> load_config(const std::string& path, std::vector<ConfigError>& errors);
+
+}  // namespace proxy

@@ -1,0 +1,140 @@
+// The shared mechanics of customer and operator connections.
+#include "proxy/connection.h"
+
+#include <fmt/format.h>
+
+#include "proxy/stats.h"
+
+namespace proxy {
+
+namespace {
+constexpr uint64_t kTickMs = 250;
+}
+
+Connection::Connection(uv_loop_t* loop, uint32_t max_pdu, Counters& counters)
+    : loop_(loop), counters_(counters), framer_(max_pdu) {
+  uv_tcp_init(loop, &tcp_);
+  uv_check_init(loop, &flush_check_);
+  uv_timer_init(loop, &tick_);
+  tcp_.data = flush_check_.data = tick_.data = write_req_.data = this;
+  open_handles_ = 3;
+  uv_tcp_nodelay(&tcp_, 1);
+  uv_timer_start(&tick_, [](uv_timer_t* t) {
+    auto* self = static_cast<Connection*>(t->data);
+    if (!self->closing_) self->on_tick(uv_now(self->loop_));
+  }, kTickMs, kTickMs);
+  last_received_ms_ = uv_now(loop);
+}
+
+void Connection::start_reading() {
+  if (closing_ || reading_) return;
+  reading_ = uv_read_start(reinterpret_cast<uv_stream_t*>(&tcp_), on_alloc, on_read) == 0;
+}
+
+void Connection::on_alloc(uv_handle_t* h, size_t, uv_buf_t* buf) {
+  auto* self = static_cast<Connection*>(h->data);
+  *buf = uv_buf_init(reinterpret_cast<char*>(self->framer_.write_ptr()), unsigned(self->framer_.write_space()));
+}
+
+void Connection::on_read(uv_stream_t* s, ssize_t n, const uv_buf_t*) {
+  auto* self = static_cast<Connection*>(s->data);
+  if (n == UV_EOF) return self->close("peer closed the connection");
+  if (n < 0) return self->close(fmt::format("read error: {}", uv_strerror(int(n))));
+  self->framer_.commit(size_t(n));
+  self->last_received_ms_ = uv_now(self->loop_);
+  self->process();
+}
+
+void Connection::process() {
+  if (processing_) return;  // resume_reading() from inside on_pdu(): the loop below goes on
+  processing_ = true;
+  while (!closing_) {
+    if (!ready_for_pdu()) {
+      stalled_ = true;
+      if (reading_) uv_read_stop(reinterpret_cast<uv_stream_t*>(&tcp_));
+      reading_ = false;
+      break;
+    }
+    std::string_view pdu;
+    uint32_t bad_length = 0;
+    auto result = framer_.next(pdu, bad_length);
+    if (result == smpp::Framer::Result::need_more) break;
+    if (result != smpp::Framer::Result::pdu) {
+      ++counters_.sessions_closed_bad_length;
+      close(fmt::format("command_length {} is {}", bad_length,
+                        result == smpp::Framer::Result::too_short ? "below 16" : "above max_pdu"));
+      break;
+    }
+    on_pdu(pdu);
+  }
+  processing_ = false;
+}
+
+void Connection::resume_reading() {
+  if (!stalled_ || closing_) return;
+  stalled_ = false;
+  process();
+  if (!stalled_ && !closing_ && !close_after_flush_) start_reading();
+}
+
+std::string& Connection::out() {
+  if (!flush_scheduled_ && !closing_) {
+    flush_scheduled_ = true;
+    uv_check_start(&flush_check_, [](uv_check_t* c) {
+      auto* self = static_cast<Connection*>(c->data);
+      uv_check_stop(c);
+      self->flush_scheduled_ = false;
+      self->flush();
+    });
+  }
+  return out_;
+}
+
+void Connection::flush() {
+  if (write_pending_ || closing_) return;
+  if (out_.empty()) {
+    if (close_after_flush_) close(close_reason_);
+    return;
+  }
+  writing_.swap(out_);
+  out_.clear();
+  uv_buf_t buf = uv_buf_init(writing_.data(), unsigned(writing_.size()));
+  write_pending_ = true;
+  int rc = uv_write(&write_req_, reinterpret_cast<uv_stream_t*>(&tcp_), &buf, 1, [](uv_write_t* req, int status) {
+    auto* self = static_cast<Connection*>(req->data);
+    self->write_pending_ = false;
+    self->writing_.clear();
+    if (status < 0) return self->close(fmt::format("write error: {}", uv_strerror(status)));
+    self->flush();
+  });
+  if (rc != 0) {
+    write_pending_ = false;
+    close(fmt::format("write error: {}", uv_strerror(rc)));
+  }
+}
+
+void Connection::close_after_flush(std::string_view reason) {
+  if (closing_ || close_after_flush_) return;
+  close_after_flush_ = true;
+  close_reason_ = reason;
+  if (reading_) uv_read_stop(reinterpret_cast<uv_stream_t*>(&tcp_));
+  reading_ = false;
+  if (!write_pending_ && out_.empty()) return close(reason);
+  out();  // make sure a flush is scheduled
+}
+
+void Connection::close(std::string_view reason) {
+  if (closing_) return;
+  closing_ = true;
+  fmt::print(stderr, "hajib: closing {}: {}\n", describe(), reason);
+  auto closed = [](uv_handle_t* h) { static_cast<Connection*>(h->data)->handle_closed(); };
+  uv_close(reinterpret_cast<uv_handle_t*>(&tcp_), closed);
+  uv_close(reinterpret_cast<uv_handle_t*>(&flush_check_), closed);
+  uv_close(reinterpret_cast<uv_handle_t*>(&tick_), closed);
+}
+
+void Connection::handle_closed() {
+  if (--open_handles_ == 0) on_closed();
+}
+
+}  // namespace proxy

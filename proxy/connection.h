@@ -1,0 +1,80 @@
+// One SMPP TCP connection on the loop: framed reads, batched writes, backpressure, one close path.
+#pragma once
+
+#include <uv.h>
+
+#include <cstdint>
+#include <string>
+#include <string_view>
+
+#include "smpp/framer.h"
+
+namespace proxy {
+
+struct Counters;
+
+// Lifetime: the owner creates it, calls start() (or connect()), and destroys it only from
+// on_closed(), which runs after libuv's last close callback, never inside a read callback.
+class Connection {
+ public:
+  Connection(uv_loop_t* loop, uint32_t max_pdu, Counters& counters);
+  virtual ~Connection() = default;
+  Connection(const Connection&) = delete;
+  Connection& operator=(const Connection&) = delete;
+
+  uv_tcp_t* tcp() { return &tcp_; }
+  uv_loop_t* loop() const { return loop_; }
+  void start_reading();
+  // Closes at once (idempotent); the reason is logged with the peer's identity.
+  void close(std::string_view reason);
+  // Closes once everything queued has been written (after unbind_resp, say).
+  void close_after_flush(std::string_view reason);
+  bool closing() const { return closing_ || close_after_flush_; }
+  bool can_write() const { return !closing_; }  // true while closing after a flush
+  const std::string& peer() const { return peer_; }
+  uint64_t last_received_ms() const { return last_received_ms_; }
+  virtual std::string describe() const { return peer_; }  // for logs: who is this
+
+ protected:
+  // Appends encoded PDUs; they are written together after this loop turn's reads.
+  std::string& out();
+  // Backpressure: when ready_for_pdu() turns false the socket is no longer read; call
+  // resume_reading() when it may be true again.
+  void resume_reading();
+  void set_peer(std::string peer) { peer_ = std::move(peer); }
+
+  virtual void on_pdu(std::string_view pdu) = 0;
+  virtual bool ready_for_pdu() const { return true; }
+  virtual void on_tick(uint64_t /*now_ms*/) {}  // every 250 ms while open: timeouts, enquire_link
+  virtual void on_closed() = 0;                 // the last callback: the owner may delete this
+
+  uv_loop_t* loop_;
+  Counters& counters_;
+
+ private:
+  void process();
+  void flush();
+  void handle_closed();
+  static void on_alloc(uv_handle_t* h, size_t, uv_buf_t* buf);
+  static void on_read(uv_stream_t* s, ssize_t n, const uv_buf_t*);
+
+  uv_tcp_t tcp_{};
+  uv_check_t flush_check_{};
+  uv_timer_t tick_{};
+  uv_write_t write_req_{};
+  smpp::Framer framer_;
+  std::string out_, writing_;
+  std::string peer_;
+  std::string close_reason_;
+  uint64_t last_received_ms_ = 0;
+  int open_handles_ = 0;
+  bool reading_ = false;
+  bool stalled_ = false;  // stopped taking PDUs because ready_for_pdu() was false
+  bool processing_ = false;
+  bool write_pending_ = false;
+  bool flush_scheduled_ = false;
+  bool closing_ = false;
+  bool close_after_flush_ = false;
+};
+
+}  // namespace proxy

@@ -1,0 +1,180 @@
+// The customer side of the proxy: SMPP as an SMSC would speak it to an ESME.
+#include "proxy/customer_session.h"
+
+#include <fmt/format.h>
+
+#include "proxy/relay.h"
+#include "smpp/codec.h"
+
+namespace proxy {
+
+using smpp::Command;
+namespace status = smpp::status;
+
+namespace {
+constexpr uint64_t kBindDeadlineMs = 30000;  // a connection that never binds is closed
+}
+
+CustomerSession::CustomerSession(Relay& relay, uint64_t id)
+    : Connection(relay.loop_, relay.config().limits.max_pdu, relay.counters()), relay_(relay), id_(id) {
+  opened_ms_ = relay.now_ms();
+}
+
+void CustomerSession::accepted() {
+  sockaddr_storage addr{};
+  int len = sizeof addr;
+  char host[INET6_ADDRSTRLEN] = "?";
+  int port = 0;
+  if (uv_tcp_getpeername(tcp(), reinterpret_cast<sockaddr*>(&addr), &len) == 0) {
+    if (addr.ss_family == AF_INET6) {
+      auto* in6 = reinterpret_cast<sockaddr_in6*>(&addr);
+      uv_ip6_name(in6, host, sizeof host);
+      port = ntohs(in6->sin6_port);
+    } else {
+      auto* in = reinterpret_cast<sockaddr_in*>(&addr);
+      uv_ip4_name(in, host, sizeof host);
+      port = ntohs(in->sin_port);
+    }
+  }
+  address_ = host;
+  set_peer(fmt::format("{}:{}", host, port));
+  start_reading();
+}
+
+std::string CustomerSession::describe() const {
+  return fmt::format("customer {} session {} from {}", account_ ? account_->config->name : "(unbound)", id_, peer());
+}
+
+bool CustomerSession::ready_for_pdu() const {
+  // While a bind is being verified nothing else is read; past the window, backpressure.
+  return state_ != State::binding && outstanding_ < window_;
+}
+
+void CustomerSession::refuse(const smpp::Header& h, uint32_t st) {
+  smpp::encode_message_id_resp(out(), smpp::response_to(h.command_id), h.sequence, st, "");
+}
+
+void CustomerSession::on_pdu(std::string_view pdu) {
+  smpp::Header h = smpp::read_header(reinterpret_cast<const uint8_t*>(pdu.data()));
+  switch (Command(h.command_id)) {
+    case Command::bind_transmitter:
+    case Command::bind_receiver:
+    case Command::bind_transceiver: return on_bind(h, pdu);
+    case Command::submit_sm: return on_submit(h, pdu);
+    case Command::deliver_sm_resp: return on_deliver_resp(h);
+    case Command::enquire_link: return smpp::encode_header_only(out(), Command::enquire_link_resp, h.sequence);
+    case Command::enquire_link_resp: enquire_sent_ms_ = 0; return;
+    case Command::unbind:
+      smpp::encode_header_only(out(), Command::unbind_resp, h.sequence);
+      state_ = State::unbinding;
+      return close_after_flush("customer unbound");
+    case Command::unbind_resp: return close("unbind acknowledged");
+    case Command::generic_nack: return;  // a nack of our enquire_link or deliver_sm: nothing to retry
+    default: break;
+  }
+  // Known but unsupported requests (query_sm, data_sm, ...) and unknown ids alike.
+  if (smpp::is_response(h.command_id)) return;  // a response we did not ask for: ignore
+  ++counters_.generic_nacks_sent;
+  smpp::encode_header_only(out(), Command::generic_nack, h.sequence, status::ESME_RINVCMDID);
+}
+
+void CustomerSession::on_bind(const smpp::Header& h, std::string_view pdu) {
+  Command kind = Command(h.command_id);
+  if (state_ != State::open) {
+    smpp::encode_bind_resp(out(), kind, h.sequence, status::ESME_RALYBND, {"hajib", std::nullopt});
+    return;
+  }
+  smpp::Bind bind;
+  smpp::DecodeError error;
+  if (!smpp::decode_bind(pdu, bind, error)) {
+    ++counters_.pdus_malformed;
+    fmt::print(stderr, "hajib: {}: malformed bind: {}\n", describe(), error.reason);
+    smpp::encode_bind_resp(out(), kind, h.sequence, error.status, {"hajib", std::nullopt});
+    return close_after_flush("malformed bind");
+  }
+  state_ = State::binding;
+  bind_kind_ = kind;
+  relay_.authorize(*this, bind, h.sequence);
+}
+
+void CustomerSession::bind_decided(Account* account, uint32_t st, uint32_t sequence) {
+  if (closing()) return;
+  smpp::BindResp resp{"hajib", std::optional<uint8_t>(smpp::kInterfaceVersion)};
+  smpp::encode_bind_resp(out(), bind_kind_, sequence, st, resp);
+  if (st != status::ESME_ROK) {
+    state_ = State::open;
+    return close_after_flush(fmt::format("bind refused with {}", smpp::status_name(st)));
+  }
+  state_ = State::bound;
+  account_ = account;
+  window_ = account->config->window ? account->config->window : relay_.config().limits.customer_window;
+  resume_reading();
+}
+
+void CustomerSession::on_submit(const smpp::Header& h, std::string_view pdu) {
+  if (!can_transmit()) return refuse(h, status::ESME_RINVBNDSTS);
+  smpp::ShortMessage sm;
+  smpp::DecodeError error;
+  if (!smpp::decode_short_message(pdu, sm, error)) {
+    ++counters_.pdus_malformed;
+    fmt::print(stderr, "hajib: {}: malformed submit_sm seq {}: {}\n", describe(), h.sequence, error.reason);
+    return refuse(h, error.status);
+  }
+  ++outstanding_;
+  relay_.submit(*this, h.sequence, pdu, sm);
+}
+
+void CustomerSession::answer_submit(uint32_t sequence, uint32_t st, std::string_view message_id) {
+  --outstanding_;
+  if (!can_write()) return;
+  smpp::encode_message_id_resp(out(), Command::submit_sm_resp, sequence, st, message_id);
+  resume_reading();
+}
+
+void CustomerSession::deliver(std::unique_ptr<Delivery> delivery) {
+  to_deliver_.push_back(std::move(delivery));
+  send_deliveries();
+}
+
+void CustomerSession::send_deliveries() {
+  while (!to_deliver_.empty() && int(awaiting_ack_.size()) < window_ && !closing()) {
+    auto d = std::move(to_deliver_.front());
+    to_deliver_.pop_front();
+    uint32_t seq = smpp::next_sequence(sequence_);
+    smpp::patch_sequence(reinterpret_cast<uint8_t*>(d->pdu.data()), seq);
+    out().append(d->pdu);
+    awaiting_ack_.emplace(seq, std::move(d));
+  }
+}
+
+void CustomerSession::on_deliver_resp(const smpp::Header& h) {
+  auto it = awaiting_ack_.find(h.sequence);
+  if (it == awaiting_ack_.end()) return;  // late or unknown: the delivery was already handled
+  auto d = std::move(it->second);
+  awaiting_ack_.erase(it);
+  relay_.delivery_acknowledged(std::move(d), h.status);
+  send_deliveries();
+}
+
+void CustomerSession::on_tick(uint64_t now_ms) {
+  const auto& limits = relay_.config().limits;
+  if (state_ == State::open && now_ms - opened_ms_ > kBindDeadlineMs) return close("no bind within 30 s");
+  if (state_ != State::bound) return;
+  if (enquire_sent_ms_ && now_ms - enquire_sent_ms_ > uint64_t(limits.response_timeout_ms))
+    return close("no answer to enquire_link");
+  if (!enquire_sent_ms_ && now_ms - last_received_ms() > uint64_t(limits.enquire_link_s) * 1000) {
+    enquire_sent_ms_ = now_ms;
+    smpp::encode_header_only(out(), Command::enquire_link, smpp::next_sequence(sequence_));
+  }
+}
+
+void CustomerSession::on_closed() {
+  // Deliveries the customer never acknowledged go back to the state store: nothing is lost.
+  for (auto& [seq, d] : awaiting_ack_) relay_.delivery_undelivered(std::move(d));
+  for (auto& d : to_deliver_) relay_.delivery_undelivered(std::move(d));
+  awaiting_ack_.clear();
+  to_deliver_.clear();
+  relay_.customer_closed(*this);  // destroys this
+}
+
+}  // namespace proxy

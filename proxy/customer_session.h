@@ -1,0 +1,68 @@
+// A customer's bind: auth, its submit window, receipts and MOs delivered to it.
+#pragma once
+
+#include <deque>
+#include <memory>
+#include <string>
+#include <unordered_map>
+
+#include "proxy/connection.h"
+#include "proxy/flow.h"
+#include "smpp/pdu.h"
+
+namespace proxy {
+
+class Relay;
+struct Account;
+
+class CustomerSession final : public Connection {
+ public:
+  enum class State { open, binding, bound, unbinding };
+
+  CustomerSession(Relay& relay, uint64_t id);
+
+  uint64_t id() const { return id_; }
+  State state() const { return state_; }
+  bool can_transmit() const { return state_ == State::bound && bind_kind_ != smpp::Command::bind_receiver; }
+  bool can_receive() const { return state_ == State::bound && bind_kind_ != smpp::Command::bind_transmitter; }
+  Account* account() const { return account_; }
+  const std::string& remote_address() const { return address_; }
+  void accepted();  // called once the TCP connection is accepted
+
+  // The relay's answers.
+  void bind_decided(Account* account, uint32_t status, uint32_t sequence);
+  void answer_submit(uint32_t sequence, uint32_t status, std::string_view message_id);
+  void deliver(std::unique_ptr<Delivery> delivery);
+  size_t deliveries_awaiting_ack() const { return awaiting_ack_.size(); }
+
+ std::string describe() const override;
+
+ protected:
+  void on_pdu(std::string_view pdu) override;
+  bool ready_for_pdu() const override;
+  void on_tick(uint64_t now_ms) override;
+  void on_closed() override;
+
+ private:
+  void on_bind(const smpp::Header& h, std::string_view pdu);
+  void on_submit(const smpp::Header& h, std::string_view pdu);
+  void on_deliver_resp(const smpp::Header& h);
+  void send_deliveries();
+  void refuse(const smpp::Header& h, uint32_t status);
+
+  Relay& relay_;
+  uint64_t id_;
+  State state_ = State::open;
+  smpp::Command bind_kind_ = smpp::Command::bind_transceiver;
+  Account* account_ = nullptr;
+  std::string address_;
+  int window_ = 1;
+  int outstanding_ = 0;  // submits received and not yet answered
+  uint32_t sequence_ = 0;
+  uint64_t opened_ms_ = 0;
+  uint64_t enquire_sent_ms_ = 0;
+  std::deque<std::unique_ptr<Delivery>> to_deliver_;
+  std::unordered_map<uint32_t, std::unique_ptr<Delivery>> awaiting_ack_;
+};
+
+}  // namespace proxy

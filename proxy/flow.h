@@ -1,0 +1,35 @@
+// What travels through the proxy: a customer's submit on its way out, a receipt or MO on its way back.
+#pragma once
+
+#include <cstdint>
+#include <string>
+
+#include "proxy/message_id.h"
+
+namespace proxy {
+
+// One customer submit_sm, from its decode until the customer has its one response.
+struct Submit {
+  uint64_t customer = 0;  // customer session id; the session may be gone by the time we answer
+  uint32_t customer_sequence = 0;
+  MessageIdAllocator::Id id{};
+  const std::string* account = nullptr;  // points into the relay's account table
+  std::string destination;               // normalised 9665XXXXXXXX
+  std::string pdu;                       // the customer's bytes, destination normalised
+  int upstream = -1;
+  uint64_t deadline_ms = 0;
+  uint64_t sent_us = 0;
+};
+
+// One deliver_sm (receipt or MO) for a customer, until the customer acknowledges it.
+struct Delivery {
+  std::string account;
+  std::string key;  // its name in the state store's kept deliveries
+  std::string pdu;  // encoded for the customer; the sequence is patched when sent
+  bool receipt = false;
+  bool kept = false;            // held in the state store: forget it there once acknowledged
+  uint64_t upstream_link = 0;   // the operator link waiting for our deliver_sm_resp (0: none)
+  uint32_t upstream_sequence = 0;
+};
+
+}  // namespace proxy

@@ -1,0 +1,10 @@
+// The ops helpers that live in the hajib binary: check, passwd, ports.
+#pragma once
+
+namespace proxy {
+
+int run_check(int argc, char** argv);
+int run_passwd(int argc, char** argv);
+int run_ports(int argc, char** argv);
+
+}  // namespace proxy

@@ -1,0 +1,569 @@
+// The path of a message through Hajib, wired on one libuv loop.
+//
+//   customer ──bind──▶ CustomerSession ──authorize──▶ Relay (allowlist, bind limit, Argon2 off-loop)
+//   customer ──submit_sm──▶ CustomerSession (window; decode once) ──submit──▶ Relay
+//       normalise destination ─▶ ported number? (state store) ─▶ RouteTable ─▶ UpstreamPool
+//       ─▶ UpstreamSession (a link with room; else wait, bounded by the customers' windows)
+//       ─▶ operator SMSC
+//   operator ──submit_sm_resp──▶ UpstreamSession ──submit_answered──▶ Relay
+//       remember operator id → our id (state store, TTL) ─▶ customer gets exactly one submit_sm_resp
+//   operator ──deliver_sm──▶ UpstreamSession ──operator_delivered──▶ Relay
+//       receipt: operator id → (account, our id), rewrite id ─┐
+//       MO: destination → owning account ─────────────────────┴▶ a receiver session of the account,
+//       or kept in the state store until one binds; the operator is acknowledged once the
+//       customer acknowledged or the delivery is kept.
+#include "proxy/relay.h"
+
+#include <fmt/format.h>
+
+#include "policy/msisdn.h"
+#include "proxy/customer_session.h"
+#include "proxy/passwords.h"
+#include "proxy/receipt_id.h"
+#include "proxy/stats_server.h"
+#include "proxy/upstream_session.h"
+#include "smpp/codec.h"
+#include "smpp/pdu_edit.h"
+
+namespace proxy {
+
+namespace status = smpp::status;
+
+namespace {
+constexpr uint64_t kTickMs = 250;
+constexpr int kShutdownGraceMs = 2000;
+}  // namespace
+
+Relay::Relay(uv_loop_t* loop, Config config, uint32_t instance, std::string version)
+    : loop_(loop), config_(std::move(config)), store_(make_state_store(loop, config_, stats_.counters)), ids_(instance),
+      bind_guard_(config_.limits.bind_failures_max, config_.limits.bind_failures_window_s,
+                  config_.limits.bind_failures_block_s),
+      version_(std::move(version)), started_ms_(uv_now(loop)) {
+  for (const auto& [name, account] : config_.accounts) accounts_[name].config = &account;
+  pools_.resize(config_.upstreams.size());
+  for (size_t i = 0; i < pools_.size(); ++i) {
+    pools_[i].config = &config_.upstreams[i];
+    for (int s = 0; s < config_.upstreams[i].sessions; ++s) pools_[i].links.push_back(std::make_unique<UpstreamPool::Link>());
+  }
+}
+
+Relay::~Relay() = default;
+
+int Relay::start() {
+  sockaddr_storage addr;
+  if (int rc = to_sockaddr(config_.smpp_listen, addr)) return rc;
+  uv_tcp_init(loop_, &listener_);
+  listener_.data = this;
+  if (int rc = uv_tcp_bind(&listener_, reinterpret_cast<sockaddr*>(&addr), 0)) return rc;
+  if (int rc = uv_listen(reinterpret_cast<uv_stream_t*>(&listener_), 1024, [](uv_stream_t* s, int st) {
+        if (st == 0) static_cast<Relay*>(s->data)->accept_customer();
+      }))
+    return rc;
+  smpp_port_ = bound_port(&listener_);
+  for (size_t u = 0; u < pools_.size(); ++u)
+    for (size_t s = 0; s < pools_[u].links.size(); ++s) {
+      auto& link = *pools_[u].links[s];
+      link.relay = this;
+      link.upstream = int(u);
+      link.slot = int(s);
+      uv_timer_init(loop_, &link.reconnect);
+      link.reconnect.data = &link;
+      start_link(int(u), int(s));
+    }
+  uv_timer_init(loop_, &tick_);
+  tick_.data = this;
+  uv_timer_start(&tick_, [](uv_timer_t* t) { static_cast<Relay*>(t->data)->on_tick(); }, kTickMs, kTickMs);
+  return 0;
+}
+
+// ---- customers: accept and bind ----
+
+void Relay::accept_customer() {
+  uint64_t id = next_session_id_++;
+  auto session = std::make_unique<CustomerSession>(*this, id);
+  if (uv_accept(reinterpret_cast<uv_stream_t*>(&listener_), reinterpret_cast<uv_stream_t*>(session->tcp())) != 0) {
+    session->close("accept failed");
+    customers_.emplace(id, std::move(session));  // freed by its close callback
+    return;
+  }
+  ++counters().customer_connections;
+  session->accepted();
+  customers_.emplace(id, std::move(session));
+}
+
+namespace {
+// A password check on a worker thread; the answer comes back to the loop by session id, since
+// the session may have gone while Argon2 ran.
+struct BindCheck {
+  uv_work_t work{};
+  Relay* relay = nullptr;
+  uint64_t session = 0;
+  uint32_t sequence = 0;
+  std::string hash, password, account;
+  bool ok = false;
+};
+}  // namespace
+
+void Relay::authorize(CustomerSession& session, const smpp::Bind& bind, uint32_t sequence) {
+  const std::string& address = session.remote_address();
+  auto refuse_bind = [&](uint32_t st, std::string_view why, bool count_failure) {
+    ++counters().binds_refused;
+    if (count_failure) bind_guard_.failed(address, now_ms());
+    fmt::print(stderr, "hajib: bind refused for system_id '{}' from {}: {}\n", bind.system_id, session.peer(), why);
+    session.bind_decided(nullptr, st, sequence);
+  };
+  if (shutting_down_) return refuse_bind(status::ESME_RBINDFAIL, "shutting down", false);
+  if (bind_guard_.blocked(address, now_ms())) {
+    ++counters().binds_blocked;
+    return refuse_bind(status::ESME_RBINDFAIL, "too many failed binds from this address", false);
+  }
+  auto it = accounts_.find(bind.system_id);
+  if (it == accounts_.end()) return refuse_bind(status::ESME_RINVSYSID, "unknown system_id", true);
+  Account& account = it->second;
+  sockaddr_storage peer{};
+  int len = sizeof peer;
+  uv_tcp_getpeername(session.tcp(), reinterpret_cast<sockaddr*>(&peer), &len);
+  bool allowed = false;
+  for (const auto& cidr : account.config->allow_ips) allowed = allowed || cidr.contains(reinterpret_cast<sockaddr*>(&peer));
+  if (!allowed) return refuse_bind(status::ESME_RBINDFAIL, "address not in allow_ips", true);
+  if (account.binds >= account.config->max_binds)
+    return refuse_bind(status::ESME_RBINDFAIL, fmt::format("account already has {} binds", account.binds), false);
+
+  ++account.binds;  // held while the password is checked, so two racing binds cannot both pass
+  auto* check = new BindCheck{{}, this, session.id(), sequence, account.config->password_hash, bind.password,
+                              account.config->name};
+  check->work.data = check;
+  uv_queue_work(
+      loop_, &check->work,
+      [](uv_work_t* w) {
+        auto* c = static_cast<BindCheck*>(w->data);
+        c->ok = verify_password(c->hash, c->password);
+      },
+      [](uv_work_t* w, int) {
+        std::unique_ptr<BindCheck> c(static_cast<BindCheck*>(w->data));
+        Relay& relay = *c->relay;
+        Account& account = relay.accounts_[c->account];
+        auto it = relay.customers_.find(c->session);
+        if (it == relay.customers_.end() || it->second->closing()) {
+          --account.binds;
+          return;
+        }
+        CustomerSession& session = *it->second;
+        if (!c->ok) {
+          --account.binds;
+          ++relay.counters().binds_refused;
+          relay.bind_guard_.failed(session.remote_address(), relay.now_ms());
+          fmt::print(stderr, "hajib: bind refused for system_id '{}' from {}: wrong password\n", c->account, session.peer());
+          return session.bind_decided(nullptr, status::ESME_RINVPASWD, c->sequence);
+        }
+        ++relay.counters().binds_ok;
+        relay.bind_guard_.succeeded(session.remote_address());
+        session.bind_decided(&account, status::ESME_ROK, c->sequence);
+        fmt::print(stderr, "hajib: {} bound\n", session.describe());
+        if (session.can_receive()) relay.receiver_bound(session);
+      });
+}
+
+void Relay::receiver_bound(CustomerSession& session) {
+  session.account()->receivers.push_back(&session);
+  send_kept_deliveries(session);
+}
+
+void Relay::customer_closed(CustomerSession& session) {
+  if (Account* account = session.account()) {
+    --account->binds;
+    std::erase(account->receivers, &session);
+  }
+  customers_.erase(session.id());
+}
+
+// ---- submit_sm: customer to operator ----
+
+void Relay::refuse(CustomerSession& session, uint32_t sequence, uint32_t st) {
+  ++counters().submits_refused;
+  stats_.refused(st);
+  session.answer_submit(sequence, st, "");
+}
+
+void Relay::submit(CustomerSession& session, uint32_t sequence, std::string_view pdu, const smpp::ShortMessage& sm) {
+  ++counters().submits_received;
+  auto destination = policy::normalize_msisdn(sm.destination_addr);
+  if (!destination) return refuse(session, sequence, status::ESME_RINVDSTADR);
+  auto submit = std::make_unique<Submit>();
+  submit->customer = session.id();
+  submit->customer_sequence = sequence;
+  submit->account = &session.account()->config->name;
+  submit->destination = std::move(*destination);
+  // International TON/NPI with the normalised number; every other byte is the customer's.
+  if (!smpp::rewrite_destination(pdu, 1, 1, submit->destination, submit->pdu))
+    return refuse(session, sequence, status::ESME_RINVDSTADR);
+  if (config_.memory_state()) return route(std::move(submit), std::nullopt);  // ported numbers live in Redis only
+  std::string number = submit->destination;
+  store_->ported_operator(number, [this, s = submit.release()](bool, std::optional<std::string> ported) {
+    // A store that cannot answer leaves the prefix table in charge (logged by the store).
+    route(std::unique_ptr<Submit>(s), std::move(ported));
+  });
+}
+
+void Relay::route(std::unique_ptr<Submit> submit, std::optional<std::string> ported) {
+  auto upstream = config_.routes.route(submit->destination, ported ? std::optional<std::string_view>(*ported) : std::nullopt);
+  if (!upstream) {
+    ++counters().submits_refused;
+    stats_.refused(status::ESME_RINVDSTADR);
+    return answer(*submit, status::ESME_RINVDSTADR);
+  }
+  submit->upstream = *upstream;
+  submit->id = ids_.next();
+  dispatch(pools_[size_t(*upstream)], std::move(submit));
+}
+
+void Relay::dispatch(UpstreamPool& pool, std::unique_ptr<Submit> submit) {
+  bool any_bound = false;
+  for (size_t i = 0; i < pool.links.size(); ++i) {
+    auto& link = *pool.links[(pool.next_link + i) % pool.links.size()];
+    if (!link.session || !link.session->bound()) continue;
+    any_bound = true;
+    if (pool.waiting.empty() && link.session->has_room()) {
+      pool.next_link = (pool.next_link + i + 1) % pool.links.size();
+      return link.session->send(std::move(submit));
+    }
+  }
+  if (!any_bound || shutting_down_) {
+    ++counters().submits_temporary_error;
+    return answer(*submit, status::ESME_RSYSERR);
+  }
+  // Bounded: every waiting submit holds a place in its customer's window, whose socket is not
+  // read while the window is full.
+  submit->deadline_ms = now_ms() + uint64_t(config_.limits.response_timeout_ms);
+  pool.waiting.push_back(std::move(submit));
+}
+
+void Relay::drain(UpstreamPool& pool) {
+  while (!pool.waiting.empty()) {
+    UpstreamSession* target = nullptr;
+    for (size_t i = 0; i < pool.links.size() && !target; ++i) {
+      auto& link = *pool.links[(pool.next_link + i) % pool.links.size()];
+      if (link.session && link.session->has_room()) {
+        target = link.session;
+        pool.next_link = (pool.next_link + i + 1) % pool.links.size();
+      }
+    }
+    if (!target) return;
+    auto submit = std::move(pool.waiting.front());
+    pool.waiting.pop_front();
+    target->send(std::move(submit));
+  }
+}
+
+void Relay::answer(Submit& submit, uint32_t st) {
+  auto it = customers_.find(submit.customer);
+  if (it == customers_.end()) {
+    ++counters().submit_responses_orphaned;
+    return;
+  }
+  it->second->answer_submit(submit.customer_sequence, st, st == status::ESME_ROK ? view(submit.id) : "");
+}
+
+void Relay::submit_answered(std::unique_ptr<Submit> submit, uint32_t st, std::string_view operator_id) {
+  UpstreamPool& pool = pools_[size_t(submit->upstream)];
+  if (st == status::ESME_ROK) {
+    ++counters().submits_relayed;
+    if (auto key = canonical_operator_id(operator_id, pool.config->submit_id_format))
+      store_->remember_receipt(pool.config->name, *key, fmt::format("{}\t{}", *submit->account, view(submit->id)),
+                               config_.limits.receipt_map_ttl_s);
+    else
+      fmt::print(stderr, "hajib: upstream {} gave message id '{}' which is not {}; its receipts will not map\n",
+                 pool.config->name, operator_id, "in the configured format");
+  } else if (operator_id.empty() && (st == status::ESME_RSYSERR)) {
+    ++counters().submits_temporary_error;
+  } else {
+    ++counters().submits_operator_error;
+  }
+  answer(*submit, st);
+  drain(pool);
+}
+
+// ---- deliver_sm: operator to customer ----
+
+void Relay::operator_delivered(UpstreamSession& link, uint32_t sequence, smpp::ShortMessage sm) {
+  if (sm.is_delivery_receipt()) return relay_receipt(link, sequence, std::move(sm));
+  relay_mo(link, sequence, std::move(sm));
+}
+
+void Relay::relay_receipt(UpstreamSession& link, uint32_t sequence, smpp::ShortMessage sm) {
+  ++counters().receipts_received;
+  const UpstreamConfig* config = pools_[size_t(link.upstream())].config;
+  std::string operator_id;
+  if (const smpp::Tlv* t = sm.find(smpp::tag::receipted_message_id)) operator_id = t->value.substr(0, t->value.find('\0'));
+  else operator_id = std::string(receipt_text_id(sm.short_message));
+  auto key = canonical_operator_id(operator_id, config->receipt_id_format);
+  if (!key) {
+    ++counters().receipts_unmatched;
+    fmt::print(stderr, "hajib: receipt from {} with unreadable id '{}'\n", config->name, operator_id);
+    return link.acknowledge_deliver(sequence, status::ESME_ROK);
+  }
+  uint64_t link_id = link.id();
+  std::string upstream_name = config->name;
+  auto* held = new smpp::ShortMessage(std::move(sm));
+  store_->find_receipt(upstream_name, *key, [this, link_id, sequence, held, upstream_name, operator_id](
+                                                bool ok, std::optional<std::string> value) {
+    std::unique_ptr<smpp::ShortMessage> receipt(held);
+    auto reply = [&](uint32_t st) {
+      if (auto it = links_.find(link_id); it != links_.end()) it->second->acknowledge_deliver(sequence, st);
+    };
+    if (!ok) return reply(status::ESME_RX_T_APPN);  // the operator retries once the store is back
+    size_t tab = value ? value->find('\t') : std::string::npos;
+    if (tab == std::string::npos) {
+      ++counters().receipts_unmatched;
+      fmt::print(stderr, "hajib: receipt from {} for unknown message id '{}'\n", upstream_name, operator_id);
+      return reply(status::ESME_ROK);
+    }
+    std::string account = value->substr(0, tab), our_id = value->substr(tab + 1);
+    receipt->set(smpp::tag::receipted_message_id, our_id + '\0');
+    receipt->short_message = replace_receipt_text_id(receipt->short_message, our_id);
+    if (receipt->short_message.size() > 254) receipt->short_message.resize(254);
+    auto d = std::make_unique<Delivery>();
+    d->account = std::move(account);
+    d->receipt = true;
+    d->key = fmt::format("r:{}:{}", our_id, view(ids_.next()));  // one message can have several receipts
+    d->upstream_link = link_id;
+    d->upstream_sequence = sequence;
+    smpp::encode_short_message(d->pdu, smpp::Command::deliver_sm, 0, *receipt);
+    route_delivery(std::move(d));
+  });
+}
+
+void Relay::relay_mo(UpstreamSession& link, uint32_t sequence, smpp::ShortMessage sm) {
+  ++counters().mo_received;
+  std::string number = policy::normalize_msisdn(sm.destination_addr).value_or(sm.destination_addr);
+  auto owner = config_.mo_owner.find(number);
+  if (owner == config_.mo_owner.end()) {
+    ++counters().mo_unroutable;
+    fmt::print(stderr, "hajib: MO to {} which no account owns\n", sm.destination_addr);
+    return link.acknowledge_deliver(sequence, status::ESME_RINVDSTADR);
+  }
+  auto d = std::make_unique<Delivery>();
+  d->account = owner->second;
+  d->key = fmt::format("m:{}", view(ids_.next()));
+  d->upstream_link = link.id();
+  d->upstream_sequence = sequence;
+  smpp::encode_short_message(d->pdu, smpp::Command::deliver_sm, 0, sm);
+  route_delivery(std::move(d));
+}
+
+void Relay::route_delivery(std::unique_ptr<Delivery> delivery) {
+  auto it = accounts_.find(delivery->account);
+  if (it == accounts_.end()) {  // the account left the config since the message was sent
+    acknowledge_operator(*delivery, status::ESME_ROK);
+    return;
+  }
+  Account& account = it->second;
+  if (account.receivers.empty()) return keep(std::move(delivery));
+  CustomerSession* session = account.receivers[account.next_receiver++ % account.receivers.size()];
+  session->deliver(std::move(delivery));
+}
+
+void Relay::keep(std::unique_ptr<Delivery> delivery) {
+  if (delivery->kept) return;  // already in the store: it stays there until acknowledged
+  std::string account = delivery->account, key = delivery->key, pdu = delivery->pdu;
+  auto* d = delivery.release();
+  store_->keep_delivery(account, key, pdu, config_.limits.pending_receipts_max, config_.limits.pending_receipts_ttl_s,
+                        [this, d](bool ok) {
+                          std::unique_ptr<Delivery> held(d);
+                          if (ok) ++counters().deliveries_stored;
+                          else ++counters().deliveries_store_failed;
+                          // Not kept: a temporary error, so that the operator sends it again later.
+                          acknowledge_operator(*held, ok ? status::ESME_ROK : status::ESME_RX_T_APPN);
+                        });
+}
+
+void Relay::acknowledge_operator(const Delivery& delivery, uint32_t st) {
+  if (!delivery.upstream_link) return;
+  if (auto it = links_.find(delivery.upstream_link); it != links_.end())
+    it->second->acknowledge_deliver(delivery.upstream_sequence, st);
+}
+
+void Relay::delivery_acknowledged(std::unique_ptr<Delivery> delivery, uint32_t) {
+  if (delivery->receipt) ++counters().receipts_relayed;
+  if (delivery->kept) {
+    store_->forget_delivery(delivery->account, delivery->key);
+    if (auto it = accounts_.find(delivery->account); it != accounts_.end()) it->second.kept_in_flight.erase(delivery->key);
+  }
+  acknowledge_operator(*delivery, status::ESME_ROK);
+}
+
+void Relay::delivery_undelivered(std::unique_ptr<Delivery> delivery) {
+  if (delivery->kept) {
+    if (auto it = accounts_.find(delivery->account); it != accounts_.end()) it->second.kept_in_flight.erase(delivery->key);
+    return;
+  }
+  keep(std::move(delivery));
+}
+
+void Relay::send_kept_deliveries(CustomerSession& session) {
+  std::string account = session.account()->config->name;
+  uint64_t id = session.id();
+  store_->kept_deliveries(account, [this, account, id](bool ok, std::vector<std::pair<std::string, std::string>> items) {
+    auto it = customers_.find(id);
+    if (!ok || it == customers_.end() || !it->second->can_receive() || it->second->closing()) return;
+    Account& acct = accounts_[account];
+    for (auto& [key, pdu] : items) {
+      if (!acct.kept_in_flight.insert(key).second) continue;  // another session of the account has it
+      auto d = std::make_unique<Delivery>();
+      d->account = account;
+      d->key = key;
+      d->pdu = std::move(pdu);
+      d->kept = true;
+      d->receipt = key.starts_with("r:");
+      it->second->deliver(std::move(d));
+    }
+  });
+}
+
+// ---- operator links ----
+
+void Relay::start_link(int upstream, int slot) {
+  if (shutting_down_) return;
+  uint64_t id = next_session_id_++;
+  auto session = std::make_unique<UpstreamSession>(*this, config_.upstreams[size_t(upstream)], upstream, slot, id);
+  pools_[size_t(upstream)].links[size_t(slot)]->session = session.get();
+  UpstreamSession* raw = session.get();
+  links_.emplace(id, std::move(session));
+  raw->connect();
+}
+
+void Relay::link_bound(UpstreamSession& link) {
+  ++counters().upstream_connects;
+  for (auto& pool : pools_)
+    for (auto& l : pool.links)
+      if (l->session == &link) {
+        l->failures = 0;
+        drain(pool);
+      }
+}
+
+void Relay::link_closed(UpstreamSession& link, bool was_bound) {
+  ++counters().upstream_link_failures;
+  for (size_t u = 0; u < pools_.size(); ++u) {
+    UpstreamPool& pool = pools_[u];
+    for (size_t s = 0; s < pool.links.size(); ++s) {
+      if (pool.links[s]->session != &link) continue;
+      pool.links[s]->session = nullptr;
+      if (!was_bound) ++pool.links[s]->failures;
+      bool any_bound = false;
+      for (auto& l : pool.links) any_bound = any_bound || (l->session && l->session->bound());
+      if (!any_bound) fail_all_waiting(pool, status::ESME_RSYSERR);
+      schedule_reconnect(int(u), int(s));
+    }
+  }
+  links_.erase(link.id());
+  if (shutting_down_ && links_.empty()) close_customers();
+}
+
+void Relay::schedule_reconnect(int upstream, int slot) {
+  if (shutting_down_) return;
+  auto& link = *pools_[size_t(upstream)].links[size_t(slot)];
+  const UpstreamConfig& c = config_.upstreams[size_t(upstream)];
+  // Exponential backoff with jitter, so that three links to a recovering SMSC do not knock together.
+  uint64_t delay = uint64_t(c.reconnect_min_ms) << std::min(link.failures, 10);
+  delay = std::min<uint64_t>(delay, uint64_t(c.reconnect_max_ms));
+  delay = delay / 2 + uint64_t(std::rand()) % (delay / 2 + 1);
+  uv_timer_start(&link.reconnect, [](uv_timer_t* t) {
+    auto* l = static_cast<UpstreamPool::Link*>(t->data);
+    l->relay->start_link(l->upstream, l->slot);
+  }, delay, 0);
+}
+
+void Relay::fail_all_waiting(UpstreamPool& pool, uint32_t st) {
+  while (!pool.waiting.empty()) {
+    auto submit = std::move(pool.waiting.front());
+    pool.waiting.pop_front();
+    ++counters().submits_temporary_error;
+    answer(*submit, st);
+  }
+}
+
+void Relay::on_tick() {
+  uint64_t now = now_ms();
+  for (auto& pool : pools_)
+    while (!pool.waiting.empty() && pool.waiting.front()->deadline_ms <= now) {
+      auto submit = std::move(pool.waiting.front());
+      pool.waiting.pop_front();
+      ++counters().submits_temporary_error;
+      answer(*submit, status::ESME_RTHROTTLED);
+    }
+  if (shutting_down_ && (finished_draining() || now - shutdown_started_ms_ >= uint64_t(kShutdownGraceMs)))
+    close_links();
+}
+
+// ---- the NOC's view and shutdown ----
+
+Snapshot Relay::snapshot() const {
+  Snapshot s;
+  s.version = version_;
+  s.uptime_s = (uv_now(loop_) - started_ms_) / 1000;
+  for (const auto& [name, account] : accounts_) {
+    int bound = 0;
+    for (const auto& [id, session] : customers_)
+      if (session->account() == &account && session->state() == CustomerSession::State::bound) ++bound;
+    s.sessions[name] = bound;
+  }
+  uint64_t awaiting = 0;
+  for (const auto& [id, session] : customers_) awaiting += session->deliveries_awaiting_ack();
+  s.deliveries_awaiting_ack = awaiting;
+  for (const auto& pool : pools_) {
+    UpstreamSnapshot u;
+    u.name = pool.config->name;
+    u.links_configured = int(pool.links.size());
+    for (const auto& l : pool.links)
+      if (l->session) {
+        u.links_bound += l->session->bound() ? 1 : 0;
+        u.in_flight += l->session->in_flight();
+      }
+    u.waiting = pool.waiting.size();
+    s.upstreams.push_back(u);
+  }
+  s.state_store = store_->describe();
+  return s;
+}
+
+bool Relay::finished_draining() const {
+  for (const auto& pool : pools_) {
+    if (!pool.waiting.empty()) return false;
+    for (const auto& l : pool.links)
+      if (l->session && l->session->in_flight()) return false;
+  }
+  return true;
+}
+
+void Relay::shutdown() {
+  if (shutting_down_) return;
+  shutting_down_ = true;
+  shutdown_started_ms_ = now_ms();
+  fmt::print(stderr, "hajib: shutting down: answering what is in flight (at most {} ms)\n", kShutdownGraceMs);
+  uv_close(reinterpret_cast<uv_handle_t*>(&listener_), nullptr);
+  for (auto& pool : pools_) fail_all_waiting(pool, status::ESME_RSYSERR);
+  if (finished_draining()) close_links();
+}
+
+void Relay::close_links() {
+  if (uv_is_closing(reinterpret_cast<uv_handle_t*>(&tick_))) return;
+  uv_close(reinterpret_cast<uv_handle_t*>(&tick_), nullptr);
+  for (auto& pool : pools_)
+    for (auto& l : pool.links) uv_close(reinterpret_cast<uv_handle_t*>(&l->reconnect), nullptr);
+  // Submits still unanswered on these links are answered ESME_RSYSERR by their close path;
+  // customers are closed only after that (link_closed), so those answers reach them.
+  std::vector<UpstreamSession*> links;
+  for (auto& [id, link] : links_) links.push_back(link.get());
+  for (auto* link : links) link->close("shutting down");
+  if (links_.empty()) close_customers();
+}
+
+void Relay::close_customers() {
+  std::vector<CustomerSession*> customers;
+  for (auto& [id, c] : customers_) customers.push_back(c.get());
+  for (auto* c : customers) c->close_after_flush("shutting down");
+  store_->close();
+}
+
+}  // namespace proxy

@@ -1,0 +1,127 @@
+// Wires customers, policy, routing, operators and the state store together on one libuv loop.
+#pragma once
+
+#include <uv.h>
+
+#include <deque>
+#include <map>
+#include <memory>
+#include <optional>
+#include <string>
+#include <unordered_map>
+#include <unordered_set>
+#include <vector>
+
+#include "proxy/bind_guard.h"
+#include "proxy/config.h"
+#include "proxy/flow.h"
+#include "proxy/message_id.h"
+#include "proxy/state_store.h"
+#include "proxy/stats.h"
+#include "smpp/pdu.h"
+
+namespace proxy {
+
+class CustomerSession;
+class Relay;
+class UpstreamSession;
+
+struct Account {
+  const AccountConfig* config = nullptr;
+  int binds = 0;  // bound or binding right now, against max_binds
+  std::vector<CustomerSession*> receivers;
+  size_t next_receiver = 0;
+  std::unordered_set<std::string> kept_in_flight;  // kept deliveries being sent right now
+};
+
+// The configured links to one operator, and the submits waiting for room on them.
+struct UpstreamPool {
+  struct Link {
+    Relay* relay = nullptr;
+    int upstream = 0, slot = 0;
+    UpstreamSession* session = nullptr;
+    uv_timer_t reconnect{};
+    int failures = 0;
+  };
+  const UpstreamConfig* config = nullptr;
+  std::vector<std::unique_ptr<Link>> links;
+  std::deque<std::unique_ptr<Submit>> waiting;  // bounded by the customers' windows
+  size_t next_link = 0;
+};
+
+class Relay {
+ public:
+  Relay(uv_loop_t* loop, Config config, uint32_t instance, std::string version);
+  ~Relay();
+
+  // Binds the customer port and starts the operator links; returns a libuv error code.
+  int start();
+  uint16_t smpp_port() const { return smpp_port_; }
+  // SIGTERM: answer everything in flight, unbind, close; the loop then ends.
+  void shutdown();
+
+  const Config& config() const { return config_; }
+  Stats& stats() { return stats_; }
+  Counters& counters() { return stats_.counters; }
+  Snapshot snapshot() const;
+  uint64_t now_ms() const { return uv_now(loop_); }
+
+  // From customer sessions.
+  void authorize(CustomerSession& session, const smpp::Bind& bind, uint32_t sequence);
+  void submit(CustomerSession& session, uint32_t sequence, std::string_view pdu, const smpp::ShortMessage& sm);
+  void delivery_acknowledged(std::unique_ptr<Delivery> delivery, uint32_t status);
+  void delivery_undelivered(std::unique_ptr<Delivery> delivery);
+  void customer_closed(CustomerSession& session);
+
+  // From operator links.
+  void link_bound(UpstreamSession& link);
+  void submit_answered(std::unique_ptr<Submit> submit, uint32_t status, std::string_view operator_id);
+  void operator_delivered(UpstreamSession& link, uint32_t sequence, smpp::ShortMessage sm);
+  void link_closed(UpstreamSession& link, bool was_bound);
+
+ private:
+  void accept_customer();
+  void route(std::unique_ptr<Submit> submit, std::optional<std::string> ported);
+  void dispatch(UpstreamPool& pool, std::unique_ptr<Submit> submit);
+  void drain(UpstreamPool& pool);
+  void answer(Submit& submit, uint32_t status);
+  void refuse(CustomerSession& session, uint32_t sequence, uint32_t status);
+  void relay_receipt(UpstreamSession& link, uint32_t sequence, smpp::ShortMessage sm);
+  void relay_mo(UpstreamSession& link, uint32_t sequence, smpp::ShortMessage sm);
+  void route_delivery(std::unique_ptr<Delivery> delivery);
+  void keep(std::unique_ptr<Delivery> delivery);
+  void acknowledge_operator(const Delivery& delivery, uint32_t status);
+  void send_kept_deliveries(CustomerSession& session);
+  void receiver_bound(CustomerSession& session);
+  void start_link(int upstream, int slot);
+  void schedule_reconnect(int upstream, int slot);
+  void on_tick();
+  void fail_all_waiting(UpstreamPool& pool, uint32_t status);
+  bool finished_draining() const;
+  void close_links();
+  void close_customers();
+
+  uv_loop_t* loop_;
+  Config config_;
+  Stats stats_;
+  std::unique_ptr<StateStore> store_;
+  MessageIdAllocator ids_;
+  BindGuard bind_guard_;
+  std::string version_;
+  uint64_t started_ms_;
+  uint64_t shutdown_started_ms_ = 0;
+  uv_tcp_t listener_{};
+  uv_timer_t tick_{};
+  uint16_t smpp_port_ = 0;
+  bool shutting_down_ = false;
+  uint64_t next_session_id_ = 1;
+  std::map<std::string, Account> accounts_;
+  std::deque<UpstreamPool> pools_;  // a deque: pools hold move-only members and never relocate
+  std::unordered_map<uint64_t, std::unique_ptr<CustomerSession>> customers_;
+  std::unordered_map<uint64_t, std::unique_ptr<UpstreamSession>> links_;
+
+  friend class CustomerSession;
+  friend class UpstreamSession;
+};
+
+}  // namespace proxy

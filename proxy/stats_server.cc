@@ -1,0 +1,135 @@
+// A small HTTP/1.1 server for the stats port: one request per connection, then close.
+#include "proxy/stats_server.h"
+
+#include <http_parser.h>
+
+#include <cstring>
+#include <fmt/format.h>
+
+namespace proxy {
+
+int to_sockaddr(const Endpoint& e, sockaddr_storage& out) {
+  std::memset(&out, 0, sizeof out);
+  std::string host = e.host == "localhost" ? "127.0.0.1" : e.host;
+  if (host.find(':') != std::string::npos) return uv_ip6_addr(host.c_str(), e.port, reinterpret_cast<sockaddr_in6*>(&out));
+  return uv_ip4_addr(host.c_str(), e.port, reinterpret_cast<sockaddr_in*>(&out));
+}
+
+uint16_t bound_port(uv_tcp_t* handle) {
+  sockaddr_storage addr{};
+  int len = sizeof addr;
+  if (uv_tcp_getsockname(handle, reinterpret_cast<sockaddr*>(&addr), &len) != 0) return 0;
+  if (addr.ss_family == AF_INET6) return ntohs(reinterpret_cast<sockaddr_in6*>(&addr)->sin6_port);
+  return ntohs(reinterpret_cast<sockaddr_in*>(&addr)->sin_port);
+}
+
+namespace {
+
+constexpr size_t kMaxRequest = 8192;
+
+struct HttpConnection {
+  uv_tcp_t tcp{};
+  uv_write_t write{};
+  http_parser parser{};
+  std::string url, response;
+  size_t received = 0;
+  bool done = false;
+  StatsServer::Handler* handler = nullptr;
+  char buf[2048];
+};
+
+void close_connection(HttpConnection* c) {
+  if (uv_is_closing(reinterpret_cast<uv_handle_t*>(&c->tcp))) return;
+  uv_close(reinterpret_cast<uv_handle_t*>(&c->tcp), [](uv_handle_t* h) { delete static_cast<HttpConnection*>(h->data); });
+}
+
+void respond(HttpConnection* c, int code, const char* reason, const std::string& type, const std::string& body) {
+  c->done = true;
+  c->response = fmt::format("HTTP/1.1 {} {}\r\nContent-Type: {}\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{}", code,
+                            reason, type, body.size(), body);
+  uv_buf_t b = uv_buf_init(c->response.data(), unsigned(c->response.size()));
+  uv_read_stop(reinterpret_cast<uv_stream_t*>(&c->tcp));
+  uv_write(&c->write, reinterpret_cast<uv_stream_t*>(&c->tcp), &b, 1,
+           [](uv_write_t* w, int) { close_connection(static_cast<HttpConnection*>(w->data)); });
+}
+
+int on_url(http_parser* p, const char* at, size_t len) {
+  static_cast<HttpConnection*>(p->data)->url.append(at, len);
+  return 0;
+}
+
+int on_message_complete(http_parser* p) {
+  auto* c = static_cast<HttpConnection*>(p->data);
+  if (p->method != HTTP_GET) {
+    respond(c, 405, "Method Not Allowed", "text/plain", "only GET\n");
+    return 1;
+  }
+  http_parser_url u;
+  http_parser_url_init(&u);
+  std::string path = c->url;
+  if (http_parser_parse_url(c->url.data(), c->url.size(), 0, &u) == 0 && (u.field_set & (1 << UF_PATH)))
+    path = c->url.substr(u.field_data[UF_PATH].off, u.field_data[UF_PATH].len);
+  std::string type, body;
+  int code = (*c->handler)(path, type, body);
+  if (code == 0) respond(c, 404, "Not Found", "text/plain", "try /metrics, /stats or /healthz\n");
+  else respond(c, code, code == 200 ? "OK" : "Service Unavailable", type, body);
+  return 1;  // one request per connection
+}
+
+const http_parser_settings kSettings = [] {
+  http_parser_settings s{};
+  s.on_url = on_url;
+  s.on_message_complete = on_message_complete;
+  return s;
+}();
+
+void on_read(uv_stream_t* stream, ssize_t n, const uv_buf_t*) {
+  auto* c = static_cast<HttpConnection*>(stream->data);
+  if (n < 0) return close_connection(c);
+  c->received += size_t(n);
+  size_t parsed = http_parser_execute(&c->parser, &kSettings, c->buf, size_t(n));
+  if (c->done) return;
+  if (parsed != size_t(n) || c->received > kMaxRequest) respond(c, 400, "Bad Request", "text/plain", "bad request\n");
+}
+
+}  // namespace
+
+StatsServer::StatsServer(uv_loop_t* loop, Handler handler) : loop_(loop), handler_(std::move(handler)) {}
+
+int StatsServer::listen(const Endpoint& at) {
+  sockaddr_storage addr;
+  if (int rc = to_sockaddr(at, addr)) return rc;
+  uv_tcp_init(loop_, &server_);
+  server_.data = this;
+  listening_ = true;
+  if (int rc = uv_tcp_bind(&server_, reinterpret_cast<sockaddr*>(&addr), 0)) return rc;
+  int rc = uv_listen(reinterpret_cast<uv_stream_t*>(&server_), 64, [](uv_stream_t* server, int status) {
+    if (status < 0) return;
+    auto* self = static_cast<StatsServer*>(server->data);
+    auto* c = new HttpConnection;
+    c->handler = &self->handler_;
+    uv_tcp_init(self->loop_, &c->tcp);
+    c->tcp.data = c;
+    c->write.data = c;
+    c->parser.data = c;
+    http_parser_init(&c->parser, HTTP_REQUEST);
+    if (uv_accept(server, reinterpret_cast<uv_stream_t*>(&c->tcp)) != 0) return close_connection(c);
+    uv_read_start(
+        reinterpret_cast<uv_stream_t*>(&c->tcp),
+        [](uv_handle_t* h, size_t, uv_buf_t* b) {
+          auto* conn = static_cast<HttpConnection*>(h->data);
+          *b = uv_buf_init(conn->buf, sizeof conn->buf);
+        },
+        on_read);
+  });
+  if (rc == 0) port_ = bound_port(&server_);
+  return rc;
+}
+
+void StatsServer::close() {
+  if (listening_ && !uv_is_closing(reinterpret_cast<uv_handle_t*>(&server_)))
+    uv_close(reinterpret_cast<uv_handle_t*>(&server_), nullptr);
+  listening_ = false;
+}
+
+}  // namespace proxy

@@ -1,0 +1,159 @@
+// The operator side of the proxy: SMPP as an ESME speaks it to an SMSC.
+#include "proxy/upstream_session.h"
+
+#include <fmt/format.h>
+
+#include "proxy/relay.h"
+#include "proxy/stats_server.h"
+#include "smpp/codec.h"
+
+namespace proxy {
+
+using smpp::Command;
+namespace status = smpp::status;
+
+UpstreamSession::UpstreamSession(Relay& relay, const UpstreamConfig& config, int upstream, int slot, uint64_t id)
+    : Connection(relay.loop_, relay.config().limits.max_pdu, relay.counters()),
+      relay_(relay), config_(config), upstream_(upstream), slot_(slot), id_(id) {
+  set_peer(config.address.to_string());
+  state_since_ms_ = relay.now_ms();
+}
+
+std::string UpstreamSession::describe() const { return fmt::format("upstream {} link {} ({})", config_.name, slot_, peer()); }
+
+void UpstreamSession::connect() {
+  sockaddr_storage addr;
+  if (int rc = to_sockaddr(config_.address, addr)) return close(fmt::format("bad address: {}", uv_strerror(rc)));
+  connect_req_.data = this;
+  int rc = uv_tcp_connect(&connect_req_, tcp(), reinterpret_cast<sockaddr*>(&addr), [](uv_connect_t* req, int st) {
+    auto* self = static_cast<UpstreamSession*>(req->data);
+    if (st == UV_ECANCELED) return;
+    if (st < 0) return self->close(fmt::format("connect failed: {}", uv_strerror(st)));
+    self->start_reading();
+    self->state_ = State::binding;
+    self->state_since_ms_ = self->relay_.now_ms();
+    smpp::Bind bind;
+    bind.kind = Command::bind_transceiver;
+    bind.system_id = self->config_.system_id;
+    bind.password = self->config_.password;
+    bind.system_type = self->config_.system_type;
+    smpp::encode_bind(self->out(), smpp::next_sequence(self->sequence_), bind);
+  });
+  if (rc != 0) close(fmt::format("connect failed: {}", uv_strerror(rc)));
+}
+
+void UpstreamSession::send(std::unique_ptr<Submit> submit) {
+  uint32_t seq = smpp::next_sequence(sequence_);
+  smpp::patch_sequence(reinterpret_cast<uint8_t*>(submit->pdu.data()), seq);
+  out().append(submit->pdu);
+  submit->sent_us = uv_hrtime() / 1000;
+  submit->deadline_ms = relay_.now_ms() + uint64_t(relay_.config().limits.response_timeout_ms);
+  in_flight_.emplace(seq, std::move(submit));
+}
+
+void UpstreamSession::acknowledge_deliver(uint32_t sequence, uint32_t st) {
+  if (can_write()) smpp::encode_message_id_resp(out(), Command::deliver_sm_resp, sequence, st, "");
+}
+
+void UpstreamSession::unbind() {
+  if (closing()) return;
+  if (state_ != State::bound) return close("shutting down");
+  smpp::encode_header_only(out(), Command::unbind, smpp::next_sequence(sequence_));
+}
+
+void UpstreamSession::on_pdu(std::string_view pdu) {
+  smpp::Header h = smpp::read_header(reinterpret_cast<const uint8_t*>(pdu.data()));
+  switch (Command(h.command_id)) {
+    case Command::bind_transceiver_resp: return on_bind_resp(h, pdu);
+    case Command::submit_sm_resp: return on_submit_resp(h, pdu);
+    case Command::generic_nack: return on_submit_resp(h, std::string_view());
+    case Command::deliver_sm: {
+      smpp::ShortMessage sm;
+      smpp::DecodeError error;
+      if (!smpp::decode_short_message(pdu, sm, error)) {
+        ++counters_.pdus_malformed;
+        fmt::print(stderr, "hajib: {}: malformed deliver_sm seq {}: {}\n", describe(), h.sequence, error.reason);
+        return acknowledge_deliver(h.sequence, error.status);
+      }
+      return relay_.operator_delivered(*this, h.sequence, std::move(sm));
+    }
+    case Command::enquire_link: return smpp::encode_header_only(out(), Command::enquire_link_resp, h.sequence);
+    case Command::enquire_link_resp: enquire_sent_ms_ = 0; return;
+    case Command::unbind:
+      smpp::encode_header_only(out(), Command::unbind_resp, h.sequence);
+      return close_after_flush("operator unbound");
+    case Command::unbind_resp: return close("unbind acknowledged");
+    default: break;
+  }
+  if (smpp::is_response(h.command_id)) return;
+  ++counters_.generic_nacks_sent;
+  smpp::encode_header_only(out(), Command::generic_nack, h.sequence, status::ESME_RINVCMDID);
+}
+
+void UpstreamSession::on_bind_resp(const smpp::Header& h, std::string_view pdu) {
+  if (state_ != State::binding) return;
+  smpp::BindResp resp;
+  smpp::DecodeError error;
+  if (h.status != status::ESME_ROK || !smpp::decode_bind_resp(pdu, resp, error))
+    return close(fmt::format("bind refused: status 0x{:08X} {}", h.status, error.reason));
+  state_ = State::bound;
+  fmt::print(stderr, "hajib: {} bound (system_id {})\n", describe(), resp.system_id);
+  relay_.link_bound(*this);
+}
+
+void UpstreamSession::on_submit_resp(const smpp::Header& h, std::string_view pdu) {
+  auto it = in_flight_.find(h.sequence);
+  if (it == in_flight_.end()) return;  // timed out already, or not ours
+  auto submit = std::move(it->second);
+  in_flight_.erase(it);
+  relay_.stats().upstream_rtt.record(uv_hrtime() / 1000 - submit->sent_us);
+  std::string operator_id;
+  smpp::DecodeError error;
+  uint32_t st = h.status;
+  if (!pdu.empty() && !smpp::decode_message_id_resp(pdu, operator_id, error)) {
+    ++counters_.pdus_malformed;
+    // The operator took the message but its id is unreadable: accept, receipts will not map.
+    fmt::print(stderr, "hajib: {}: malformed submit_sm_resp: {}\n", describe(), error.reason);
+  }
+  if (Command(h.command_id) == Command::generic_nack && st == status::ESME_ROK) st = status::ESME_RSYSERR;
+  relay_.submit_answered(std::move(submit), st, operator_id);
+}
+
+void UpstreamSession::fail_expired(uint64_t now_ms) {
+  for (auto it = in_flight_.begin(); it != in_flight_.end();) {
+    if (it->second->deadline_ms > now_ms) {
+      ++it;
+      continue;
+    }
+    ++counters_.upstream_requests_timed_out;
+    auto submit = std::move(it->second);
+    it = in_flight_.erase(it);
+    relay_.submit_answered(std::move(submit), status::ESME_RSYSERR, "");
+  }
+}
+
+void UpstreamSession::on_tick(uint64_t now_ms) {
+  const auto& limits = relay_.config().limits;
+  uint64_t timeout = uint64_t(limits.response_timeout_ms);
+  if (state_ != State::bound) {
+    if (now_ms - state_since_ms_ > timeout) close(state_ == State::connecting ? "connect timed out" : "bind timed out");
+    return;
+  }
+  fail_expired(now_ms);
+  if (enquire_sent_ms_ && now_ms - enquire_sent_ms_ > timeout) return close("no answer to enquire_link");
+  if (!enquire_sent_ms_ && now_ms - last_received_ms() > uint64_t(limits.enquire_link_s) * 1000) {
+    enquire_sent_ms_ = now_ms;
+    smpp::encode_header_only(out(), Command::enquire_link, smpp::next_sequence(sequence_));
+  }
+}
+
+void UpstreamSession::on_closed() {
+  // The operator may or may not have taken these: answer a temporary error, never resend
+  // on our own, so that nothing is duplicated at the operator.
+  bool was_bound = state_ == State::bound;
+  for (auto& [seq, submit] : in_flight_) relay_.submit_answered(std::move(submit), status::ESME_RSYSERR, "");
+  in_flight_.clear();
+  relay_.link_closed(*this, was_bound);  // destroys this
+}
+
+}  // namespace proxy
