@@ -32,6 +32,7 @@ namespace status = smpp::status;
 namespace {
 constexpr uint64_t kTickMs = 250;
 constexpr int kShutdownGraceMs = 2000;
+constexpr uint32_t kSequenceSetWhenSent = 1;  // libsmpp34 refuses 0; the session patches the real one
 }  // namespace
 
 Relay::Relay(uv_loop_t* loop, Config config, uint32_t instance, std::string version)
@@ -328,7 +329,7 @@ void Relay::relay_receipt(UpstreamSession& link, uint32_t sequence, smpp::ShortM
     d->key = fmt::format("r:{}:{}", our_id, view(ids_.next()));  // one message can have several receipts
     d->upstream_link = link_id;
     d->upstream_sequence = sequence;
-    smpp::encode_short_message(d->pdu, smpp::Command::deliver_sm, 0, *receipt);
+    smpp::encode_short_message(d->pdu, smpp::Command::deliver_sm, kSequenceSetWhenSent, *receipt);
     route_delivery(std::move(d));
   });
 }
@@ -347,7 +348,7 @@ void Relay::relay_mo(UpstreamSession& link, uint32_t sequence, smpp::ShortMessag
   d->key = fmt::format("m:{}", view(ids_.next()));
   d->upstream_link = link.id();
   d->upstream_sequence = sequence;
-  smpp::encode_short_message(d->pdu, smpp::Command::deliver_sm, 0, sm);
+  smpp::encode_short_message(d->pdu, smpp::Command::deliver_sm, kSequenceSetWhenSent, sm);
   route_delivery(std::move(d));
 }
 

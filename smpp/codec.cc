@@ -23,6 +23,8 @@ constexpr uint32_t kBadCommandLength = status::ESME_RINVCMDLEN;
 constexpr uint32_t kBadMessageLength = status::ESME_RINVMSGLEN;
 constexpr uint32_t kBadOptionalStream = status::ESME_RINVOPTPARSTREAM;
 constexpr uint32_t kBadParameterLength = status::ESME_RINVPARLEN;
+constexpr uint32_t kBadSystemId = status::ESME_RINVSYSID;
+constexpr uint32_t kBadPassword = status::ESME_RINVPASWD;
 }  // namespace
 }  // namespace smpp
 
@@ -137,12 +139,66 @@ void pack_into(std::string& out, T& pdu) {
   out.append(reinterpret_cast<const char*>(buf.data()), size_t(len));
 }
 
+template <typename T>
+bool unpack_short_message(GuardedCopy& copy, ShortMessage& out, DecodeError& error) {
+  T m{};
+  if (!unpack(&m, copy, error)) return false;
+  destroy_tlv(m.tlv);
+  out.service_type = cstr(m.service_type);
+  out.source_addr_ton = m.source_addr_ton;
+  out.source_addr_npi = m.source_addr_npi;
+  out.source_addr = cstr(m.source_addr);
+  out.dest_addr_ton = m.dest_addr_ton;
+  out.dest_addr_npi = m.dest_addr_npi;
+  out.destination_addr = cstr(m.destination_addr);
+  out.esm_class = m.esm_class;
+  out.protocol_id = m.protocol_id;
+  out.priority_flag = m.priority_flag;
+  out.schedule_delivery_time = cstr(m.schedule_delivery_time);
+  out.validity_period = cstr(m.validity_period);
+  out.registered_delivery = m.registered_delivery;
+  out.replace_if_present_flag = m.replace_if_present_flag;
+  out.data_coding = m.data_coding;
+  out.sm_default_msg_id = m.sm_default_msg_id;
+  out.short_message.assign(reinterpret_cast<const char*>(m.short_message), m.sm_length);
+  return true;
+}
+
+template <typename T>
+void pack_short_message(std::string& out, Command kind, uint32_t sequence, const ShortMessage& sm) {
+  T m{};
+  m.command_id = uint32_t(kind);
+  m.sequence_number = sequence;
+  copy_cstr(m.service_type, sm.service_type);
+  m.source_addr_ton = sm.source_addr_ton;
+  m.source_addr_npi = sm.source_addr_npi;
+  copy_cstr(m.source_addr, sm.source_addr);
+  m.dest_addr_ton = sm.dest_addr_ton;
+  m.dest_addr_npi = sm.dest_addr_npi;
+  copy_cstr(m.destination_addr, sm.destination_addr);
+  m.esm_class = sm.esm_class;
+  m.protocol_id = sm.protocol_id;
+  m.priority_flag = sm.priority_flag;
+  copy_cstr(m.schedule_delivery_time, sm.schedule_delivery_time);
+  copy_cstr(m.validity_period, sm.validity_period);
+  m.registered_delivery = sm.registered_delivery;
+  m.replace_if_present_flag = sm.replace_if_present_flag;
+  m.data_coding = sm.data_coding;
+  m.sm_default_msg_id = sm.sm_default_msg_id;
+  m.sm_length = uint8_t(std::min<size_t>(sm.short_message.size(), sizeof m.short_message));
+  std::memcpy(m.short_message, sm.short_message.data(), m.sm_length);
+  pack_into(out, m);
+}
+
 }  // namespace
 
 bool decode_bind(std::string_view pdu, Bind& out, DecodeError& error) {
   const uint8_t* start = bytes(pdu);
   Cursor c(start + kHeaderSize, start + pdu.size());
-  c.cstring(16) && c.cstring(9) && c.cstring(13);
+  // An over-long system_id or password is answered as a wrong one, which is what it is.
+  if (!c.cstring(16)) return fail(error, kBadSystemId, "system_id missing or longer than 15 characters");
+  if (!c.cstring(9)) return fail(error, kBadPassword, "password missing or longer than 8 characters");
+  c.cstring(13);
   size_t version_at = size_t(c.pos() - start);
   c.skip(3) && c.cstring(41);
   if (!c.ok()) return fail(error, kBadCommandLength, "bind body truncated or a field too long");
@@ -193,26 +249,11 @@ bool decode_short_message(std::string_view pdu, ShortMessage& out, DecodeError& 
   if (sm_length > 254) return fail(error, kBadMessageLength, "sm_length above 254");
   GuardedCopy copy;
   if (!copy.assign(pdu, size_t(c.pos() - start))) return fail(error, kBadCommandLength, "message body too long");
-  submit_sm_t m{};  // deliver_sm has the same mandatory layout
-  if (!unpack(&m, copy, error)) return false;
-  destroy_tlv(m.tlv);
-  out.service_type = cstr(m.service_type);
-  out.source_addr_ton = m.source_addr_ton;
-  out.source_addr_npi = m.source_addr_npi;
-  out.source_addr = cstr(m.source_addr);
-  out.dest_addr_ton = m.dest_addr_ton;
-  out.dest_addr_npi = m.dest_addr_npi;
-  out.destination_addr = cstr(m.destination_addr);
-  out.esm_class = m.esm_class;
-  out.protocol_id = m.protocol_id;
-  out.priority_flag = m.priority_flag;
-  out.schedule_delivery_time = cstr(m.schedule_delivery_time);
-  out.validity_period = cstr(m.validity_period);
-  out.registered_delivery = m.registered_delivery;
-  out.replace_if_present_flag = m.replace_if_present_flag;
-  out.data_coding = m.data_coding;
-  out.sm_default_msg_id = m.sm_default_msg_id;
-  out.short_message.assign(reinterpret_cast<const char*>(m.short_message), m.sm_length);
+  // submit_sm_t and deliver_sm_t differ (deliver_sm's times are 1-octet fields): decode into the right one.
+  bool decoded = read_header(start).command_id == uint32_t(Command::deliver_sm)
+                     ? unpack_short_message<deliver_sm_t>(copy, out, error)
+                     : unpack_short_message<submit_sm_t>(copy, out, error);
+  if (!decoded) return false;
   return split_tlvs(c.pos(), c.end(), out.tlvs, error);
 }
 
@@ -258,28 +299,8 @@ void encode_bind_resp(std::string& out, Command bind_kind, uint32_t sequence, ui
 
 void encode_short_message(std::string& out, Command kind, uint32_t sequence, const ShortMessage& sm) {
   size_t start = out.size();
-  submit_sm_t m{};
-  m.command_id = uint32_t(kind);
-  m.sequence_number = sequence;
-  copy_cstr(m.service_type, sm.service_type);
-  m.source_addr_ton = sm.source_addr_ton;
-  m.source_addr_npi = sm.source_addr_npi;
-  copy_cstr(m.source_addr, sm.source_addr);
-  m.dest_addr_ton = sm.dest_addr_ton;
-  m.dest_addr_npi = sm.dest_addr_npi;
-  copy_cstr(m.destination_addr, sm.destination_addr);
-  m.esm_class = sm.esm_class;
-  m.protocol_id = sm.protocol_id;
-  m.priority_flag = sm.priority_flag;
-  copy_cstr(m.schedule_delivery_time, sm.schedule_delivery_time);
-  copy_cstr(m.validity_period, sm.validity_period);
-  m.registered_delivery = sm.registered_delivery;
-  m.replace_if_present_flag = sm.replace_if_present_flag;
-  m.data_coding = sm.data_coding;
-  m.sm_default_msg_id = sm.sm_default_msg_id;
-  m.sm_length = uint8_t(std::min<size_t>(sm.short_message.size(), sizeof m.short_message));
-  std::memcpy(m.short_message, sm.short_message.data(), m.sm_length);
-  pack_into(out, m);
+  if (kind == Command::deliver_sm) pack_short_message<deliver_sm_t>(out, kind, sequence, sm);
+  else pack_short_message<submit_sm_t>(out, kind, sequence, sm);
   append_tlvs(out, sm.tlvs);
   patch_length(out, start);
 }

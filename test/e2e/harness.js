@@ -694,7 +694,21 @@ async function startWorld({ tweak, operators = {} } = {}) {
     await stopWorld(w).catch(() => {});
     throw e;
   }
-  w.customer = (o = {}) => connectCustomer({ port: w.hajib.smppPort, ...o });
+  w.customer = async (o = {}) => {
+    w.assertAlive();
+    try { return await connectCustomer({ port: w.hajib.smppPort, ...o }); } catch (e) {
+      await withTimeout(exitOf(w.hajib.proc), 500, 'exit').catch(() => {});
+      w.assertAlive();
+      throw e;
+    }
+  };
+  // Later tests say so plainly when an earlier one killed the proxy.
+  w.assertAlive = () => {
+    if (w.hajib && !w.hajib.alive()) {
+      const err = w.hajib.stderr().split('\n').filter(Boolean).slice(-3).join('\n');
+      throw new Error(`hajib is not running (exit code ${w.hajib.proc.exitCode}, signal ${w.hajib.proc.signalCode}); stderr tail:\n${err}`);
+    }
+  };
   w.stats = () => stats(w.hajib.statsPort);
   w.ports = (...args) => runHajib(['ports', args[0], '--config', w.configPath, ...args.slice(1)]);
   // Stops the proxy (SIGTERM, checked) and starts it again with the same config and redis.
@@ -705,12 +719,31 @@ async function startWorld({ tweak, operators = {} } = {}) {
     w.hajib = await startHajib(w.configPath);
     return w.hajib;
   };
+  // If an earlier test killed the proxy, note how (reported again when the world stops) and start
+  // a fresh one with the same config and Redis, so that each later test reports on its own.
+  w.deaths = [];
+  w.ensureRunning = async () => {
+    if (!w.hajib) return;
+    if (w.hajib.alive()) {
+      // the exit may not have been reaped yet: a dead stats port says more than proc state
+      const up = await httpGet(w.hajib.statsPort, '/healthz', 2000).then(() => true, () => false);
+      if (up) return;
+      await withTimeout(exitOf(w.hajib.proc), 2000, 'exit').catch(() => {});
+      if (w.hajib.alive()) return;
+    }
+    const p = w.hajib.proc;
+    w.deaths.push(`hajib died (exit code ${p.exitCode}, signal ${p.signalCode}); stderr tail:\n${w.hajib.stderr().slice(-2000)}`);
+    try { w.hajib.checkSanitizer(); } catch (e) { w.deaths.push(e.message); }
+    w.hajib = await startHajib(w.configPath);
+    await Promise.all(Object.values(w.ops).map((op) => (op.server ? waitFor(() => op.boundSessions().length >= 1, 15000, `${op.name} link after the proxy restart`) : null)));
+  };
   w.stop = () => stopWorld(w);
   return w;
 }
 
 async function stopWorld(w) {
   const errors = [];
+  if (w.deaths && w.deaths.length) errors.push(new Error(`hajib died ${w.deaths.length} time(s) during this file:\n${w.deaths.join('\n---\n')}`));
   if (w.hajib) { try { await w.hajib.stop(); } catch (e) { errors.push(e); } }
   for (const op of Object.values(w.ops || {})) await op.kill().catch((e) => errors.push(e));
   if (w.redis) await w.redis.stop().catch((e) => errors.push(e));

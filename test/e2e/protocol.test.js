@@ -1,7 +1,7 @@
 'use strict';
 // Contract 5 (protocol hygiene, raw bytes where the npm package would not misbehave for us) and
 // contract 7 (GET /stats, /metrics, /healthz).
-const { describe, test, before, after } = require('node:test');
+const { describe, test, before, after, beforeEach } = require('node:test');
 const assert = require('node:assert/strict');
 const { S, CMD, startWorld, submit, sleep, waitFor, httpGet, linksBound, buildPdu, encodePdu, RawClient, rawPdu } = require('./harness');
 
@@ -21,6 +21,11 @@ describe('protocol hygiene (contract 5) and stats (contract 7)', () => {
       assert.ok(w.hajib.alive(), 'hajib still running');
       await bystander.close();
     } finally { if (w) await w.stop(); }
+  }, { timeout: 30000 });
+  beforeEach(async () => { // a crash fails one test, not the rest
+    if (!w) return;
+    await w.ensureRunning();
+    if (bystander.closed) bystander = await w.customer({ mode: 'transceiver' });
   }, { timeout: 30000 });
 
   test('enquire_link -> enquire_link_resp (same sequence number)', { timeout: 20000 }, async () => {

@@ -1,7 +1,7 @@
 'use strict';
 // Contract 3 (receipts) and 4 (MO): operator ids mapped back to the proxy's ids (TLV and text),
 // hex/decimal id forms, receipts kept for unbound accounts, mapping survives a proxy restart.
-const { describe, test, before, after } = require('node:test');
+const { describe, test, before, after, beforeEach } = require('node:test');
 const assert = require('node:assert/strict');
 const { S, PROXY_ID, startWorld, submit, waitDelivered, waitFor, textOf, receiptField, hexToDecimal, sleep } = require('./harness');
 
@@ -12,6 +12,7 @@ describe('receipts and MO (contracts 3 and 4)', () => {
   let w;
   before(async () => { w = await startWorld(); }, { timeout: 60000 });
   after(async () => { if (w) await w.stop(); }, { timeout: 30000 });
+  beforeEach(() => w && w.ensureRunning(), { timeout: 30000 }); // a crash fails one test, not the rest
 
   // Submits with registered_delivery 1; returns { proxyId, opRec } (what the operator recorded).
   async function submitForReceipt(c, op, destination) {

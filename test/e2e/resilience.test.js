@@ -1,7 +1,7 @@
 'use strict';
 // Contract 2 (exactly one submit_sm_resp; RSYSERR/RTHROTTLED when no link can take it) and 6
 // (customer window), under load and with an operator SMSC killed while 500 messages are in flight.
-const { describe, test, before, after } = require('node:test');
+const { describe, test, before, after, beforeEach } = require('node:test');
 const assert = require('node:assert/strict');
 const { S, PROXY_ID, startWorld, submit, submitMany, waitFor, sleep, linksBound } = require('./harness');
 
@@ -20,6 +20,7 @@ describe('resilience and windows (contracts 2 and 6)', () => {
     } });
   }, { timeout: 60000 });
   after(async () => { if (w) await w.stop(); }, { timeout: 30000 });
+  beforeEach(() => w && w.ensureRunning(), { timeout: 30000 }); // a crash fails one test, not the rest
 
   test('window 1: 50 sequential submits each get their response', { timeout: 60000 }, async (t) => {
     const c = await w.customer({ mode: 'transmitter' });

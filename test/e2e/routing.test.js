@@ -2,7 +2,7 @@
 // Contract 2 (submit_sm): normalisation, invalid numbers, longest-prefix routing, overrides
 // (static and `hajib ports add/remove`), the proxy's own message ids, fields passed unchanged,
 // operator refusals relayed, a silent operator answered with RSYSERR/RTHROTTLED.
-const { describe, test, before, after } = require('node:test');
+const { describe, test, before, after, beforeEach } = require('node:test');
 const assert = require('node:assert/strict');
 const fs = require('fs');
 const path = require('path');
@@ -24,6 +24,11 @@ describe('routing (contract 2)', () => {
     assert.equal(c.status, S.OK, 'customer bind');
   }, { timeout: 60000 });
   after(async () => { if (c) await c.close(); if (w) await w.stop(); }, { timeout: 30000 });
+  beforeEach(async () => { // a crash fails one test, not the rest
+    if (!w) return;
+    await w.ensureRunning();
+    if (c.closed) c = await w.customer({ mode: 'transceiver' });
+  }, { timeout: 30000 });
 
   const table = [
     ['966501234567', 'stc'], ['966531234567', 'stc'], ['966551234567', 'stc'],
