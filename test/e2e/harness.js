@@ -3,6 +3,7 @@
 // on the npm `smpp` package (0.5.1), and the hajib binary under test ($HAJIB_BIN).
 // Everything talks to 127.0.0.1 only; every wait has a timeout; every child we spawn is killed
 // by its PID when the test file ends.
+// Run: cd test/e2e && HAJIB_BIN=/work/main/build/hajib npm test   (default HAJIB_BIN: <repo>/build/hajib)
 
 const fs = require('fs');
 const os = require('os');
@@ -569,7 +570,11 @@ async function submitMany(c, messages, { window = 1, timeoutMs = 30000 } = {}) {
 
 // Waits for a deliver_sm at the customer matching pred.
 function waitDelivered(c, pred, timeoutMs = 10000, what = 'a deliver_sm at the customer') {
-  return waitFor(() => c.delivered.find(pred), timeoutMs, what);
+  return waitFor(() => c.delivered.find(pred), timeoutMs, what).catch((e) => {
+    const got = c.delivered.map((p) => `{esm_class 0x${p.esm_class.toString(16)}, from ${p.source_addr}, to ${p.destination_addr}, ` +
+      `receipted_message_id ${p.receipted_message_id}, text ${JSON.stringify(textOf(p))}}`);
+    throw new Error(`${e.message}; the customer received ${got.length} deliver_sm: ${got.slice(-5).join(', ') || 'none'}`);
+  });
 }
 
 // ---------------------------------------------------------------------------------------------
