@@ -51,6 +51,7 @@ void Connection::process() {
   while (!closing_) {
     if (!ready_for_pdu()) {
       stalled_ = true;
+      ++counters_.customer_read_pauses;  // only customer sessions ever say they are not ready
       if (reading_) uv_read_stop(reinterpret_cast<uv_stream_t*>(&tcp_));
       reading_ = false;
       break;
