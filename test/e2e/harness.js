@@ -223,6 +223,7 @@ async function startOperator(name, opts = {}) {
     submits: [],      // { pdu, dest, text, id, session } for every submit_sm received
     held: [],         // submits not answered (respond: 'none')
     binds: [],        // every bind PDU received
+    enquireLinks: 0,  // enquire_link received from the proxy
     sessions: new Set(),
     server: null,
   };
@@ -250,7 +251,7 @@ async function startOperator(name, opts = {}) {
     session.on('bind_transceiver', onBind);
     session.on('bind_transmitter', onBind);
     session.on('bind_receiver', onBind);
-    session.on('enquire_link', (pdu) => session.send(pdu.response()));
+    session.on('enquire_link', (pdu) => { op.enquireLinks += 1; session.send(pdu.response()); });
     session.on('unbind', (pdu) => { session.send(pdu.response()); session.close(); });
     session.on('unknown', (pdu) => session.send(pdu.response()));
     session.on('submit_sm', (pdu) => {
@@ -504,7 +505,8 @@ function connectCustomer({ port, systemId = 'acme', password = 'acme-pw', mode =
       c.delivered.push(pdu);
       if (c.autoRespond) session.send(pdu.response());
     });
-    session.on('enquire_link', (pdu) => session.send(pdu.response()));
+    c.enquireLinks = 0;
+    session.on('enquire_link', (pdu) => { c.enquireLinks += 1; session.send(pdu.response()); });
     session.on('unbind', (pdu) => session.send(pdu.response()));
     session.on('pdu', (pdu) => {
       if (pdu.command === 'submit_sm_resp') c.respCounts.set(pdu.sequence_number, (c.respCounts.get(pdu.sequence_number) || 0) + 1);

@@ -1,0 +1,106 @@
+// The config loader: the example loads; each kind of mistake is reported at its line and column.
+#include <catch2/catch.hpp>
+
+#include <filesystem>
+#include <fstream>
+
+#include "proxy/config.h"
+
+namespace {
+
+struct TempConfig {
+  std::filesystem::path dir;
+  explicit TempConfig(const std::string& yaml) {
+    dir = std::filesystem::temp_directory_path() / ("hajib-config-" + std::to_string(::getpid()) + "-" + std::to_string(counter++));
+    std::filesystem::create_directories(dir);
+    std::ofstream(dir / "hajib.yaml") << yaml;
+  }
+  ~TempConfig() { std::filesystem::remove_all(dir); }
+  std::string path() const { return (dir / "hajib.yaml").string(); }
+  static inline int counter = 0;
+};
+
+const char* kHash = "$argon2id$v=19$m=16384,t=3,p=1$KPp0qP74xOx/MV3f6tQNPw$BFbPvsHhaEZECTbO+UB4ptytLCejhsZf2dsKLE1Rgd8";
+
+std::string valid_config() {
+  return std::string(R"(listen: { smpp: "127.0.0.1:0", stats: "127.0.0.1:0" }
+state: memory
+upstreams:
+  stc: { host: 127.0.0.1, port: 2776, system_id: hajib, password: pw }
+routes:
+  prefixes: { "96650": stc }
+accounts:
+  acme: { password_hash: ")") + kHash + R"(", allow_ips: [ "127.0.0.1/32" ] }
+)";
+}
+
+std::vector<proxy::ConfigError> errors_of(const std::string& yaml) {
+  TempConfig t(yaml);
+  std::vector<proxy::ConfigError> errors;
+  auto config = proxy::load_config(t.path(), errors);
+  CHECK_FALSE(config.has_value());
+  return errors;
+}
+
+}  // namespace
+
+TEST_CASE("the shipped example configuration loads") {
+  std::vector<proxy::ConfigError> errors;
+  auto config = proxy::load_config(HAJIB_SOURCE_DIR "/etc/hajib.yaml", errors);
+  for (const auto& e : errors) INFO(e.to_string());
+  REQUIRE(config);
+  CHECK(config->upstreams.size() == 3);
+  CHECK(config->account("acme") != nullptr);  // from policy.d/, through include
+}
+
+TEST_CASE("a valid minimal configuration loads with defaults") {
+  TempConfig t(valid_config());
+  std::vector<proxy::ConfigError> errors;
+  auto config = proxy::load_config(t.path(), errors);
+  REQUIRE(config);
+  CHECK(config->memory_state());
+  CHECK(config->limits.customer_window == 100);
+  CHECK(config->account("acme")->max_binds == 1);
+}
+
+TEST_CASE("a YAML syntax error is reported at its line and column") {
+  auto errors = errors_of("listen: { smpp: \"127.0.0.1:0\"\nstate: memory\n");
+  REQUIRE(errors.size() == 1);
+  CHECK(errors[0].line == 2);
+}
+
+TEST_CASE("a misspelt key is an error at the key, not a silent default") {
+  std::string yaml = valid_config();
+  yaml.replace(yaml.find("password: pw"), 12, "pasword: pw");
+  auto errors = errors_of(yaml);
+  REQUIRE(errors.size() == 2);  // the unknown key, and the missing password
+  CHECK(errors[0].to_string().find(":4:") != std::string::npos);
+  CHECK(errors[0].message == "unknown key 'pasword' in upstream stc");
+}
+
+TEST_CASE("every error is reported at once") {
+  std::string yaml = valid_config();
+  yaml.replace(yaml.find("port: 2776"), 10, "port: 99999");
+  yaml.replace(yaml.find("127.0.0.1/32"), 12, "127.0.0.1/33");
+  yaml.replace(yaml.find("\"96650\": stc"), 12, "\"96650\": stx");
+  auto errors = errors_of(yaml);
+  REQUIRE(errors.size() == 3);
+  CHECK(errors[0].line == 4);
+  CHECK(errors[1].line == 6);
+  CHECK(errors[2].line == 8);
+}
+
+TEST_CASE("a plain password where a hash belongs is refused") {
+  std::string yaml = valid_config();
+  yaml.replace(yaml.find(kHash), std::string(kHash).size(), "secret");
+  auto errors = errors_of(yaml);
+  REQUIRE(errors.size() == 1);
+  CHECK(errors[0].message.find("never a plain password") != std::string::npos);
+}
+
+TEST_CASE("a missing file is reported without a position") {
+  std::vector<proxy::ConfigError> errors;
+  CHECK_FALSE(proxy::load_config("/nonexistent/hajib.yaml", errors));
+  REQUIRE(errors.size() == 1);
+  CHECK(errors[0].to_string() == "/nonexistent/hajib.yaml: cannot read the file");
+}
