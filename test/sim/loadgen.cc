@@ -417,8 +417,9 @@ void on_output_drained(sim::Output* out, int status) {
   mark_dirty(c);
 }
 
-// Once per loop iteration: one write per connection for everything queued during it.
-void on_check(uv_check_t*) {
+// One write per connection for everything queued since the last flush. Runs from a check
+// handle (after I/O callbacks) and a prepare handle (after timers, before the loop may block).
+void flush_dirty() {
   for (size_t i = 0; i < g_dirty.size(); ++i) {  // closing may finish the run and queue unbinds
     Conn* c = g_dirty[i];
     c->dirty = false;
@@ -431,6 +432,9 @@ void on_check(uv_check_t*) {
   }
   g_dirty.clear();
 }
+
+void on_check(uv_check_t*) { flush_dirty(); }
+void on_prepare(uv_prepare_t*) { flush_dirty(); }
 
 void on_connected(uv_connect_t* req, int status) {
   Conn* c = static_cast<Conn*>(req->data);
@@ -645,6 +649,9 @@ int main(int argc, char** argv) {
   uv_check_t check;
   uv_check_init(g_loop, &check);
   uv_check_start(&check, on_check);
+  uv_prepare_t prepare;
+  uv_prepare_init(g_loop, &prepare);
+  uv_prepare_start(&prepare, on_prepare);
   for (uv_timer_t* t : {&g_setup_timer, &g_rate_timer, &g_deadline_timer, &g_grace_timer, &g_exit_timer})
     uv_timer_init(g_loop, t);
   uv_timer_start(&g_setup_timer, [](uv_timer_t*) { sim::die("smpp-load: connect and bind did not finish in 30 s"); },

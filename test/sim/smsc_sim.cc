@@ -436,8 +436,9 @@ void resume_reading_if_drained(Conn* c) {
   }
 }
 
-// Once per loop iteration: one write per connection for everything queued during it.
-void on_check(uv_check_t*) {
+// One write per connection for everything queued since the last flush. Runs from a check
+// handle (after I/O callbacks) and a prepare handle (after timers, before the loop may block).
+void flush_dirty() {
   for (size_t i = 0; i < g_dirty.size(); ++i) {  // flushing may close, never appends
     Conn* c = g_dirty[i];
     c->dirty = false;
@@ -446,6 +447,9 @@ void on_check(uv_check_t*) {
   }
   g_dirty.clear();
 }
+
+void on_check(uv_check_t*) { flush_dirty(); }
+void on_prepare(uv_prepare_t*) { flush_dirty(); }
 
 void init_timer(Conn* c, uv_timer_t* t) {
   uv_timer_init(g_loop, t);
@@ -577,6 +581,9 @@ int main(int argc, char** argv) {
   uv_check_t check;
   uv_check_init(g_loop, &check);
   uv_check_start(&check, on_check);
+  uv_prepare_t prepare;
+  uv_prepare_init(g_loop, &prepare);
+  uv_prepare_start(&prepare, on_prepare);
   uv_signal_t sigterm, sigint;
   uv_signal_init(g_loop, &sigterm);
   uv_signal_start(&sigterm, on_signal, SIGTERM);
