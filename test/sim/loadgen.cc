@@ -267,6 +267,8 @@ void send_submit(Conn* c, uint64_t now) {
   smpp::patch_sequence(buf.data() + at, sequence);
   c->slots[slot] = Slot{sequence, true, measured, now};
   ++g_run.outstanding;
+  // Stop at the bound right away: waiting for a later send attempt could wait forever.
+  if (g_opt.count && g_run.sent >= g_opt.count) stop_sending();
 }
 
 // Unpaced mode: keep every window full.
