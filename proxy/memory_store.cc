@@ -36,8 +36,12 @@ class MemoryStore final : public StateStore {
   void forget_delivery(std::string_view account, std::string_view key) override {
     if (auto it = kept_.find(std::string(account)); it != kept_.end()) it->second.erase(std::string(key));
   }
-  void ported_operator(std::string_view, Found done) override {
+  // In memory mode ported numbers come from routes.overrides only.
+  void ported_version(Found done) override {
     deferred_.post([done = std::move(done)] { done(true, std::nullopt); });
+  }
+  void ported_numbers(Listed done) override {
+    deferred_.post([done = std::move(done)] { done(true, {}); });
   }
   bool up() const override { return true; }
   std::string describe() const override { return "memory"; }

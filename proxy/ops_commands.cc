@@ -145,12 +145,15 @@ int run_ports(int argc, char** argv) {
     return 1;
   }
   std::string error;
-  bool ok = to_remove.empty() ? set_ported(*config, to_set, error) : remove_ported(*config, to_remove, error);
+  long long version = 0;
+  bool ok = to_remove.empty() ? set_ported(*config, to_set, version, error) : remove_ported(*config, to_remove, version, error);
   if (!ok) {
     fmt::print(stderr, "hajib ports: {}\n", error);
     return 1;
   }
-  fmt::print("hajib ports: {} numbers {}\n", to_set.size() + to_remove.size(), to_remove.empty() ? "set" : "removed");
+  // Running proxies pick the change up within a second (they poll the version).
+  fmt::print("hajib ports: {} numbers {} (version {})\n", to_set.size() + to_remove.size(),
+             to_remove.empty() ? "set" : "removed", version);
   return 0;
 }
 

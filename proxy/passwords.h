@@ -1,6 +1,7 @@
 // Bind passwords: stored as libsodium Argon2id hashes, verified off the loop thread.
 #pragma once
 
+#include <memory>
 #include <string>
 #include <string_view>
 
@@ -12,5 +13,47 @@ std::string hash_password(std::string_view password);
 // Blocking and slow (tens of ms): call from a uv_queue_work worker, never on the loop.
 bool verify_password(const std::string& hash, std::string_view password);
 bool looks_like_password_hash(std::string_view s);
+
+}  // namespace proxy
+
+#include <uv.h>
+
+#include <array>
+#include <deque>
+#include <functional>
+#include <unordered_map>
+
+namespace proxy {
+
+// Verifies bind passwords on libuv's worker pool, one Argon2 at a time (each takes 16 MiB and
+// tens of ms), and remembers the last password that verified for each account as a keyed
+// BLAKE2b digest, so that a storm of reconnecting binds costs one Argon2, not a thousand.
+class BindVerifier {
+ public:
+  using Done = std::function<void(bool ok)>;
+  explicit BindVerifier(uv_loop_t* loop);
+  // `done` may run inline (a remembered password) or later, on the loop thread.
+  void verify(const std::string& account, const std::string& hash, const std::string& password, Done done);
+  uint64_t argon2_runs() const { return argon2_runs_; }
+
+ private:
+  using Digest = std::array<unsigned char, 32>;
+  struct Job {
+    uv_work_t work{};
+    BindVerifier* self = nullptr;
+    std::string account, hash, password;
+    bool ok = false;
+    Done done;
+  };
+  Digest digest(const std::string& hash, const std::string& password) const;
+  void start_next();
+
+  uv_loop_t* loop_;
+  std::array<unsigned char, 32> key_{};  // per process: digests are useless outside it
+  std::unordered_map<std::string, Digest> verified_;
+  std::deque<std::unique_ptr<Job>> queue_;
+  bool running_ = false;
+  uint64_t argon2_runs_ = 0;
+};
 
 }  // namespace proxy

@@ -52,16 +52,7 @@ class RedisStore final : public StateStore {
 
   void kept_deliveries(std::string_view account, Listed done) override {
     std::string hash = keys::kept(account);
-    send(
-        [done](redisReply* r) {
-          std::vector<std::pair<std::string, std::string>> items;
-          if (r && r->type == REDIS_REPLY_ARRAY)
-            for (size_t i = 0; i + 1 < r->elements; i += 2)
-              items.emplace_back(std::string(r->element[i]->str, r->element[i]->len),
-                                 std::string(r->element[i + 1]->str, r->element[i + 1]->len));
-          done(r != nullptr, std::move(items));
-        },
-        "HGETALL %b", hash.data(), hash.size());
+    send([done](redisReply* r) { done(r != nullptr, pairs_reply(r)); }, "HGETALL %b", hash.data(), hash.size());
   }
 
   void forget_delivery(std::string_view account, std::string_view key) override {
@@ -69,9 +60,12 @@ class RedisStore final : public StateStore {
     send([](redisReply*) {}, "HDEL %b %b", hash.data(), hash.size(), key.data(), key.size());
   }
 
-  void ported_operator(std::string_view msisdn, Found done) override {
-    send([done](redisReply* r) { done(r != nullptr, string_reply(r)); }, "HGET %s %b", keys::ported, msisdn.data(),
-         msisdn.size());
+  void ported_version(Found done) override {
+    send([done](redisReply* r) { done(r != nullptr, string_reply(r)); }, "GET %s", keys::ported_version);
+  }
+
+  void ported_numbers(Listed done) override {
+    send([done](redisReply* r) { done(r != nullptr, pairs_reply(r)); }, "HGETALL %s", keys::ported);
   }
 
   bool up() const override { return connected_; }
@@ -86,6 +80,15 @@ class RedisStore final : public StateStore {
 
  private:
   using Reply = std::function<void(redisReply*)>;
+
+  static std::vector<std::pair<std::string, std::string>> pairs_reply(redisReply* r) {
+    std::vector<std::pair<std::string, std::string>> items;
+    if (r && r->type == REDIS_REPLY_ARRAY)
+      for (size_t i = 0; i + 1 < r->elements; i += 2)
+        items.emplace_back(std::string(r->element[i]->str, r->element[i]->len),
+                           std::string(r->element[i + 1]->str, r->element[i + 1]->len));
+    return items;
+  }
 
   static std::optional<std::string> string_reply(redisReply* r) {
     if (r && r->type == REDIS_REPLY_STRING) return std::string(r->str, r->len);

@@ -2,7 +2,7 @@
 //
 //   customer ──bind──▶ CustomerSession ──authorize──▶ Relay (allowlist, bind limit, Argon2 off-loop)
 //   customer ──submit_sm──▶ CustomerSession (window; decode once) ──submit──▶ Relay
-//       normalise destination ─▶ ported number? (state store) ─▶ RouteTable ─▶ UpstreamPool
+//       normalise destination ─▶ ported number? (in memory, from the state store) ─▶ RouteTable ─▶ UpstreamPool
 //       ─▶ UpstreamSession (a link with room; else wait, bounded by the customers' windows)
 //       ─▶ operator SMSC
 //   operator ──submit_sm_resp──▶ UpstreamSession ──submit_answered──▶ Relay
@@ -39,7 +39,7 @@ Relay::Relay(uv_loop_t* loop, Config config, uint32_t instance, std::string vers
     : loop_(loop), config_(std::move(config)), store_(make_state_store(loop, config_, stats_.counters)), ids_(instance),
       bind_guard_(config_.limits.bind_failures_max, config_.limits.bind_failures_window_s,
                   config_.limits.bind_failures_block_s),
-      version_(std::move(version)), started_ms_(uv_now(loop)) {
+      verifier_(loop), version_(std::move(version)), started_ms_(uv_now(loop)) {
   for (const auto& [name, account] : config_.accounts) accounts_[name].config = &account;
   pools_.resize(config_.upstreams.size());
   for (size_t i = 0; i < pools_.size(); ++i) {
@@ -92,19 +92,6 @@ void Relay::accept_customer() {
   customers_.emplace(id, std::move(session));
 }
 
-namespace {
-// A password check on a worker thread; the answer comes back to the loop by session id, since
-// the session may have gone while Argon2 ran.
-struct BindCheck {
-  uv_work_t work{};
-  Relay* relay = nullptr;
-  uint64_t session = 0;
-  uint32_t sequence = 0;
-  std::string hash, password, account;
-  bool ok = false;
-};
-}  // namespace
-
 void Relay::authorize(CustomerSession& session, const smpp::Bind& bind, uint32_t sequence) {
   const std::string& address = session.remote_address();
   auto refuse_bind = [&](uint32_t st, std::string_view why, bool count_failure) {
@@ -131,38 +118,30 @@ void Relay::authorize(CustomerSession& session, const smpp::Bind& bind, uint32_t
     return refuse_bind(status::ESME_RBINDFAIL, fmt::format("account already has {} binds", account.binds), false);
 
   ++account.binds;  // held while the password is checked, so two racing binds cannot both pass
-  auto* check = new BindCheck{{}, this, session.id(), sequence, account.config->password_hash, bind.password,
-                              account.config->name};
-  check->work.data = check;
-  uv_queue_work(
-      loop_, &check->work,
-      [](uv_work_t* w) {
-        auto* c = static_cast<BindCheck*>(w->data);
-        c->ok = verify_password(c->hash, c->password);
-      },
-      [](uv_work_t* w, int) {
-        std::unique_ptr<BindCheck> c(static_cast<BindCheck*>(w->data));
-        Relay& relay = *c->relay;
-        Account& account = relay.accounts_[c->account];
-        auto it = relay.customers_.find(c->session);
-        if (it == relay.customers_.end() || it->second->closing()) {
-          --account.binds;
-          return;
-        }
-        CustomerSession& session = *it->second;
-        if (!c->ok) {
-          --account.binds;
-          ++relay.counters().binds_refused;
-          relay.bind_guard_.failed(session.remote_address(), relay.now_ms());
-          fmt::print(stderr, "hajib: bind refused for system_id '{}' from {}: wrong password\n", c->account, session.peer());
-          return session.bind_decided(nullptr, status::ESME_RINVPASWD, c->sequence);
-        }
-        ++relay.counters().binds_ok;
-        relay.bind_guard_.succeeded(session.remote_address());
-        session.bind_decided(&account, status::ESME_ROK, c->sequence);
-        fmt::print(stderr, "hajib: {} bound\n", session.describe());
-        if (session.can_receive()) relay.receiver_bound(session);
-      });
+  uint64_t id = session.id();
+  std::string name = account.config->name;
+  verifier_.verify(name, account.config->password_hash, bind.password, [this, id, name, sequence](bool ok) {
+    // The session may have gone while Argon2 ran: look it up again.
+    Account& account = accounts_[name];
+    auto it = customers_.find(id);
+    if (it == customers_.end() || it->second->closing()) {
+      --account.binds;
+      return;
+    }
+    CustomerSession& session = *it->second;
+    if (!ok) {
+      --account.binds;
+      ++counters().binds_refused;
+      bind_guard_.failed(session.remote_address(), now_ms());
+      fmt::print(stderr, "hajib: bind refused for system_id '{}' from {}: wrong password\n", name, session.peer());
+      return session.bind_decided(nullptr, status::ESME_RINVPASWD, sequence);
+    }
+    ++counters().binds_ok;
+    bind_guard_.succeeded(session.remote_address());
+    session.bind_decided(&account, status::ESME_ROK, sequence);
+    fmt::print(stderr, "hajib: {} bound\n", session.describe());
+    if (session.can_receive()) receiver_bound(session);
+  });
 }
 
 void Relay::receiver_bound(CustomerSession& session) {
@@ -198,16 +177,13 @@ void Relay::submit(CustomerSession& session, uint32_t sequence, std::string_view
   // International TON/NPI with the normalised number; every other byte is the customer's.
   if (!smpp::rewrite_destination(pdu, 1, 1, submit->destination, submit->pdu))
     return refuse(session, sequence, status::ESME_RINVDSTADR);
-  if (config_.memory_state()) return route(std::move(submit), std::nullopt);  // ported numbers live in Redis only
-  std::string number = submit->destination;
-  store_->ported_operator(number, [this, s = submit.release()](bool, std::optional<std::string> ported) {
-    // A store that cannot answer leaves the prefix table in charge (logged by the store).
-    route(std::unique_ptr<Submit>(s), std::move(ported));
-  });
+  route(std::move(submit));
 }
 
-void Relay::route(std::unique_ptr<Submit> submit, std::optional<std::string> ported) {
-  auto upstream = config_.routes.route(submit->destination, ported ? std::optional<std::string_view>(*ported) : std::nullopt);
+void Relay::route(std::unique_ptr<Submit> submit) {
+  std::optional<std::string_view> ported;
+  if (auto it = ported_.find(submit->destination); it != ported_.end()) ported = it->second;
+  auto upstream = config_.routes.route(submit->destination, ported);
   if (!upstream) {
     ++counters().submits_refused;
     stats_.refused(status::ESME_RINVDSTADR);
@@ -484,8 +460,28 @@ void Relay::fail_all_waiting(UpstreamPool& pool, uint32_t st) {
   }
 }
 
+void Relay::refresh_ported_numbers() {
+  if (ported_loading_) return;
+  ported_loading_ = true;
+  store_->ported_version([this](bool ok, std::optional<std::string> version) {
+    if (!ok || version == ported_version_) {
+      ported_loading_ = false;
+      return;
+    }
+    store_->ported_numbers([this, version](bool ok, std::vector<std::pair<std::string, std::string>> items) {
+      ported_loading_ = false;
+      if (!ok) return;
+      ported_.clear();
+      for (auto& [number, upstream] : items) ported_.emplace(std::move(number), std::move(upstream));
+      ported_version_ = version;
+      fmt::print(stderr, "hajib: {} ported numbers loaded (version {})\n", ported_.size(), version.value_or("0"));
+    });
+  });
+}
+
 void Relay::on_tick() {
   uint64_t now = now_ms();
+  if (ticks_++ % 4 == 0 && !shutting_down_) refresh_ported_numbers();
   for (auto& pool : pools_)
     while (!pool.waiting.empty() && pool.waiting.front()->deadline_ms <= now) {
       auto submit = std::move(pool.waiting.front());
@@ -525,6 +521,8 @@ Snapshot Relay::snapshot() const {
     s.upstreams.push_back(u);
   }
   s.state_store = store_->describe();
+  s.ported_numbers = ported_.size();
+  s.ported_version = ported_version_.value_or("0");
   return s;
 }
 

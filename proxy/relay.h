@@ -16,6 +16,7 @@
 #include "proxy/config.h"
 #include "proxy/flow.h"
 #include "proxy/message_id.h"
+#include "proxy/passwords.h"
 #include "proxy/state_store.h"
 #include "proxy/stats.h"
 #include "smpp/pdu.h"
@@ -81,7 +82,8 @@ class Relay {
 
  private:
   void accept_customer();
-  void route(std::unique_ptr<Submit> submit, std::optional<std::string> ported);
+  void route(std::unique_ptr<Submit> submit);
+  void refresh_ported_numbers();
   void dispatch(UpstreamPool& pool, std::unique_ptr<Submit> submit);
   void drain(UpstreamPool& pool);
   void answer(Submit& submit, uint32_t status);
@@ -107,6 +109,7 @@ class Relay {
   std::unique_ptr<StateStore> store_;
   MessageIdAllocator ids_;
   BindGuard bind_guard_;
+  BindVerifier verifier_;
   std::string version_;
   uint64_t started_ms_;
   uint64_t shutdown_started_ms_ = 0;
@@ -119,6 +122,10 @@ class Relay {
   std::deque<UpstreamPool> pools_;  // a deque: pools hold move-only members and never relocate
   std::unordered_map<uint64_t, std::unique_ptr<CustomerSession>> customers_;
   std::unordered_map<uint64_t, std::unique_ptr<UpstreamSession>> links_;
+  std::unordered_map<std::string, std::string> ported_;  // number -> operator, from the state store
+  std::optional<std::string> ported_version_;
+  bool ported_loading_ = false;
+  uint64_t ticks_ = 0;
 
   friend class CustomerSession;
   friend class UpstreamSession;

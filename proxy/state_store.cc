@@ -62,7 +62,16 @@ std::optional<uint32_t> claim_instance_number(const Config& config, std::string&
   return uint32_t(reply->integer) & 0xFFFFF;
 }
 
-bool set_ported(const Config& config, const std::vector<std::pair<std::string, std::string>>& numbers, std::string& error) {
+namespace {
+bool bump_ported_version(SyncRedis& redis, long long& version, std::string& error) {
+  auto reply = redis.command(error, "INCR %s", keys::ported_version);
+  if (reply) version = reply->integer;
+  return reply != nullptr;
+}
+}  // namespace
+
+bool set_ported(const Config& config, const std::vector<std::pair<std::string, std::string>>& numbers,
+                long long& version, std::string& error) {
   SyncRedis redis;
   if (!redis.connect(config, error)) return false;
   for (const auto& [number, upstream] : numbers)
@@ -76,15 +85,15 @@ bool set_ported(const Config& config, const std::vector<std::pair<std::string, s
     }
     freeReplyObject(r);
   }
-  return true;
+  return bump_ported_version(redis, version, error);
 }
 
-bool remove_ported(const Config& config, const std::vector<std::string>& numbers, std::string& error) {
+bool remove_ported(const Config& config, const std::vector<std::string>& numbers, long long& version, std::string& error) {
   SyncRedis redis;
   if (!redis.connect(config, error)) return false;
   for (const auto& number : numbers)
     if (!redis.command(error, "HDEL %s %b", keys::ported, number.data(), number.size())) return false;
-  return true;
+  return bump_ported_version(redis, version, error);
 }
 
 }  // namespace proxy

@@ -39,7 +39,10 @@ class StateStore {
   virtual void kept_deliveries(std::string_view account, Listed done) = 0;
   virtual void forget_delivery(std::string_view account, std::string_view key) = 0;
 
-  virtual void ported_operator(std::string_view msisdn, Found done) = 0;
+  // Ported numbers are read whole and kept in the proxy's memory, reloaded when their version
+  // (bumped by `hajib ports`) changes: routing then costs no round trip per message.
+  virtual void ported_version(Found done) = 0;
+  virtual void ported_numbers(Listed done) = 0;
 
   virtual bool up() const = 0;
   virtual std::string describe() const = 0;
@@ -52,9 +55,11 @@ std::unique_ptr<StateStore> make_state_store(uv_loop_t* loop, const Config& conf
 // 20-bit instance number: Redis INCR (unique across instances and restarts), or random in memory mode.
 std::optional<uint32_t> claim_instance_number(const Config& config, std::string& error);
 
-// Ops helpers' blocking access to ported numbers (hajib ports ...).
-bool set_ported(const Config& config, const std::vector<std::pair<std::string, std::string>>& numbers, std::string& error);
-bool remove_ported(const Config& config, const std::vector<std::string>& numbers, std::string& error);
+// Ops helpers' blocking access to ported numbers (hajib ports ...); both bump the version, which
+// running proxies poll, and return the new version in `version`.
+bool set_ported(const Config& config, const std::vector<std::pair<std::string, std::string>>& numbers,
+                long long& version, std::string& error);
+bool remove_ported(const Config& config, const std::vector<std::string>& numbers, long long& version, std::string& error);
 
 std::unique_ptr<StateStore> make_memory_store(uv_loop_t* loop);
 std::unique_ptr<StateStore> make_redis_store(uv_loop_t* loop, const Config& config, Counters& counters);
@@ -64,6 +69,7 @@ namespace keys {
 std::string receipt(std::string_view upstream, std::string_view operator_id);
 std::string kept(std::string_view account);
 inline constexpr const char* ported = "hajib:ported";
+inline constexpr const char* ported_version = "hajib:ported:version";
 inline constexpr const char* instance = "hajib:instance";
 }  // namespace keys
 

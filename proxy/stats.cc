@@ -50,7 +50,8 @@ std::string Stats::json(const Snapshot& s) const {
                        u.name, u.links_configured, u.links_bound, u.in_flight, u.waiting);
     sep = ",";
   }
-  out += fmt::format("}},\"deliveries_awaiting_ack\":{},\"upstream_rtt_us\":{{\"count\":{},\"sum\":{},\"buckets\":[",
+  out += fmt::format("}},\"ported\":{{\"numbers\":{},\"version\":\"{}\"}}", s.ported_numbers, s.ported_version);
+  out += fmt::format(",\"deliveries_awaiting_ack\":{},\"upstream_rtt_us\":{{\"count\":{},\"sum\":{},\"buckets\":[",
                      s.deliveries_awaiting_ack, upstream_rtt.count(), upstream_rtt.sum_us());
   for (size_t i = 0; i < upstream_rtt.buckets().size(); ++i)
     out += fmt::format("{}{}", i ? "," : "", upstream_rtt.buckets()[i]);

@@ -46,6 +46,8 @@ struct Snapshot {
   std::vector<UpstreamSnapshot> upstreams;
   std::string state_store;  // "memory", "redis up", "redis down"
   uint64_t deliveries_awaiting_ack = 0;
+  uint64_t ported_numbers = 0;
+  std::string ported_version;
 };
 
 class Stats {

@@ -134,9 +134,18 @@ describe('routing (contract 2)', () => {
     assert.equal(w.ops.zain.submitsWithText(text)[0].dest, '966501111111');
   });
 
+  // `hajib ports` prints the new version of the ported-numbers table; the proxy polls it
+  // every second and reloads: wait until /stats shows it has that version.
+  async function pickedUp(result) {
+    const m = /\(version (\d+)\)/.exec(result.stdout);
+    assert.ok(m, `hajib ports prints the new version: ${result.stdout}`);
+    await waitFor(async () => Number((await w.stats()).ported.version) >= Number(m[1]), 5000, `ported version ${m[1]} at the proxy`);
+  }
+
   test('`hajib ports add` at run time: 966551234567 (stc prefix) lands at mobily; `ports remove` restores stc', { timeout: 40000 }, async () => {
     const add = await w.ports('add', '966551234567', 'mobily');
     assert.equal(add.code, 0, `hajib ports add exit code; stderr: ${add.stderr}`);
+    await pickedUp(add);
     const text = uniq('ported');
     const resp = await submit(c, { destination: '+966551234567', text });
     assert.equal(resp.command_status, S.OK);
@@ -145,6 +154,7 @@ describe('routing (contract 2)', () => {
 
     const rm = await w.ports('remove', '966551234567');
     assert.equal(rm.code, 0, `hajib ports remove exit code; stderr: ${rm.stderr}`);
+    await pickedUp(rm);
     const text2 = uniq('unported');
     assert.equal((await submit(c, { destination: '966551234567', text: text2 })).command_status, S.OK);
     assert.deepEqual(landedAt(text2), ['stc'], 'after ports remove the prefix table applies again');
@@ -155,6 +165,7 @@ describe('routing (contract 2)', () => {
     fs.writeFileSync(file, '966541112222,zain\n966591113333,stc\n');
     const imp = await w.ports('import', file);
     assert.equal(imp.code, 0, `hajib ports import exit code; stderr: ${imp.stderr}`);
+    await pickedUp(imp);
     const t1 = uniq('import1');
     const t2 = uniq('import2');
     assert.equal((await submit(c, { destination: '0541112222', text: t1 })).command_status, S.OK);

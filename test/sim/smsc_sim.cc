@@ -18,8 +18,8 @@ namespace {
 using smpp::Command;
 namespace st = smpp::status;
 
-constexpr size_t kMaxPdu = 70000;            // room for a 64 KiB message_payload
-constexpr size_t kReadBuffer = 256 * 1024;   // large reads: one syscall drains a whole window
+constexpr size_t kMaxPdu = 16 * 1024;        // well above what SMSCs accept; bounds per-session memory
+constexpr size_t kReadBuffer = 64 * 1024;    // large reads: one syscall drains several windows
 constexpr size_t kPauseReadingAbove = 8 << 20;  // a peer that does not read stops being read
 constexpr uint64_t kFirstMessageId = 1000000000;  // hex and decimal renderings differ from the start
 constexpr uint8_t kMessageStateDelivered = 2;
