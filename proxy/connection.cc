@@ -14,9 +14,9 @@ constexpr uint64_t kTickMs = 250;
 Connection::Connection(uv_loop_t* loop, uint32_t max_pdu, Counters& counters)
     : loop_(loop), counters_(counters), framer_(max_pdu) {
   uv_tcp_init(loop, &tcp_);
-  uv_check_init(loop, &flush_check_);
+  uv_prepare_init(loop, &flush_);
   uv_timer_init(loop, &tick_);
-  tcp_.data = flush_check_.data = tick_.data = write_req_.data = this;
+  tcp_.data = flush_.data = tick_.data = write_req_.data = this;
   open_handles_ = 3;
   uv_tcp_nodelay(&tcp_, 1);
   uv_timer_start(&tick_, [](uv_timer_t* t) {
@@ -33,7 +33,8 @@ void Connection::start_reading() {
 
 void Connection::on_alloc(uv_handle_t* h, size_t, uv_buf_t* buf) {
   auto* self = static_cast<Connection*>(h->data);
-  *buf = uv_buf_init(reinterpret_cast<char*>(self->framer_.write_ptr()), unsigned(self->framer_.write_space()));
+  auto space = self->framer_.writable();
+  *buf = uv_buf_init(reinterpret_cast<char*>(space.data), unsigned(space.size));
 }
 
 void Connection::on_read(uv_stream_t* s, ssize_t n, const uv_buf_t*) {
@@ -81,9 +82,9 @@ void Connection::resume_reading() {
 std::string& Connection::out() {
   if (!flush_scheduled_ && !closing_) {
     flush_scheduled_ = true;
-    uv_check_start(&flush_check_, [](uv_check_t* c) {
-      auto* self = static_cast<Connection*>(c->data);
-      uv_check_stop(c);
+    uv_prepare_start(&flush_, [](uv_prepare_t* p) {
+      auto* self = static_cast<Connection*>(p->data);
+      uv_prepare_stop(p);
       self->flush_scheduled_ = false;
       self->flush();
     });
@@ -130,7 +131,7 @@ void Connection::close(std::string_view reason) {
   fmt::print(stderr, "hajib: closing {}: {}\n", describe(), reason);
   auto closed = [](uv_handle_t* h) { static_cast<Connection*>(h->data)->handle_closed(); };
   uv_close(reinterpret_cast<uv_handle_t*>(&tcp_), closed);
-  uv_close(reinterpret_cast<uv_handle_t*>(&flush_check_), closed);
+  uv_close(reinterpret_cast<uv_handle_t*>(&flush_), closed);
   uv_close(reinterpret_cast<uv_handle_t*>(&tick_), closed);
 }
 

@@ -36,7 +36,7 @@ class Connection {
   virtual std::string describe() const { return peer_; }  // for logs: who is this
 
  protected:
-  // Appends encoded PDUs; they are written together after this loop turn's reads.
+  // Appends encoded PDUs; they are written together before the loop next waits.
   std::string& out();
   // Backpressure: when ready_for_pdu() turns false the socket is no longer read; call
   // resume_reading() when it may be true again.
@@ -59,7 +59,9 @@ class Connection {
   static void on_read(uv_stream_t* s, ssize_t n, const uv_buf_t*);
 
   uv_tcp_t tcp_{};
-  uv_check_t flush_check_{};
+  // Writes queued during this loop turn (reads, timers, Redis replies) go out together just
+  // before the loop next waits: one write per connection per turn.
+  uv_prepare_t flush_{};
   uv_timer_t tick_{};
   uv_write_t write_req_{};
   smpp::Framer framer_;

@@ -6,7 +6,7 @@ packages=(
   build-essential cmake pkg-config git ca-certificates
   libsmpp34-dev libuv1-dev libyaml-cpp-dev libhiredis-dev libfmt-dev catch2
   libsodium-dev libhttp-parser-dev
-  redis-server haproxy
+  redis-server haproxy clang libclang-rt-14-dev
 )
 command -v node >/dev/null || packages+=(nodejs)
 command -v npm >/dev/null || packages+=(npm)

@@ -24,6 +24,7 @@ constexpr uint32_t kBadMessageLength = status::ESME_RINVMSGLEN;
 constexpr uint32_t kBadOptionalStream = status::ESME_RINVOPTPARSTREAM;
 constexpr uint32_t kBadParameterLength = status::ESME_RINVPARLEN;
 constexpr uint32_t kBadSystemId = status::ESME_RINVSYSID;
+constexpr uint32_t kBadCommandId = status::ESME_RINVCMDID;
 constexpr uint32_t kBadPassword = status::ESME_RINVPASWD;
 }  // namespace
 }  // namespace smpp
@@ -142,8 +143,9 @@ void pack_into(std::string& out, T& pdu) {
 template <typename T>
 bool unpack_short_message(GuardedCopy& copy, ShortMessage& out, DecodeError& error) {
   T m{};
-  if (!unpack(&m, copy, error)) return false;
-  destroy_tlv(m.tlv);
+  bool ok = unpack(&m, copy, error);
+  destroy_tlv(m.tlv);  // libsmpp34 may have allocated some before it failed
+  if (!ok) return false;
   out.service_type = cstr(m.service_type);
   out.source_addr_ton = m.source_addr_ton;
   out.source_addr_npi = m.source_addr_npi;
@@ -192,7 +194,21 @@ void pack_short_message(std::string& out, Command kind, uint32_t sequence, const
 
 }  // namespace
 
+namespace {
+// libsmpp34 unpacks by the command id in the bytes, into whatever struct it is given: each
+// decoder makes sure the two agree before anything else.
+bool is_one_of(std::string_view pdu, std::initializer_list<Command> kinds) {
+  if (pdu.size() < kHeaderSize) return false;
+  uint32_t id = read_header(bytes(pdu)).command_id;
+  for (Command k : kinds)
+    if (id == uint32_t(k)) return true;
+  return false;
+}
+}  // namespace
+
 bool decode_bind(std::string_view pdu, Bind& out, DecodeError& error) {
+  if (!is_one_of(pdu, {Command::bind_transmitter, Command::bind_receiver, Command::bind_transceiver}))
+    return fail(error, kBadCommandId, "not a bind");
   const uint8_t* start = bytes(pdu);
   Cursor c(start + kHeaderSize, start + pdu.size());
   // An over-long system_id or password is answered as a wrong one, which is what it is.
@@ -221,6 +237,8 @@ bool decode_bind(std::string_view pdu, Bind& out, DecodeError& error) {
 }
 
 bool decode_bind_resp(std::string_view pdu, BindResp& out, DecodeError& error) {
+  if (!is_one_of(pdu, {Command::bind_transmitter_resp, Command::bind_receiver_resp, Command::bind_transceiver_resp}))
+    return fail(error, kBadCommandId, "not a bind response");
   const uint8_t* start = bytes(pdu);
   out = BindResp{};
   if (pdu.size() == kHeaderSize) return true;  // error responses may carry no body
@@ -229,8 +247,9 @@ bool decode_bind_resp(std::string_view pdu, BindResp& out, DecodeError& error) {
   GuardedCopy copy;
   if (!copy.assign(pdu, size_t(c.pos() - start))) return fail(error, kBadCommandLength, "bind_resp too long");
   bind_transceiver_resp_t r{};
-  if (!unpack(&r, copy, error)) return false;
+  bool ok = unpack(&r, copy, error);
   destroy_tlv(r.tlv);
+  if (!ok) return false;
   out.system_id = cstr(r.system_id);
   std::vector<Tlv> tlvs;
   if (!split_tlvs(c.pos(), c.end(), tlvs, error)) return false;
@@ -240,6 +259,7 @@ bool decode_bind_resp(std::string_view pdu, BindResp& out, DecodeError& error) {
 }
 
 bool decode_short_message(std::string_view pdu, ShortMessage& out, DecodeError& error) {
+  if (!is_one_of(pdu, {Command::submit_sm, Command::deliver_sm})) return fail(error, kBadCommandId, "not a submit_sm or deliver_sm");
   const uint8_t* start = bytes(pdu);
   Cursor c(start + kHeaderSize, start + pdu.size());
   uint8_t sm_length = 0;
@@ -259,6 +279,8 @@ bool decode_short_message(std::string_view pdu, ShortMessage& out, DecodeError& 
 
 bool decode_message_id_resp(std::string_view pdu, std::string& message_id, DecodeError& error) {
   message_id.clear();
+  if (!is_one_of(pdu, {Command::submit_sm_resp, Command::deliver_sm_resp, Command::data_sm_resp}))
+    return fail(error, kBadCommandId, "not a message response");
   if (pdu.size() == kHeaderSize) return true;  // no body: allowed on error statuses
   Cursor c(bytes(pdu) + kHeaderSize, bytes(pdu) + pdu.size());
   const uint8_t* id = c.pos();
@@ -275,7 +297,7 @@ void encode_bind(std::string& out, uint32_t sequence, const Bind& bind) {
   copy_cstr(b.system_id, bind.system_id);
   copy_cstr(b.password, bind.password);
   copy_cstr(b.system_type, bind.system_type);
-  b.interface_version = bind.interface_version;
+  b.interface_version = kInterfaceVersion;  // we speak 3.4 (and libsmpp34 packs nothing else)
   b.addr_ton = bind.addr_ton;
   b.addr_npi = bind.addr_npi;
   copy_cstr(b.address_range, bind.address_range);

@@ -4,7 +4,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <string_view>
-#include <vector>
+#include <memory>
 
 namespace smpp {
 
@@ -15,16 +15,20 @@ class Framer {
  public:
   enum class Result { pdu, need_more, too_short, too_long };
 
-  // max_pdu bounds command_length; the buffer holds at least two maximal PDUs.
-  explicit Framer(size_t max_pdu, size_t capacity = 64 * 1024);
+  // max_pdu bounds command_length; the buffer holds at least two maximal PDUs (capacity 0:
+  // just that), so that a whole PDU always fits after the partial one before it.
+  explicit Framer(size_t max_pdu, size_t capacity = 0);
 
-  // Free space at the end of the buffer, for the socket to read into.
-  uint8_t* write_ptr();
-  size_t write_space() const;
-  void commit(size_t n);  // n bytes were written at write_ptr()
+  // Free space at the end of the buffer, for the socket to read into (compacting first when
+  // the tail is short, which is why pointer and size come together).
+  struct Space {
+    uint8_t* data;
+    size_t size;
+  };
+  Space writable();
+  void commit(size_t n);  // n bytes were written at writable().data
 
-  // Takes the next whole PDU. On `pdu`, `out` views bytes valid until the next commit()
-  // or write_ptr(). On too_short/too_long the stream cannot be resynchronised: close it.
+  // Takes the next whole PDU. On `pdu`, `out` views bytes valid until the next writable(). On too_short/too_long the stream cannot be resynchronised: close it.
   Result next(std::string_view& out, uint32_t& bad_length);
 
   size_t buffered() const { return end_ - begin_; }
@@ -32,7 +36,9 @@ class Framer {
  private:
   void compact();
 
-  std::vector<uint8_t> buf_;
+  // Not zero-filled: an idle session's buffer costs address space, not resident memory.
+  std::unique_ptr<uint8_t[]> buf_;
+  size_t capacity_;
   size_t begin_ = 0;
   size_t end_ = 0;
   size_t max_pdu_;

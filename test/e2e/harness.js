@@ -425,6 +425,8 @@ async function startHajib(configPath, { timeoutMs = 20000 } = {}) {
   let stderr = '';
   let stdout = '';
   proc.stderr.on('data', (d) => { if (stderr.length < 4 << 20) stderr += d; });
+  // HAJIB_E2E_LOG=FILE keeps every proxy's log, for reading after a failure.
+  if (process.env.HAJIB_E2E_LOG) proc.stderr.on('data', (d) => fs.appendFileSync(process.env.HAJIB_E2E_LOG, d));
   proc.stdout.on('data', (d) => { if (stdout.length < 1 << 20) stdout += d; });
   let spawnError = null;
   proc.once('error', (e) => { spawnError = e; });

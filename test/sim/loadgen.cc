@@ -390,8 +390,8 @@ void close_conn(Conn* c) {
 
 void on_alloc(uv_handle_t* h, size_t, uv_buf_t* buf) {
   Conn* c = static_cast<Conn*>(h->data);
-  uint8_t* p = c->framer.write_ptr();
-  *buf = uv_buf_init(reinterpret_cast<char*>(p), unsigned(c->framer.write_space()));
+  auto space = c->framer.writable();
+  *buf = uv_buf_init(reinterpret_cast<char*>(space.data), unsigned(space.size));
 }
 
 void on_read(uv_stream_t* s, ssize_t nread, const uv_buf_t*) {

@@ -397,8 +397,8 @@ bool dispatch(Conn* c, std::string_view pdu, uint64_t now) {
 
 void on_alloc(uv_handle_t* h, size_t, uv_buf_t* buf) {
   Conn* c = static_cast<Conn*>(h->data);
-  uint8_t* p = c->framer.write_ptr();  // may compact, so ask for the space afterwards
-  *buf = uv_buf_init(reinterpret_cast<char*>(p), unsigned(c->framer.write_space()));
+  auto space = c->framer.writable();
+  *buf = uv_buf_init(reinterpret_cast<char*>(space.data), unsigned(space.size));
 }
 
 void pause_reading_if_backlogged(Conn* c) {

@@ -15,8 +15,9 @@ std::string enquire_link(uint32_t seq) {
   return out;
 }
 void feed(Framer& f, std::string_view bytes) {
-  REQUIRE(f.write_space() >= bytes.size());
-  std::memcpy(f.write_ptr(), bytes.data(), bytes.size());
+  auto space = f.writable();
+  REQUIRE(space.size >= bytes.size());
+  std::memcpy(space.data, bytes.data(), bytes.size());
   f.commit(bytes.size());
 }
 }  // namespace
@@ -96,4 +97,20 @@ TEST_CASE("the buffer compacts, so a long stream of PDUs never runs out of room"
     feed(f, pdu.substr(10));
     REQUIRE(f.next(out, bad) == Framer::Result::pdu);
   }
+}
+
+TEST_CASE("with the tail nearly used and a partial PDU left, the space offered is after compaction") {
+  // A partial PDU near the end of the buffer: reporting the space before compacting would hand
+  // the socket a few bytes, or none at all.
+  Framer f(64, 128);
+  std::string pdu = enquire_link(1) + std::string(16, 'x');
+  smpp::store_be32(reinterpret_cast<uint8_t*>(pdu.data()), 32);
+  feed(f, pdu + pdu + pdu + pdu.substr(0, 22));  // 118 of 128 bytes
+  std::string_view out;
+  uint32_t bad = 0;
+  for (int i = 0; i < 3; ++i) REQUIRE(f.next(out, bad) == Framer::Result::pdu);
+  CHECK(f.writable().size == 128 - 22);
+  feed(f, pdu.substr(22));
+  REQUIRE(f.next(out, bad) == Framer::Result::pdu);
+  CHECK(out == pdu);
 }
