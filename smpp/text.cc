@@ -1,0 +1,206 @@
+// Short message text: data_coding to UTF-8, and the user data header of long messages.
+#include "smpp/text.h"
+
+#include <unicode/utf16.h>
+#include <unicode/utf8.h>
+
+#include <array>
+
+namespace smpp {
+namespace {
+
+constexpr char32_t kReplacement = 0xFFFD;
+constexpr uint8_t kGsmEscape = 0x1B;
+
+// GSM 03.38 default alphabet (3GPP TS 23.038 6.2.1), indexed by septet. 0x1B is the escape to the
+// extension table; a receiver that does not understand it shows a space, hence NBSP here (as in
+// the Unicode consortium's GSM0338.TXT). It is only used for "ESC ESC" (see kGsmExtension).
+constexpr std::array<char32_t, 128> kGsmDefault = {
+    U'@',    U'\u00A3', U'$',     U'\u00A5', U'\u00E8', U'\u00E9', U'\u00F9', U'\u00EC',  // 0x00
+    U'\u00F2', U'\u00C7', U'\n',  U'\u00D8', U'\u00F8', U'\r',     U'\u00C5', U'\u00E5',  // 0x08
+    U'\u0394', U'_',    U'\u03A6', U'\u0393', U'\u039B', U'\u03A9', U'\u03A0', U'\u03A8',  // 0x10
+    U'\u03A3', U'\u0398', U'\u039E', U'\u00A0', U'\u00C6', U'\u00E6', U'\u00DF', U'\u00C9',  // 0x18
+    U' ',    U'!',      U'"',     U'#',      U'\u00A4', U'%',      U'&',      U'\'',      // 0x20
+    U'(',    U')',      U'*',     U'+',      U',',      U'-',      U'.',      U'/',       // 0x28
+    U'0',    U'1',      U'2',     U'3',      U'4',      U'5',      U'6',      U'7',       // 0x30
+    U'8',    U'9',      U':',     U';',      U'<',      U'=',      U'>',      U'?',       // 0x38
+    U'\u00A1', U'A',    U'B',     U'C',      U'D',      U'E',      U'F',      U'G',       // 0x40
+    U'H',    U'I',      U'J',     U'K',      U'L',      U'M',      U'N',      U'O',       // 0x48
+    U'P',    U'Q',      U'R',     U'S',      U'T',      U'U',      U'V',      U'W',       // 0x50
+    U'X',    U'Y',      U'Z',     U'\u00C4', U'\u00D6', U'\u00D1', U'\u00DC', U'\u00A7',  // 0x58
+    U'\u00BF', U'a',    U'b',     U'c',      U'd',      U'e',      U'f',      U'g',       // 0x60
+    U'h',    U'i',      U'j',     U'k',      U'l',      U'm',      U'n',      U'o',       // 0x68
+    U'p',    U'q',      U'r',     U's',      U't',      U'u',      U'v',      U'w',       // 0x70
+    U'x',    U'y',      U'z',     U'\u00E4', U'\u00F6', U'\u00F1', U'\u00FC', U'\u00E0',  // 0x78
+};
+
+// GSM 03.38 extension table (3GPP TS 23.038 6.2.1.1), the septet after an escape. 0 marks a code
+// the table does not define: the spec says to show the default alphabet's character instead.
+constexpr std::array<char32_t, 128> kGsmExtension = [] {
+  std::array<char32_t, 128> t{};
+  t[0x0A] = U'\f';  // form feed (page break)
+  t[0x14] = U'^';
+  t[0x28] = U'{';
+  t[0x29] = U'}';
+  t[0x2F] = U'\\';
+  t[0x3C] = U'[';
+  t[0x3D] = U'~';
+  t[0x3E] = U']';
+  t[0x40] = U'|';
+  t[0x65] = U'\u20AC';  // euro sign
+  return t;
+}();
+
+void append_utf8(std::string& out, char32_t c) {
+  char buf[U8_MAX_LENGTH];
+  size_t n = 0;
+  U8_APPEND_UNSAFE(buf, n, c);
+  out.append(buf, n);
+}
+
+// Decodes `count` septets, `septet(i)` giving the i-th, through the GSM tables. An escape with no
+// septet after it (the message ends on it) becomes U+FFFD.
+template <typename Septet>
+void decode_gsm7(size_t count, Septet septet, std::string& out) {
+  for (size_t i = 0; i < count; ++i) {
+    uint8_t s = septet(i);
+    if (s != kGsmEscape) {
+      append_utf8(out, kGsmDefault[s]);
+      continue;
+    }
+    if (++i == count) {
+      append_utf8(out, kReplacement);
+      break;
+    }
+    uint8_t e = septet(i);
+    append_utf8(out, kGsmExtension[e] != 0 ? kGsmExtension[e] : kGsmDefault[e]);
+  }
+}
+
+void decode_gsm7_unpacked(std::string_view bytes, std::string& out) {
+  // One septet per octet; the top bit is not part of the alphabet and is ignored.
+  decode_gsm7(bytes.size(), [&](size_t i) { return static_cast<uint8_t>(bytes[i] & 0x7F); }, out);
+}
+
+// Packed: septets laid LSB first across the octets (3GPP TS 23.038 6.1.2.1). SMPP gives a length
+// in octets, not septets, so all length*8/7 complete septets are decoded, except one case: when
+// length is a multiple of 7 the last septet may be the 7 fill bits of the final octet, which a
+// sender leaves 0 (read as '@') or, per 23.038 6.1.2.1.1, sets to CR. A last septet of 0x00 or
+// 0x0D there is dropped. (A real '@' ending an 8n-septet text is lost with it; a real final CR
+// would have been doubled by the sender, as the spec asks.)
+void decode_gsm7_packed(std::string_view bytes, std::string& out) {
+  const auto* p = reinterpret_cast<const uint8_t*>(bytes.data());
+  const size_t len = bytes.size();
+  auto septet = [&](size_t i) {
+    size_t bit = i * 7, byte = bit / 8, shift = bit % 8;
+    unsigned v = p[byte] >> shift;
+    if (shift > 1 && byte + 1 < len) v |= static_cast<unsigned>(p[byte + 1]) << (8 - shift);
+    return static_cast<uint8_t>(v & 0x7F);
+  };
+  size_t count = len * 8 / 7;
+  if (count > 0 && len % 7 == 0) {
+    uint8_t last = septet(count - 1);
+    if (last == 0x00 || last == 0x0D) --count;
+  }
+  decode_gsm7(count, septet, out);
+}
+
+void decode_ascii(std::string_view bytes, std::string& out) {
+  for (char ch : bytes) {
+    auto b = static_cast<uint8_t>(ch);
+    if (b < 0x80)
+      out.push_back(ch);
+    else
+      append_utf8(out, kReplacement);
+  }
+}
+
+void decode_latin1(std::string_view bytes, std::string& out) {
+  for (char ch : bytes) append_utf8(out, static_cast<uint8_t>(ch));
+}
+
+// UCS-2 as UTF-16BE: a lead surrogate followed by a trail makes one code point; any other
+// surrogate, and an odd trailing byte, is U+FFFD.
+void decode_utf16be(std::string_view bytes, std::string& out) {
+  const auto* p = reinterpret_cast<const uint8_t*>(bytes.data());
+  const size_t units = bytes.size() / 2;
+  auto unit = [&](size_t i) { return static_cast<char16_t>(p[2 * i] << 8 | p[2 * i + 1]); };
+  for (size_t i = 0; i < units; ++i) {
+    char16_t u = unit(i);
+    if (!U16_IS_SURROGATE(u)) {
+      append_utf8(out, u);
+    } else if (U16_IS_SURROGATE_LEAD(u) && i + 1 < units && U16_IS_TRAIL(unit(i + 1))) {
+      append_utf8(out, static_cast<char32_t>(U16_GET_SUPPLEMENTARY(u, unit(i + 1))));
+      ++i;
+    } else {
+      append_utf8(out, kReplacement);
+    }
+  }
+  if (bytes.size() % 2 != 0) append_utf8(out, kReplacement);
+}
+
+}  // namespace
+
+bool decode_text(uint8_t data_coding, std::string_view bytes, const TextOptions& options, std::string& out) {
+  switch (data_coding) {
+    case 0:
+      switch (options.smsc_default) {
+        case DefaultAlphabet::gsm7:
+          if (options.gsm7_packed)
+            decode_gsm7_packed(bytes, out);
+          else
+            decode_gsm7_unpacked(bytes, out);
+          return true;
+        case DefaultAlphabet::ascii:
+          decode_ascii(bytes, out);
+          return true;
+        case DefaultAlphabet::latin1:
+          decode_latin1(bytes, out);
+          return true;
+      }
+      return false;
+    case 1:
+      decode_ascii(bytes, out);
+      return true;
+    case 3:
+      decode_latin1(bytes, out);
+      return true;
+    case 8:
+      decode_utf16be(bytes, out);
+      return true;
+    default:
+      return false;
+  }
+}
+
+std::optional<UserDataHeader> parse_udh(std::string_view short_message) {
+  const auto* p = reinterpret_cast<const uint8_t*>(short_message.data());
+  if (short_message.empty()) return std::nullopt;
+  const size_t end = 1 + size_t{p[0]};  // the UDH: UDHL octet, then UDHL octets of IEs
+  if (end > short_message.size()) return std::nullopt;
+  UserDataHeader udh;
+  udh.length = end;
+  size_t i = 1;
+  while (i < end) {
+    if (end - i < 2) return std::nullopt;  // an IE needs its identifier and length octets
+    const uint8_t iei = p[i], ie_len = p[i + 1];
+    const uint8_t* data = p + i + 2;
+    if (ie_len > end - i - 2) return std::nullopt;
+    if (iei == 0x00 || iei == 0x08) {
+      // 8-bit reference (length 3) or 16-bit reference (length 4), then total and sequence. If an
+      // IE repeats, 23.040 9.2.3.24 says to use the last occurrence.
+      const size_t want = iei == 0x00 ? 3 : 4;
+      if (ie_len != want) return std::nullopt;
+      Concatenation c;
+      c.reference = iei == 0x00 ? data[0] : static_cast<uint16_t>(data[0] << 8 | data[1]);
+      c.total = data[want - 2];
+      c.sequence = data[want - 1];
+      if (c.total == 0 || c.sequence == 0 || c.sequence > c.total) return std::nullopt;
+      udh.concatenation = c;
+    }
+    i += 2 + size_t{ie_len};
+  }
+  return udh;
+}
+
+}  // namespace smpp

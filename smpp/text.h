@@ -1,0 +1,43 @@
+// Short message text: data_coding to UTF-8 for the rules, and the user data header of long messages.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+
+namespace smpp {
+
+// What data_coding 0 ("SMSC default alphabet") means on this deployment, and whether GSM 7-bit
+// text arrives packed (7 bits per character) or one character per octet.
+enum class DefaultAlphabet : uint8_t { gsm7, ascii, latin1 };
+struct TextOptions {
+  DefaultAlphabet smsc_default = DefaultAlphabet::gsm7;
+  bool gsm7_packed = false;
+};
+
+// Decodes `bytes` (the user data, without any UDH) in `data_coding` to UTF-8, appending to `out`.
+// Codings read: 0 (per options), 1 (IA5/ASCII), 3 (Latin-1), 8 (UCS-2/UTF-16BE, surrogate pairs
+// included). Returns false for codings it does not read (binary, 8-bit, ...): the text is then
+// not inspectable. Malformed input (an odd UCS-2 length, a lone surrogate, an escape at the end)
+// decodes with U+FFFD in place of the bad unit, never reading outside `bytes`.
+bool decode_text(uint8_t data_coding, std::string_view bytes, const TextOptions& options, std::string& out);
+
+// A concatenation information element of a user data header (3GPP TS 23.040 9.2.3.24.1 and .8).
+struct Concatenation {
+  uint16_t reference = 0;  // 8-bit (IE 0x00) or 16-bit (IE 0x08) reference
+  uint8_t total = 0;
+  uint8_t sequence = 0;    // 1-based
+};
+
+struct UserDataHeader {
+  size_t length = 0;  // bytes the UDH takes, its length octet included: the text starts there
+  std::optional<Concatenation> concatenation;
+};
+
+// Parses the UDH at the start of `short_message` (esm_class bit 0x40 set). Other information
+// elements are skipped. nullopt when malformed: UDHL or an IE length beyond the message, a
+// concatenation IE with total 0 or sequence outside 1..total.
+std::optional<UserDataHeader> parse_udh(std::string_view short_message);
+
+}  // namespace smpp
