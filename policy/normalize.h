@@ -11,8 +11,12 @@ namespace policy {
 // sukun, superscript alef), tatweel and Quranic marks removed; alef forms (أ إ آ ٱ) to ا, alef
 // maksura ى to ي, taa marbuta ة to ه, hamza on waw/yaa (ؤ ئ) to و/ي; zero-width and bidi
 // controls removed; Latin look-alikes from Cyrillic and Greek mapped to their Latin letters;
-// every run of whitespace or punctuation becomes one space. Invalid UTF-8 becomes U+FFFD.
-// No heap allocation once `out` has the capacity.
+// every run of whitespace or punctuation becomes one space. Invalid UTF-8 is read as U+FFFD,
+// a symbol, so it too becomes a space. No heap allocation once `out` has the capacity.
 void normalize_for_matching(std::string_view text, std::string& out);
+
+// Writes into `out` (cleared first) `normalized` without its spaces: the second form keywords are
+// matched against, which catches letters spread apart ("d i s c o u n t").
+void squeeze_spaces(std::string_view normalized, std::string& out);
 
 }  // namespace policy

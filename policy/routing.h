@@ -27,6 +27,7 @@ class RouteTable {
   // `ported` is the operator the state store holds for this number, if any: it wins over the
   // static overrides, which win over the prefixes.
   std::optional<UpstreamIndex> route(std::string_view msisdn, std::optional<std::string_view> ported = {}) const;
+  bool operator==(const RouteTable&) const = default;
 
  private:
   std::vector<std::string> upstreams_;

@@ -29,3 +29,41 @@ constexpr int64_t days_from_civil(int64_t y, unsigned m, unsigned d) {
 }
 
 }  // namespace policy
+
+#include <charconv>
+#include <optional>
+#include <string_view>
+
+namespace policy {
+
+// "2027-02-20T11:59:00+03:00", "...Z", or without an offset (then Saudi time); seconds optional.
+inline std::optional<int64_t> parse_instant(std::string_view s) {
+  auto number = [&](size_t at, size_t len, int& out) {
+    if (at + len > s.size()) return false;
+    auto [p, ec] = std::from_chars(s.data() + at, s.data() + at + len, out);
+    return ec == std::errc() && p == s.data() + at + len;
+  };
+  int y, mo, d, h, mi, sec = 0;
+  if (s.size() < 16 || s[4] != '-' || s[7] != '-' || (s[10] != 'T' && s[10] != ' ') || s[13] != ':') return std::nullopt;
+  if (!number(0, 4, y) || !number(5, 2, mo) || !number(8, 2, d) || !number(11, 2, h) || !number(14, 2, mi)) return std::nullopt;
+  size_t at = 16;
+  if (at < s.size() && s[at] == ':') {
+    if (!number(at + 1, 2, sec)) return std::nullopt;
+    at += 3;
+  }
+  int64_t offset = kSaudiOffsetSeconds;
+  if (at < s.size()) {
+    if (s[at] == 'Z' && at + 1 == s.size()) offset = 0;
+    else if ((s[at] == '+' || s[at] == '-') && s.size() == at + 6 && s[at + 3] == ':') {
+      int oh, om;
+      if (!number(at + 1, 2, oh) || !number(at + 4, 2, om)) return std::nullopt;
+      offset = (oh * 3600 + om * 60) * (s[at] == '-' ? -1 : 1);
+    } else {
+      return std::nullopt;
+    }
+  }
+  if (mo < 1 || mo > 12 || d < 1 || d > 31 || h > 23 || mi > 59 || sec > 60) return std::nullopt;
+  return days_from_civil(y, unsigned(mo), unsigned(d)) * 86400 + h * 3600 + mi * 60 + sec - offset;
+}
+
+}  // namespace policy

@@ -11,6 +11,7 @@
 #include <algorithm>
 #include <array>
 #include <charconv>
+#include <climits>
 #include <fmt/format.h>
 #include <unordered_map>
 
@@ -48,29 +49,97 @@ struct StringHash {
 template <typename V>
 using StringMap = std::unordered_map<std::string, V, StringHash, std::equal_to<>>;
 
-// A word list matched on normalised text: as it is, and with spaces squeezed out for words of
-// four letters or more (so that "d.i.s.c.o.u.n.t" still says "discount").
+size_t code_points(std::string_view utf8) {
+  size_t n = 0;
+  for (unsigned char ch : utf8) n += (ch & 0xC0) != 0x80;  // count UTF-8 lead bytes
+  return n;
+}
+
+// Letters spelled out one by one ("d i s c o u n t", "خ ص م") are joined back into a word;
+// other words keep their spaces: "a b" stays apart only when the run is a single letter.
+void join_spelled_out(std::string_view spaced, std::string& out) {
+  out.clear();
+  size_t i = 0;
+  bool previous_single = false;
+  while (i < spaced.size()) {
+    size_t end = spaced.find(' ', i);
+    if (end == std::string_view::npos) end = spaced.size();
+    std::string_view token = spaced.substr(i, end - i);
+    bool single = code_points(token) == 1;
+    if (!out.empty() && !(single && previous_single)) out.push_back(' ');
+    out.append(token);
+    previous_single = single;
+    i = end + 1;
+  }
+}
+
+// Arabic attaches articles and conjunctions to the word that follows, and both scripts add
+// plural endings: a keyword matches a whole word carrying these, and nothing else (so that
+// عرض "offer" is not found inside معرض "exhibition").
+constexpr std::string_view kProclitics[] = {"", "ال", "و", "ب", "ل", "ف", "ك", "وال", "بال", "لل", "فال", "كال", "وب", "ول"};
+constexpr std::string_view kSuffixes[] = {"", "s", "es", "ات", "ها", "هم", "نا"};
+
+bool word_matches(std::string_view word, std::string_view keyword) {
+  for (std::string_view p : kProclitics) {
+    if (!word.starts_with(p)) continue;
+    std::string_view rest = word.substr(p.size());
+    if (!rest.starts_with(keyword)) continue;
+    std::string_view suffix = rest.substr(keyword.size());
+    for (std::string_view s : kSuffixes)
+      if (suffix == s) return true;
+  }
+  return false;
+}
+
+// A word list matched on normalised text (policy/normalize.h), in two forms: word by word with
+// spelled-out letters joined, and, for keywords of five letters or more, anywhere in the text
+// with every space removed ("dis-count").
 struct WordList {
   struct Word {
-    std::string spaced, squeezed;
+    std::string text;      // normalised, spelled-out letters joined
+    std::string squeezed;  // without spaces
+    bool several_words;
     bool match_squeezed;
   };
   std::vector<Word> words;
 
   void add(std::string_view raw) {
     Word w;
-    normalize_for_matching(raw, w.spaced);
-    squeeze_spaces(w.spaced, w.squeezed);
-    size_t letters = 0;
-    for (unsigned char ch : w.squeezed) letters += (ch & 0xC0) != 0x80;  // count UTF-8 lead bytes
-    w.match_squeezed = letters >= 4;
-    if (!w.spaced.empty()) words.push_back(std::move(w));
+    std::string normalized;
+    normalize_for_matching(raw, normalized);
+    join_spelled_out(normalized, w.text);
+    squeeze_spaces(normalized, w.squeezed);
+    w.several_words = w.text.find(' ') != std::string::npos;
+    w.match_squeezed = code_points(w.squeezed) >= 5;
+    if (!w.text.empty()) words.push_back(std::move(w));
   }
   bool empty() const { return words.empty(); }
-  bool found_in(std::string_view spaced, std::string_view squeezed) const {
+
+  // `joined`: the text's normalised form with spelled-out letters joined; `squeezed`: without spaces.
+  bool found_in(std::string_view joined, std::string_view squeezed) const {
     for (const Word& w : words) {
-      if (spaced.find(w.spaced) != std::string_view::npos) return true;
       if (w.match_squeezed && squeezed.find(w.squeezed) != std::string_view::npos) return true;
+      if (w.several_words ? contains_phrase(joined, w.text) : contains_word(joined, w.text)) return true;
+    }
+    return false;
+  }
+
+ private:
+  static bool contains_word(std::string_view joined, std::string_view keyword) {
+    size_t i = 0;
+    while (i <= joined.size()) {
+      size_t end = joined.find(' ', i);
+      if (end == std::string_view::npos) end = joined.size();
+      if (word_matches(joined.substr(i, end - i), keyword)) return true;
+      i = end + 1;
+    }
+    return false;
+  }
+  static bool contains_phrase(std::string_view joined, std::string_view phrase) {
+    for (size_t at = joined.find(phrase); at != std::string_view::npos; at = joined.find(phrase, at + 1)) {
+      bool starts = at == 0 || joined[at - 1] == ' ';
+      bool ends = at + phrase.size() == joined.size() || joined[at + phrase.size()] == ' ';
+      if (starts && ends) return true;
     }
     return false;
   }
@@ -121,7 +190,7 @@ namespace {
 
 // Reused between decisions on the loop thread: a decision allocates nothing once these have grown.
 struct Scratch {
-  std::string spaced, squeezed, collapsed, host;
+  std::string spaced, joined, squeezed, collapsed, host;
 };
 thread_local Scratch scratch;
 
@@ -174,13 +243,10 @@ class Decision {
     auto it = t_.accounts.find(m_.account);
     account_ = it == t_.accounts.end() ? nullptr : &it->second;
     resolve_class();
-    if (m_.text_inspectable) {
-      normalize_for_matching(m_.text, scratch.spaced);
-      squeeze_spaces(scratch.spaced, scratch.squeezed);
-    } else {
-      scratch.spaced.clear();
-      scratch.squeezed.clear();
-    }
+    scratch.spaced.clear();
+    if (m_.text_inspectable) normalize_for_matching(m_.text, scratch.spaced);
+    join_spelled_out(scratch.spaced, scratch.joined);
+    squeeze_spaces(scratch.spaced, scratch.squeezed);
     bool promo_or_awareness = known_ && (cls_ == MessageClass::promotional || cls_ == MessageClass::awareness);
     check(Rule::content_not_inspectable, promo_or_awareness, [&] { return m_.text_inspectable; });
     check(Rule::class_personal, true, [&] { return !(known_ && cls_ == MessageClass::personal); });
@@ -200,14 +266,14 @@ class Decision {
     check(Rule::time_ramadan_hours, promo_or_awareness && ramadan, [&] { return !t_.ramadan_hours.contains(when.minute); });
     bool readable = m_.text_inspectable && account_;
     check(Rule::awareness_official_name, readable && known_ && cls_ == MessageClass::awareness, [&] {
-      return account_->official_names.found_in(scratch.spaced, scratch.squeezed);
+      return account_->official_names.found_in(scratch.joined, scratch.squeezed);
     });
     check(Rule::content_template_mismatch, readable && account_->require_templates, [&] { return matches_template(); });
     check(Rule::content_keyword_mismatch, readable && known_, [&] { return !foreign_vocabulary(); });
     check(Rule::content_link_domain, readable && account_->entity != Entity::government, [&] { return links_approved(); });
     check(Rule::otp_no_reason, readable && t_.otp_code, [&] {
-      bool otp = RE2::PartialMatch(scratch.spaced, *t_.otp_code) && t_.otp_words.found_in(scratch.spaced, scratch.squeezed);
-      return !otp || t_.otp_reasons.found_in(scratch.spaced, scratch.squeezed);
+      bool otp = RE2::PartialMatch(scratch.spaced, *t_.otp_code) && t_.otp_words.found_in(scratch.joined, scratch.squeezed);
+      return !otp || t_.otp_reasons.found_in(scratch.joined, scratch.squeezed);
     });
     verdict_.message_class = known_ ? cls_ : MessageClass::service;
     return verdict_;
@@ -246,7 +312,7 @@ class Decision {
   bool foreign_vocabulary() const {
     for (size_t c = 0; c < t_.keywords.size(); ++c) {
       if (MessageClass(c) == cls_ || t_.keywords[c].empty()) continue;
-      if (t_.keywords[c].found_in(scratch.spaced, scratch.squeezed)) return true;
+      if (t_.keywords[c].found_in(scratch.joined, scratch.squeezed)) return true;
     }
     return false;
   }
@@ -425,7 +491,9 @@ std::optional<int64_t> parse_date(std::string_view s) {
   std::from_chars(s.data(), s.data() + 4, y);
   std::from_chars(s.data() + 5, s.data() + 7, mo);
   std::from_chars(s.data() + 8, s.data() + 10, d);
-  if (mo < 1 || mo > 12 || d < 1 || d > 31) return std::nullopt;
+  static constexpr int kDays[] = {31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
+  bool leap = (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
+  if (mo < 1 || mo > 12 || d < 1 || d > kDays[mo - 1] + (mo == 2 && leap)) return std::nullopt;
   return days_from_civil(y, mo, d);
 }
 
@@ -525,13 +593,20 @@ void Compiler::add_rules(const YAML::Node& policy, const std::string& file) {
           err(yv.first, fmt::format("Hijri year between {} and {}", kFirstHijriYear, kLastHijriYear));
           continue;
         }
-        auto first = yv.second["first"] ? parse_date(yv.second["first"].as<std::string>("")) : std::nullopt;
-        auto last = yv.second["last"] ? parse_date(yv.second["last"].as<std::string>("")) : std::nullopt;
-        if (!first || !last || *last < *first || *last - *first > 30) {
-          err(yv.second, "a Ramadan override needs first and last dates (YYYY-MM-DD), at most 30 days apart");
+        constexpr int64_t kNoDate = INT64_MIN;
+        auto date_at = [&](const char* key) {
+          YAML::Node n = yv.second[key];
+          int64_t day = n ? parse_date(n.as<std::string>("")).value_or(kNoDate) : kNoDate;
+          if (day == kNoDate) err(n ? n : yv.second, fmt::format("ramadan override {}: '{}' is not a date YYYY-MM-DD", key, n ? n.as<std::string>("") : ""));
+          return day;
+        };
+        int64_t first = date_at("first"), last = date_at("last");
+        if (first == kNoDate || last == kNoDate) continue;
+        if (last < first || last - first > 30) {
+          err(yv.second, "a Ramadan override's last day must follow its first by at most 30 days");
           continue;
         }
-        s.ramadan_overrides[year] = {*first, *last};
+        s.ramadan_overrides[year] = {first, last};
       }
     } else if (key == "otp") {
       if (!v.IsMap()) {
@@ -621,7 +696,6 @@ void Compiler::add_account(const std::string& name, const YAML::Node& account, c
   else err(entity, fmt::format("unknown entity '{}' (government, private, individual, foreign)", entity.as<std::string>("")));
 
   YAML::Node senders = account["senders"];
-  bool has_awareness = false;
   if (!senders || !senders.IsMap()) {
     err(senders ? senders : account, fmt::format("account {} needs senders: {{ NAME: class, ... }}", name));
   } else {
@@ -639,7 +713,6 @@ void Compiler::add_account(const std::string& name, const YAML::Node& account, c
         err(sv.first, fmt::format("sender '{}' ends in -AD, which is only for promotional names", sender));
       if (*cls == MessageClass::promotional && normalize_msisdn(sender))
         err(sv.first, fmt::format("promotional sender '{}' is a mobile number", sender));
-      has_awareness = has_awareness || *cls == MessageClass::awareness;
       a.senders[sender] = *cls;
     }
   }
@@ -648,8 +721,6 @@ void Compiler::add_account(const std::string& name, const YAML::Node& account, c
     else
       for (const auto& n : names) a.official_names.add(n.as<std::string>(""));
   }
-  if (has_awareness && a.official_names.empty())
-    err(account, fmt::format("account {} has an awareness sender but no official_names", name));
   if (YAML::Node p = account["promotional_via_smpp"]) a.promotional_via_smpp = p.as<bool>(false);
   if (YAML::Node domains = account["approved_domains"]) {
     if (!domains.IsSequence()) err(domains, "approved_domains must be a list of domains");

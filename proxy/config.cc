@@ -17,14 +17,9 @@ std::string Endpoint::to_string() const {
   return host.find(':') != std::string::npos ? fmt::format("[{}]:{}", host, port) : fmt::format("{}:{}", host, port);
 }
 
-std::string ConfigError::to_string() const {
-  if (line == 0) return fmt::format("{}: {}", file, message);
-  return fmt::format("{}:{}:{}: {}", file, line, column, message);
-}
-
 const AccountConfig* Config::account(const std::string& system_id) const {
   auto it = accounts.find(system_id);
-  return it == accounts.end() ? nullptr : &it->second;
+  return it == accounts.end() ? nullptr : it->second.get();
 }
 
 namespace {
@@ -196,9 +191,15 @@ void read_upstream(Reader& r, const std::string& name, const YAML::Node& n, Conf
   c.upstreams.push_back(std::move(u));
 }
 
-void read_account(Reader& r, const std::string& name, const YAML::Node& n, Config& c) {
+void read_account(Reader& r, const std::string& name, const YAML::Node& n, Config& c, policy::Compiler& compiler) {
   if (!r.is_map(n, "account " + name)) return;
-  r.only_keys(n, {"password_hash", "allow_ips", "max_binds", "window", "mo_numbers"}, "account " + name);
+  // Bind settings are read here; the policy's keys by the policy compiler; anything else is a typo.
+  for (const auto& kv : n) {
+    std::string key = kv.first.as<std::string>("");
+    bool ours = key == "password_hash" || key == "allow_ips" || key == "max_binds" || key == "window" || key == "mo_numbers";
+    if (!ours && !policy::Compiler::is_account_key(key)) r.error(kv.first, fmt::format("unknown key '{}' in account {}", key, name));
+  }
+  compiler.add_account(name, n, r.file());
   if (c.accounts.count(name)) return r.error(n, fmt::format("account {} is defined twice", name));
   if (name.size() > 15) r.error(n, fmt::format("account {}: system_id is at most 15 characters (SMPP 3.4)", name));
   AccountConfig a;
@@ -233,12 +234,12 @@ void read_account(Reader& r, const std::string& name, const YAML::Node& n, Confi
         a.mo_numbers.push_back(key);
       }
   }
-  c.accounts.emplace(name, std::move(a));
+  c.accounts.emplace(name, std::make_shared<const AccountConfig>(std::move(a)));
 }
 
-void read_accounts(Reader& r, const YAML::Node& n, Config& c) {
+void read_accounts(Reader& r, const YAML::Node& n, Config& c, policy::Compiler& compiler) {
   if (!r.is_map(n, "accounts")) return;
-  for (const auto& kv : n) read_account(r, kv.first.as<std::string>(""), kv.second, c);
+  for (const auto& kv : n) read_account(r, kv.first.as<std::string>(""), kv.second, c, compiler);
 }
 
 std::optional<YAML::Node> parse_file(const std::string& path, std::vector<ConfigError>& errors) {
@@ -253,7 +254,7 @@ std::optional<YAML::Node> parse_file(const std::string& path, std::vector<Config
 }
 
 // `include:` entries are folders (every *.yaml inside, in name order) or files; they may hold accounts.
-void read_includes(Reader& r, const YAML::Node& n, Config& c, std::vector<ConfigError>& errors) {
+void read_includes(Reader& r, const YAML::Node& n, Config& c, std::vector<ConfigError>& errors, policy::Compiler& compiler) {
   namespace fs = std::filesystem;
   if (!n.IsSequence()) return r.error(n, "include must be a list of folders or files");
   fs::path base = fs::path(r.file()).parent_path();
@@ -276,7 +277,7 @@ void read_includes(Reader& r, const YAML::Node& n, Config& c, std::vector<Config
       Reader inner(f.string(), errors);
       if (!inner.is_map(*doc, "an included file")) continue;
       inner.only_keys(*doc, {"accounts"}, "an included file");
-      if ((*doc)["accounts"]) read_accounts(inner, (*doc)["accounts"], c);
+      if ((*doc)["accounts"]) read_accounts(inner, (*doc)["accounts"], c, compiler);
     }
   }
 }
@@ -315,7 +316,15 @@ std::optional<Config> load_config(const std::string& path, std::vector<ConfigErr
   c.path = path;
   if (!r.is_map(*doc, "the configuration")) return std::nullopt;
   const YAML::Node& root = *doc;
-  r.only_keys(root, {"listen", "state", "limits", "upstreams", "routes", "accounts", "include"}, "the configuration");
+  r.only_keys(root, {"listen", "state", "limits", "upstreams", "routes", "accounts", "include", "policy", "audit"},
+              "the configuration");
+  policy::Compiler compiler;
+  if (root["policy"]) compiler.add_rules(root["policy"], path);
+  if (YAML::Node audit = root["audit"]; audit && r.is_map(audit, "audit")) {
+    r.only_keys(audit, {"file", "mask_numbers"}, "audit");
+    if (audit["file"]) c.audit_file = r.str(audit["file"], "audit.file");
+    if (audit["mask_numbers"]) c.audit_mask_numbers = audit["mask_numbers"].as<bool>(true);
+  }
 
   if (YAML::Node listen = root["listen"]; listen && r.is_map(listen, "listen")) {
     r.only_keys(listen, {"smpp", "stats"}, "listen");
@@ -342,8 +351,10 @@ std::optional<Config> load_config(const std::string& path, std::vector<ConfigErr
   if (root["routes"]) read_routes(r, root["routes"], c);
   else r.error(root, "the configuration needs routes");
 
-  if (root["accounts"]) read_accounts(r, root["accounts"], c);
-  if (root["include"]) read_includes(r, root["include"], c, errors);
+  if (root["accounts"]) read_accounts(r, root["accounts"], c, compiler);
+  if (root["include"]) read_includes(r, root["include"], c, errors, compiler);
+  c.policy = compiler.finish();
+  errors.insert(errors.end(), compiler.diagnostics().begin(), compiler.diagnostics().end());
   if (errors.size() != errors_before) return std::nullopt;
   return c;
 }

@@ -3,12 +3,14 @@
 
 #include <cstdint>
 #include <map>
+#include <memory>
 #include <optional>
 #include <string>
 #include <unordered_map>
 #include <vector>
 
 #include "policy/routing.h"
+#include "policy/table.h"
 #include "proxy/cidr.h"
 #include "proxy/receipt_id.h"
 
@@ -18,6 +20,7 @@ struct Endpoint {
   std::string host;
   uint16_t port = 0;
   std::string to_string() const;
+  bool operator==(const Endpoint&) const = default;
 };
 
 struct Limits {
@@ -31,6 +34,7 @@ struct Limits {
   int bind_failures_max = 5;
   int bind_failures_window_s = 60;
   int bind_failures_block_s = 300;
+  bool operator==(const Limits&) const = default;
 };
 
 struct UpstreamConfig {
@@ -43,6 +47,7 @@ struct UpstreamConfig {
   int reconnect_max_ms = 10000;
   IdFormat submit_id_format = IdFormat::text;
   IdFormat receipt_id_format = IdFormat::text;
+  bool operator==(const UpstreamConfig&) const = default;
 };
 
 struct AccountConfig {
@@ -63,20 +68,17 @@ struct Config {
   Limits limits;
   std::vector<UpstreamConfig> upstreams;
   policy::RouteTable routes;
-  std::map<std::string, AccountConfig> accounts;
+  std::map<std::string, std::shared_ptr<const AccountConfig>> accounts;
+  std::shared_ptr<const policy::Table> policy;
+  std::string audit_file;        // empty: no audit log
+  bool audit_mask_numbers = true;
   std::unordered_map<std::string, std::string> mo_owner;  // number or short code -> account
 
   bool memory_state() const { return redis_host.empty(); }
   const AccountConfig* account(const std::string& system_id) const;
 };
 
-struct ConfigError {
-  std::string file;
-  int line = 0;  // 1-based; 0 when the error concerns the whole file
-  int column = 0;
-  std::string message;
-  std::string to_string() const;  // file:line:column: message
-};
+using ConfigError = policy::Diagnostic;  // file:line:column: message
 
 // Loads and validates `path` and its includes. On any error returns nullopt with all errors.
 std::optional<Config> load_config(const std::string& path, std::vector<ConfigError>& errors);

@@ -42,7 +42,7 @@ void CustomerSession::accepted() {
 }
 
 std::string CustomerSession::describe() const {
-  return fmt::format("customer {} session {} from {}", account_ ? account_->config->name : "(unbound)", id_, peer());
+  return fmt::format("customer {} session {} from {}", account_ ? account_->name : "(unbound)", id_, peer());
 }
 
 bool CustomerSession::ready_for_pdu() const {

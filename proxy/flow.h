@@ -4,6 +4,10 @@
 #include <cstdint>
 #include <string>
 
+#include <memory>
+
+#include "policy/message.h"
+#include "policy/table.h"
 #include "proxy/message_id.h"
 
 namespace proxy {
@@ -19,6 +23,10 @@ struct Submit {
   int upstream = -1;
   uint64_t deadline_ms = 0;
   uint64_t sent_us = 0;
+  // The decision, and the table that made it: a reload never changes a message in flight.
+  std::shared_ptr<const policy::Table> policy;
+  policy::Verdict verdict;
+  std::string sender;
 };
 
 // One deliver_sm (receipt or MO) for a customer, until the customer acknowledges it.

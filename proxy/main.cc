@@ -4,8 +4,10 @@
 #include <csignal>
 #include <cstring>
 #include <fmt/format.h>
+#include <optional>
 #include <string>
 
+#include "policy/saudi_time.h"
 #include "proxy/config.h"
 #include "proxy/ops_commands.h"
 #include "proxy/passwords.h"
@@ -18,10 +20,15 @@ namespace {
 constexpr const char* kUsage =
     "usage: hajib --config FILE            run the proxy\n"
     "       hajib check --config FILE      validate a configuration and exit (non-zero on errors)\n"
+    "       hajib explain --config FILE --account A --from SENDER --to NUMBER --text TEXT [--at TIME]\n"
+    "                                      the verdict and every rule, at any moment, sending nothing\n"
     "       hajib passwd [PASSWORD]        print a password hash for an account's password_hash\n"
     "       hajib ports add|remove|import --config FILE ...   ported numbers in the state store\n"
     "       hajib --describe-stats         the counters the stats port shows\n"
-    "       hajib --version | --help\n";
+    "       hajib --version | --help\n"
+    "signals: SIGHUP reloads the configuration (and reopens the audit log), SIGUSR1 reopens the\n"
+    "audit log, SIGTERM/SIGINT stop after answering what is in flight.\n"
+    "--fake-time TIME (tests only) freezes the clock the rules see at TIME (2027-02-20T11:59:00+03:00).\n";
 
 int health(const proxy::Snapshot& s, std::string& body) {
   std::string problems;
@@ -32,7 +39,7 @@ int health(const proxy::Snapshot& s, std::string& body) {
   return problems.empty() ? 200 : 503;
 }
 
-int run_proxy(const std::string& path) {
+int run_proxy(const std::string& path, std::optional<int64_t> frozen_clock) {
   std::vector<proxy::ConfigError> errors;
   auto config = proxy::load_config(path, errors);
   if (!config) {
@@ -56,6 +63,10 @@ int run_proxy(const std::string& path) {
 
   uv_loop_t* loop = uv_default_loop();
   proxy::Relay relay(loop, *config, *instance, HAJIB_VERSION);
+  if (frozen_clock) {
+    relay.freeze_clock_at(*frozen_clock);
+    fmt::print(stderr, "hajib: the rules' clock is frozen at {} (--fake-time): for tests only\n", *frozen_clock);
+  }
   if (int rc = relay.start()) {
     fmt::print(stderr, "hajib: cannot listen on {}: {}\n", config->smpp_listen.to_string(), uv_strerror(rc));
     return 1;
@@ -77,9 +88,9 @@ int run_proxy(const std::string& path) {
   struct Stopper {
     proxy::Relay* relay;
     proxy::StatsServer* stats;
-    uv_signal_t term{}, intr{};
+    uv_signal_t term{}, intr{}, hup{}, usr1{};
   } stopper{&relay, &stats};
-  for (uv_signal_t* s : {&stopper.term, &stopper.intr}) {
+  for (uv_signal_t* s : {&stopper.term, &stopper.intr, &stopper.hup, &stopper.usr1}) {
     uv_signal_init(loop, s);
     s->data = &stopper;
   }
@@ -88,11 +99,16 @@ int run_proxy(const std::string& path) {
     fmt::print(stderr, "hajib: signal {}: stopping\n", signum);
     st->relay->shutdown();
     st->stats->close();
-    uv_close(reinterpret_cast<uv_handle_t*>(&st->term), nullptr);
-    uv_close(reinterpret_cast<uv_handle_t*>(&st->intr), nullptr);
+    for (uv_signal_t* h : {&st->term, &st->intr, &st->hup, &st->usr1}) uv_close(reinterpret_cast<uv_handle_t*>(h), nullptr);
   };
   uv_signal_start(&stopper.term, on_signal, SIGTERM);
   uv_signal_start(&stopper.intr, on_signal, SIGINT);
+  uv_signal_start(&stopper.hup, [](uv_signal_t* s, int) {
+    auto* st = static_cast<Stopper*>(s->data);
+    st->relay->reopen_audit_log();  // logrotate's postrotate sends SIGHUP too
+    st->relay->reload();
+  }, SIGHUP);
+  uv_signal_start(&stopper.usr1, [](uv_signal_t* s, int) { static_cast<Stopper*>(s->data)->relay->reopen_audit_log(); }, SIGUSR1);
 
   uv_run(loop, UV_RUN_DEFAULT);
   int rc = uv_loop_close(loop);
@@ -108,10 +124,20 @@ int main(int argc, char** argv) {
   if (first == "check") return proxy::run_check(argc - 2, argv + 2);
   if (first == "passwd") return proxy::run_passwd(argc - 2, argv + 2);
   if (first == "ports") return proxy::run_ports(argc - 2, argv + 2);
+  if (first == "explain") return proxy::run_explain(argc - 2, argv + 2);
   if (first == "--version" || first == "-V") return fmt::print("hajib {}\n", HAJIB_VERSION), 0;
   if (first == "--help" || first == "-h") return fmt::print("{}", kUsage), 0;
   if (first == "--describe-stats") return fmt::print("{}", proxy::Stats::describe()), 0;
-  if ((first == "--config" || first == "-c") && argc == 3) return run_proxy(argv[2]);
+  if ((first == "--config" || first == "-c") && (argc == 3 || argc == 5)) {
+    std::optional<int64_t> frozen;
+    if (argc == 5) {
+      if (std::string(argv[3]) != "--fake-time" || !(frozen = policy::parse_instant(argv[4]))) {
+        fmt::print(stderr, "hajib: --fake-time needs a time like 2027-02-20T11:59:00+03:00\n");
+        return 2;
+      }
+    }
+    return run_proxy(argv[2], frozen);
+  }
   fmt::print(stderr, "{}", kUsage);
   return 2;
 }

@@ -6,5 +6,6 @@ namespace proxy {
 int run_check(int argc, char** argv);
 int run_passwd(int argc, char** argv);
 int run_ports(int argc, char** argv);
+int run_explain(int argc, char** argv);
 
 }  // namespace proxy

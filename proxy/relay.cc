@@ -16,8 +16,12 @@
 
 #include <fmt/format.h>
 
+#include <chrono>
+#include <cstring>
+
 #include "policy/msisdn.h"
 #include "proxy/customer_session.h"
+#include "proxy/message_text.h"
 #include "proxy/passwords.h"
 #include "proxy/receipt_id.h"
 #include "proxy/stats_server.h"
@@ -40,7 +44,13 @@ Relay::Relay(uv_loop_t* loop, Config config, uint32_t instance, std::string vers
       bind_guard_(config_.limits.bind_failures_max, config_.limits.bind_failures_window_s,
                   config_.limits.bind_failures_block_s),
       verifier_(loop), version_(std::move(version)), started_ms_(uv_now(loop)) {
-  for (const auto& [name, account] : config_.accounts) accounts_[name].config = &account;
+  for (const auto& [name, account] : config_.accounts) {
+    accounts_[name].name = name;
+    accounts_[name].config = account;
+  }
+  policy_ = config_.policy;
+  if (!audit_.open(config_.audit_file, config_.audit_mask_numbers))
+    fmt::print(stderr, "hajib: cannot open the audit log {}: {}\n", config_.audit_file, std::strerror(errno));
   pools_.resize(config_.upstreams.size());
   for (size_t i = 0; i < pools_.size(); ++i) {
     pools_[i].config = &config_.upstreams[i];
@@ -106,7 +116,7 @@ void Relay::authorize(CustomerSession& session, const smpp::Bind& bind, uint32_t
     return refuse_bind(status::ESME_RBINDFAIL, "too many failed binds from this address", false);
   }
   auto it = accounts_.find(bind.system_id);
-  if (it == accounts_.end()) return refuse_bind(status::ESME_RINVSYSID, "unknown system_id", true);
+  if (it == accounts_.end() || !it->second.config) return refuse_bind(status::ESME_RINVSYSID, "unknown system_id", true);
   Account& account = it->second;
   sockaddr_storage peer{};
   int len = sizeof peer;
@@ -119,7 +129,7 @@ void Relay::authorize(CustomerSession& session, const smpp::Bind& bind, uint32_t
 
   ++account.binds;  // held while the password is checked, so two racing binds cannot both pass
   uint64_t id = session.id();
-  std::string name = account.config->name;
+  std::string name = account.name;
   verifier_.verify(name, account.config->password_hash, bind.password, [this, id, name, sequence](bool ok) {
     // The session may have gone while Argon2 ran: look it up again.
     Account& account = accounts_[name];
@@ -165,19 +175,79 @@ void Relay::refuse(CustomerSession& session, uint32_t sequence, uint32_t st) {
   session.answer_submit(sequence, st, "");
 }
 
+int64_t Relay::wall_ms() const {
+  if (frozen_clock_) return *frozen_clock_ * 1000;
+  return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch()).count();
+}
+
 void Relay::submit(CustomerSession& session, uint32_t sequence, std::string_view pdu, const smpp::ShortMessage& sm) {
   ++counters().submits_received;
   auto destination = policy::normalize_msisdn(sm.destination_addr);
-  if (!destination) return refuse(session, sequence, status::ESME_RINVDSTADR);
+  if (!destination) {
+    audit_refusal(session, sm, sm.destination_addr, {}, "destination.invalid");
+    return refuse(session, sequence, status::ESME_RINVDSTADR);
+  }
+  TextResult text = message_text(sm, smpp::TextOptions{}, text_);
+  if (text == TextResult::bad_udh) {
+    audit_refusal(session, sm, *destination, {}, "message.bad_udh");
+    return refuse(session, sequence, status::ESME_RINVESMCLASS);
+  }
+  policy::Message message{session.account()->name, sm.source_addr, *destination, text_, text == TextResult::ok, 1};
+  policy::Verdict verdict = policy_->decide(message, policy::Context{wall_ms() / 1000});
+  stats_.decided(verdict);
+  if (verdict.outcome == policy::Outcome::reject) {
+    audit_refusal(session, sm, *destination, verdict, policy::rule_id(verdict.rule));
+    return refuse(session, sequence, verdict.status);
+  }
+  if (verdict.outcome == policy::Outcome::flag) ++counters().submits_flagged;
   auto submit = std::make_unique<Submit>();
   submit->customer = session.id();
   submit->customer_sequence = sequence;
-  submit->account = &session.account()->config->name;
+  submit->account = &session.account()->name;
   submit->destination = std::move(*destination);
+  submit->policy = policy_;
+  submit->verdict = verdict;
+  if (audit_.enabled()) submit->sender = sm.source_addr;
   // International TON/NPI with the normalised number; every other byte is the customer's.
   if (!smpp::rewrite_destination(pdu, 1, 1, submit->destination, submit->pdu))
     return refuse(session, sequence, status::ESME_RINVDSTADR);
   route(std::move(submit));
+}
+
+void Relay::audit_refusal(const CustomerSession& session, const smpp::ShortMessage& sm, std::string_view recipient,
+                          const policy::Verdict& v, std::string_view rule) {
+  if (!audit_.enabled()) return;
+  AuditLog::Decision d;
+  d.unix_ms = wall_ms();
+  d.policy_version = policy_->version();
+  d.account = session.account()->name;
+  d.session = session.id();
+  d.sender = sm.source_addr;
+  d.message_class = v.rule == policy::Rule::none ? "" : policy::name(v.message_class);
+  d.recipient = recipient;
+  d.verdict = "reject";
+  d.rule = rule;
+  d.status = v.status;
+  audit_.decision(d);
+}
+
+void Relay::audit_answer(const Submit& submit, uint32_t st, std::string_view operator_id) {
+  if (!audit_.enabled()) return;
+  AuditLog::Decision d;
+  d.unix_ms = wall_ms();
+  d.policy_version = submit.policy ? std::string_view(submit.policy->version()) : "";
+  d.account = *submit.account;
+  d.session = submit.customer;
+  d.sender = submit.sender;
+  d.message_class = policy::name(submit.verdict.message_class);
+  d.recipient = submit.destination;
+  d.verdict = submit.verdict.outcome == policy::Outcome::flag ? "flag" : "accept";
+  d.rule = policy::rule_id(submit.verdict.rule);
+  d.status = st;
+  d.upstream = submit.upstream >= 0 ? std::string_view(config_.upstreams[size_t(submit.upstream)].name) : "";
+  d.message_id = st == status::ESME_ROK ? view(submit.id) : "";
+  d.operator_message_id = operator_id;
+  audit_.decision(d);
 }
 
 void Relay::route(std::unique_ptr<Submit> submit) {
@@ -256,6 +326,7 @@ void Relay::submit_answered(std::unique_ptr<Submit> submit, uint32_t st, std::st
   } else {
     ++counters().submits_operator_error;
   }
+  audit_answer(*submit, st, operator_id);
   answer(*submit, st);
   drain(pool);
 }
@@ -378,7 +449,7 @@ void Relay::delivery_undelivered(std::unique_ptr<Delivery> delivery) {
 }
 
 void Relay::send_kept_deliveries(CustomerSession& session) {
-  std::string account = session.account()->config->name;
+  std::string account = session.account()->name;
   uint64_t id = session.id();
   store_->kept_deliveries(account, [this, account, id](bool ok, std::vector<std::pair<std::string, std::string>> items) {
     auto it = customers_.find(id);
@@ -460,6 +531,54 @@ void Relay::fail_all_waiting(UpstreamPool& pool, uint32_t st) {
   }
 }
 
+bool Relay::reload() {
+  std::vector<ConfigError> errors;
+  auto fresh = load_config(config_.path, errors);
+  if (!fresh) {
+    ++counters().policy_reload_failures;
+    for (const auto& e : errors) fmt::print(stderr, "{}\n", e.to_string());
+    fmt::print(stderr, "hajib: reload refused: {} errors; policy {} stays\n", errors.size(), policy_->version());
+    audit_.event(wall_ms(), "reload", fmt::format(R"("ok":false,"errors":{},"policy":"{}")", errors.size(), policy_->version()));
+    return false;
+  }
+  // What the running process cannot change: reported, not half-applied.
+  std::vector<std::string> restart;
+  if (fresh->smpp_listen != config_.smpp_listen || fresh->stats_listen != config_.stats_listen) restart.push_back("listen");
+  if (fresh->redis_host != config_.redis_host || fresh->redis_port != config_.redis_port || fresh->redis_db != config_.redis_db)
+    restart.push_back("state");
+  if (!(fresh->limits == config_.limits)) restart.push_back("limits");
+  if (!(fresh->upstreams == config_.upstreams)) restart.push_back("upstreams");
+  if (!(fresh->routes == config_.routes)) restart.push_back("routes");
+  for (const auto& what : restart) {
+    ++counters().settings_needing_restart;
+    fmt::print(stderr, "hajib: reload: '{}' changed and needs a restart; the running values stay\n", what);
+  }
+  for (auto& [name, account] : accounts_)
+    if (!fresh->accounts.count(name)) account.config = nullptr;  // bound sessions stay; new binds are refused
+  for (const auto& [name, account] : fresh->accounts) {
+    accounts_[name].name = name;
+    accounts_[name].config = account;
+  }
+  config_.accounts = fresh->accounts;
+  config_.mo_owner = fresh->mo_owner;
+  config_.policy = fresh->policy;
+  if (fresh->audit_file != config_.audit_file || fresh->audit_mask_numbers != config_.audit_mask_numbers) {
+    config_.audit_file = fresh->audit_file;
+    config_.audit_mask_numbers = fresh->audit_mask_numbers;
+    audit_.open(config_.audit_file, config_.audit_mask_numbers);
+  }
+  std::string old_version = policy_->version();
+  policy_ = fresh->policy;  // one step: messages in flight keep the table they were decided by
+  ++counters().policy_reloads;
+  fmt::print(stderr, "hajib: reloaded {}: policy {} -> {}\n", config_.path, old_version, policy_->version());
+  audit_.event(wall_ms(), "reload", fmt::format(R"("ok":true,"policy":"{}","previous":"{}")", policy_->version(), old_version));
+  return true;
+}
+
+void Relay::reopen_audit_log() {
+  if (!audit_.reopen()) fmt::print(stderr, "hajib: cannot reopen the audit log {}: {}\n", config_.audit_file, std::strerror(errno));
+}
+
 void Relay::refresh_ported_numbers() {
   if (ported_loading_) return;
   ported_loading_ = true;
@@ -481,6 +600,7 @@ void Relay::refresh_ported_numbers() {
 
 void Relay::on_tick() {
   uint64_t now = now_ms();
+  audit_.flush();
   if (ticks_++ % 4 == 0 && !shutting_down_) refresh_ported_numbers();
   for (auto& pool : pools_)
     while (!pool.waiting.empty() && pool.waiting.front()->deadline_ms <= now) {

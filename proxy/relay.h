@@ -12,6 +12,7 @@
 #include <unordered_set>
 #include <vector>
 
+#include "proxy/audit_log.h"
 #include "proxy/bind_guard.h"
 #include "proxy/config.h"
 #include "proxy/flow.h"
@@ -28,7 +29,8 @@ class Relay;
 class UpstreamSession;
 
 struct Account {
-  const AccountConfig* config = nullptr;
+  std::string name;
+  std::shared_ptr<const AccountConfig> config;  // replaced on reload; nullptr once removed from the config
   int binds = 0;  // bound or binding right now, against max_binds
   std::vector<CustomerSession*> receivers;
   size_t next_receiver = 0;
@@ -60,12 +62,19 @@ class Relay {
   uint16_t smpp_port() const { return smpp_port_; }
   // SIGTERM: answer everything in flight, unbind, close; the loop then ends.
   void shutdown();
+  // SIGHUP: load the files again; apply the policy and accounts if they are valid, keep the old
+  // ones if not; report settings that need a restart. Returns false when the files had errors.
+  bool reload();
+  void reopen_audit_log();
+  // Tests and `explain` decide at chosen instants: the wall clock the rules see is frozen there.
+  void freeze_clock_at(int64_t unix_seconds) { frozen_clock_ = unix_seconds; }
 
   const Config& config() const { return config_; }
   Stats& stats() { return stats_; }
   Counters& counters() { return stats_.counters; }
   Snapshot snapshot() const;
-  uint64_t now_ms() const { return uv_now(loop_); }
+  uint64_t now_ms() const { return uv_now(loop_); }  // monotonic, for timeouts
+  int64_t wall_ms() const;                            // the rules' clock
 
   // From customer sessions.
   void authorize(CustomerSession& session, const smpp::Bind& bind, uint32_t sequence);
@@ -83,6 +92,9 @@ class Relay {
  private:
   void accept_customer();
   void route(std::unique_ptr<Submit> submit);
+  void audit_refusal(const CustomerSession& session, const smpp::ShortMessage& sm, std::string_view recipient,
+                     const policy::Verdict& v, std::string_view rule);
+  void audit_answer(const Submit& submit, uint32_t status, std::string_view operator_id);
   void refresh_ported_numbers();
   void dispatch(UpstreamPool& pool, std::unique_ptr<Submit> submit);
   void drain(UpstreamPool& pool);
@@ -123,6 +135,10 @@ class Relay {
   std::unordered_map<uint64_t, std::unique_ptr<CustomerSession>> customers_;
   std::unordered_map<uint64_t, std::unique_ptr<UpstreamSession>> links_;
   std::unordered_map<std::string, std::string> ported_;  // number -> operator, from the state store
+  std::shared_ptr<const policy::Table> policy_;
+  AuditLog audit_;
+  std::optional<int64_t> frozen_clock_;
+  std::string text_;  // the decoded text of the submit being decided (reused)
   std::optional<std::string> ported_version_;
   bool ported_loading_ = false;
   uint64_t ticks_ = 0;

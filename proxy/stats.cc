@@ -15,6 +15,12 @@ void LatencyHistogram::record(uint64_t us) {
   sum_us_ += us;
 }
 
+void Stats::decided(const policy::Verdict& v) {
+  if (v.outcome == policy::Outcome::reject) ++rule_rejected_[size_t(v.rule)];
+  for (size_t r = 0; r < rule_flagged_.size(); ++r)
+    if (v.flagged & (1u << r)) ++rule_flagged_[r];
+}
+
 namespace {
 std::string status_label(uint32_t status) {
   std::string_view name = smpp::status_name(status);
@@ -37,6 +43,10 @@ std::string Stats::json(const Snapshot& s) const {
     out += fmt::format("{}\"{}\":{}", sep, status_label(status), n);
     sep = ",";
   }
+  out += "},\"rules\":{";
+  for (size_t r = 0; r < rule_rejected_.size(); ++r)
+    out += fmt::format("{}\"{}\":{{\"rejected\":{},\"flagged\":{}}}", r ? "," : "", policy::rule_id(policy::Rule(r)),
+                       rule_rejected_[r], rule_flagged_[r]);
   out += "},\"sessions\":{";
   sep = "";
   for (const auto& [account, n] : s.sessions) {
@@ -69,6 +79,12 @@ std::string Stats::prometheus(const Snapshot& s) const {
          "# TYPE hajib_submits_refused_by_status_total counter\n";
   for (const auto& [status, n] : refused_by_status_)
     out += fmt::format("hajib_submits_refused_by_status_total{{status=\"{}\"}} {}\n", status_label(status), n);
+  out += "# HELP hajib_policy_rule_total decisions a rule refused or flagged\n# TYPE hajib_policy_rule_total counter\n";
+  for (size_t r = 0; r < rule_rejected_.size(); ++r) {
+    auto id = policy::rule_id(policy::Rule(r));
+    out += fmt::format("hajib_policy_rule_total{{rule=\"{}\",outcome=\"rejected\"}} {}\n", id, rule_rejected_[r]);
+    out += fmt::format("hajib_policy_rule_total{{rule=\"{}\",outcome=\"flagged\"}} {}\n", id, rule_flagged_[r]);
+  }
   out += "# HELP hajib_customer_sessions bound customer sessions\n# TYPE hajib_customer_sessions gauge\n";
   for (const auto& [account, n] : s.sessions) out += fmt::format("hajib_customer_sessions{{account=\"{}\"}} {}\n", account, n);
   out += "# HELP hajib_upstream_links_bound bound links per operator\n# TYPE hajib_upstream_links_bound gauge\n";

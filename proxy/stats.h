@@ -8,6 +8,8 @@
 #include <string_view>
 #include <vector>
 
+#include "policy/message.h"
+
 namespace proxy {
 
 struct Counters {
@@ -55,6 +57,7 @@ class Stats {
   Counters counters;
   LatencyHistogram upstream_rtt;
   void refused(uint32_t status) { ++refused_by_status_[status]; }
+  void decided(const policy::Verdict& v);  // per-rule rejections and flags
 
   std::string json(const Snapshot& s) const;
   std::string prometheus(const Snapshot& s) const;
@@ -62,6 +65,7 @@ class Stats {
 
  private:
   std::map<uint32_t, uint64_t> refused_by_status_;
+  std::array<uint64_t, size_t(policy::Rule::count)> rule_rejected_{}, rule_flagged_{};
 };
 
 }  // namespace proxy

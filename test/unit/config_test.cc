@@ -30,7 +30,7 @@ upstreams:
 routes:
   prefixes: { "96650": stc }
 accounts:
-  acme: { password_hash: ")") + kHash + R"(", allow_ips: [ "127.0.0.1/32" ] }
+  acme: { password_hash: ")") + kHash + R"(", allow_ips: [ "127.0.0.1/32" ], entity: private, senders: { ACME: service } }
 )";
 }
 

@@ -1,0 +1,17 @@
+// The text of a submit_sm as the policy reads it: payload chosen, UDH skipped, decoded to UTF-8.
+#pragma once
+
+#include <string>
+
+#include "smpp/pdu.h"
+#include "smpp/text.h"
+
+namespace proxy {
+
+enum class TextResult { ok, not_inspectable, bad_udh };
+
+// Fills `utf8` with the message text: message_payload if present, else short_message, without
+// its user data header (esm_class 0x40), decoded from data_coding.
+TextResult message_text(const smpp::ShortMessage& sm, const smpp::TextOptions& options, std::string& utf8);
+
+}  // namespace proxy

@@ -1,0 +1,208 @@
+// The policy cases as data: test/policy/cases.txt decided against test/policy/policy.yaml.
+// Every line is checked (one run shows every failing line as cases.txt:LINE).
+#include <catch2/catch.hpp>
+
+#include <cstdint>
+#include <fstream>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "policy/message.h"
+#include "policy/table.h"
+#include "policy_fixture.h"
+
+namespace {
+
+std::string trim(std::string_view s) {
+  size_t b = s.find_first_not_of(" \t\r");
+  if (b == std::string_view::npos) return {};
+  size_t e = s.find_last_not_of(" \t\r");
+  return std::string(s.substr(b, e - b + 1));
+}
+
+void append_utf8(std::string& out, uint32_t cp) {
+  if (cp < 0x80) {
+    out += char(cp);
+  } else if (cp < 0x800) {
+    out += char(0xC0 | (cp >> 6));
+    out += char(0x80 | (cp & 0x3F));
+  } else if (cp < 0x10000) {
+    out += char(0xE0 | (cp >> 12));
+    out += char(0x80 | ((cp >> 6) & 0x3F));
+    out += char(0x80 | (cp & 0x3F));
+  } else {
+    out += char(0xF0 | (cp >> 18));
+    out += char(0x80 | ((cp >> 12) & 0x3F));
+    out += char(0x80 | ((cp >> 6) & 0x3F));
+    out += char(0x80 | (cp & 0x3F));
+  }
+}
+
+// \u{XXXX} -> the character; everything else as written.
+std::optional<std::string> unescape(const std::string& s) {
+  std::string out;
+  for (size_t i = 0; i < s.size();) {
+    if (s.compare(i, 3, "\\u{") == 0) {
+      size_t close = s.find('}', i);
+      if (close == std::string::npos || close == i + 3) return std::nullopt;
+      uint32_t cp = 0;
+      for (size_t j = i + 3; j < close; ++j) {
+        char c = s[j];
+        int v = c >= '0' && c <= '9' ? c - '0' : c >= 'a' && c <= 'f' ? c - 'a' + 10 : c >= 'A' && c <= 'F' ? c - 'A' + 10 : -1;
+        if (v < 0) return std::nullopt;
+        cp = cp * 16 + uint32_t(v);
+      }
+      if (cp > 0x10FFFF) return std::nullopt;
+      append_utf8(out, cp);
+      i = close + 1;
+    } else {
+      out += s[i++];
+    }
+  }
+  return out;
+}
+
+// Days since 1970-01-01 of a proleptic Gregorian date (H. Hinnant's days_from_civil).
+int64_t days_from_civil(int64_t y, unsigned m, unsigned d) {
+  y -= m <= 2;
+  const int64_t era = (y >= 0 ? y : y - 399) / 400;
+  const unsigned yoe = unsigned(y - era * 400);
+  const unsigned doy = (153 * (m > 2 ? m - 3 : m + 9) + 2) / 5 + d - 1;
+  const unsigned doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+  return era * 146097 + int64_t(doe) - 719468;
+}
+
+// YYYY-MM-DDTHH:MM[:SS](Z|+HH:MM|-HH:MM|+HHMM) -> Unix seconds.
+std::optional<int64_t> parse_instant(const std::string& s) {
+  auto num = [&](size_t pos, size_t len, int& out) {
+    if (pos + len > s.size()) return false;
+    out = 0;
+    for (size_t i = pos; i < pos + len; ++i) {
+      if (s[i] < '0' || s[i] > '9') return false;
+      out = out * 10 + (s[i] - '0');
+    }
+    return true;
+  };
+  int y, mo, d, h, mi, sec = 0;
+  if (!num(0, 4, y) || s.size() < 16 || s[4] != '-' || !num(5, 2, mo) || s[7] != '-' || !num(8, 2, d) ||
+      (s[10] != 'T' && s[10] != ' ') || !num(11, 2, h) || s[13] != ':' || !num(14, 2, mi))
+    return std::nullopt;
+  size_t p = 16;
+  if (p < s.size() && s[p] == ':') {
+    if (!num(p + 1, 2, sec)) return std::nullopt;
+    p += 3;
+  }
+  if (mo < 1 || mo > 12 || d < 1 || d > 31 || h > 23 || mi > 59 || sec > 59) return std::nullopt;
+  int offset = 0;
+  if (p < s.size() && s[p] == 'Z' && p + 1 == s.size()) {
+    offset = 0;
+  } else if (p < s.size() && (s[p] == '+' || s[p] == '-')) {
+    int oh, om;
+    size_t q = p + 1;
+    if (!num(q, 2, oh)) return std::nullopt;
+    q += 2;
+    if (q < s.size() && s[q] == ':') ++q;
+    if (!num(q, 2, om) || q + 2 != s.size()) return std::nullopt;
+    offset = (oh * 60 + om) * 60 * (s[p] == '-' ? -1 : 1);
+  } else {
+    return std::nullopt;  // an instant without its offset is ambiguous
+  }
+  return days_from_civil(y, unsigned(mo), unsigned(d)) * 86400 + h * 3600 + mi * 60 + sec - offset;
+}
+
+const char* outcome_name(policy::Outcome o) {
+  switch (o) {
+    case policy::Outcome::accept: return "accept";
+    case policy::Outcome::flag: return "flag";
+    case policy::Outcome::reject: return "reject";
+  }
+  return "?";
+}
+
+std::optional<policy::Outcome> parse_outcome(const std::string& s) {
+  if (s == "accept") return policy::Outcome::accept;
+  if (s == "flag") return policy::Outcome::flag;
+  if (s == "reject") return policy::Outcome::reject;
+  return std::nullopt;
+}
+
+std::vector<std::string> split(const std::string& line, char sep) {
+  std::vector<std::string> parts;
+  size_t start = 0;
+  for (;;) {
+    size_t bar = line.find(sep, start);
+    parts.push_back(trim(std::string_view(line).substr(start, bar == std::string::npos ? std::string::npos : bar - start)));
+    if (bar == std::string::npos) break;
+    start = bar + 1;
+  }
+  return parts;
+}
+
+}  // namespace
+
+TEST_CASE("policy cases as data: test/policy/cases.txt against test/policy/policy.yaml", "[policy]") {
+  const std::string dir = HAJIB_SOURCE_DIR "/test/policy/";
+  auto loaded = policy_fixture::load_policy_file(dir + "policy.yaml");
+  {
+    INFO("diagnostics:\n" << loaded.report());
+    REQUIRE(loaded.table);
+    CHECK(loaded.diagnostics.empty());
+  }
+  const policy::Table& table = *loaded.table;
+
+  std::ifstream in(dir + "cases.txt");
+  REQUIRE(in);
+  std::string raw;
+  int line_no = 0, cases = 0, failures = 0;
+  while (std::getline(in, raw)) {
+    ++line_no;
+    std::string line = trim(raw);
+    if (line.empty() || line[0] == '#') continue;
+    const std::string where = "cases.txt:" + std::to_string(line_no) + ": ";
+    auto cols = split(line, '|');
+    if (cols.size() != 7) {
+      FAIL_CHECK(where << "expected 7 columns separated by |, found " << cols.size());
+      ++failures;
+      continue;
+    }
+    auto text = unescape(cols[3]);
+    auto instant = parse_instant(cols[4]);
+    auto want = parse_outcome(cols[5]);
+    const std::string& want_rule = cols[6];
+    if (!text || !instant || !want || want_rule.empty() || (*want == policy::Outcome::accept) != (want_rule == "-")) {
+      FAIL_CHECK(where << "malformed case (text escape, instant with offset, outcome accept|flag|reject, rule or -): " << line);
+      ++failures;
+      continue;
+    }
+    ++cases;
+    policy::Message message;
+    message.account = cols[0];
+    message.source = cols[1];
+    message.destination = cols[2];
+    if (*text == "<binary>") {
+      message.text = "";
+      message.text_inspectable = false;
+    } else {
+      message.text = *text;
+    }
+    policy::Context context;
+    context.unix_seconds = *instant;
+    policy::Verdict v = table.decide(message, context);
+
+    std::string got_rule = v.rule == policy::Rule::none ? "-" : std::string(policy::rule_id(v.rule));
+    // An accept must not name a rule; a flag or reject must name the rule that decided.
+    if (v.outcome == policy::Outcome::accept && v.rule != policy::Rule::none) got_rule += " (rule set on accept)";
+    bool ok = v.outcome == *want && got_rule == want_rule;
+    if (ok && *want == policy::Outcome::reject) ok = v.status != 0;  // a refusal carries an SMPP status
+    if (!ok) {
+      ++failures;
+      FAIL_CHECK(where << "expected " << cols[5] << " " << want_rule << ", got " << outcome_name(v.outcome) << " "
+                       << got_rule << (v.outcome == policy::Outcome::reject && v.status == 0 ? " (status 0)" : "")
+                       << "\n    " << line);
+    }
+  }
+  INFO(cases << " cases run, " << failures << " failing");
+  CHECK(cases > 60);
+  CHECK(failures == 0);
+}
