@@ -390,8 +390,12 @@ function baseConfig({ redisUrl, ports, acmeHash, otherHash }) {
       overrides: { 966501111111: 'zain' },
     },
     accounts: {
-      acme: { password_hash: acmeHash, allow_ips: ['127.0.0.1/32', '::1/128'], max_binds: 2, window: 100, mo_numbers: ['7001'] },
-      other: { password_hash: otherHash, allow_ips: ['10.9.9.0/24'], max_binds: 1 },
+      acme: {
+        password_hash: acmeHash, allow_ips: ['127.0.0.1/32', '::1/128'], max_binds: 2, window: 100, mo_numbers: ['7001'],
+        entity: 'private', senders: { ACME: 'service', 'ACME-AD': 'promotional', 'ACME-INFO': 'awareness' },
+        official_names: ['ACME', 'أكمي'], approved_domains: ['acme.example'],
+      },
+      other: { password_hash: otherHash, allow_ips: ['10.9.9.0/24'], max_binds: 1, entity: 'private', senders: { OTHER: 'service' } },
     },
   };
 }

@@ -86,14 +86,14 @@ describe('routing (contract 2)', () => {
     const payload = Buffer.from([0x00, 0x01, 0x7f, 0x80, 0xfe, 0xff, 0x40, 0x1b, 0x0a, 0x0d, 0x55, 0xaa]);
     const resp = await submit(c, {
       destination: '966581234567', text: undefined, short_message: payload, data_coding: 0x04,
-      source: 'ACMEBANK', source_addr_ton: 5, source_addr_npi: 0, protocol_id: 0x41, priority_flag: 1,
+      source: 'ACME', source_addr_ton: 5, source_addr_npi: 0, protocol_id: 0x41, priority_flag: 1,
       registered_delivery: 1, service_type: 'CMT', validity_period: '000001000000000R',
     });
     assert.equal(resp.command_status, S.OK);
     const got = w.ops.zain.submits[w.ops.zain.submits.length - 1].pdu;
     assert.deepEqual(bytesOf(got), payload, 'short_message bytes');
     assert.equal(got.data_coding, 0x04);
-    assert.equal(got.source_addr, 'ACMEBANK');
+    assert.equal(got.source_addr, 'ACME');
     assert.equal(got.source_addr_ton, 5);
     assert.equal(got.source_addr_npi, 0);
     assert.equal(got.protocol_id, 0x41);
