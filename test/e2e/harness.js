@@ -20,7 +20,7 @@ const HOST = '127.0.0.1';
 // command_status values used by the contract.
 const S = {
   OK: 0x00, RINVCMDLEN: 0x02, RINVCMDID: 0x03, RINVBNDSTS: 0x04, RSYSERR: 0x08,
-  RINVDSTADR: 0x0b, RBINDFAIL: 0x0d, RINVPASWD: 0x0e, RINVSYSID: 0x0f,
+  RINVSRCADR: 0x0a, RINVDSTADR: 0x0b, RBINDFAIL: 0x0d, RINVPASWD: 0x0e, RINVSYSID: 0x0f,
   RSUBMITFAIL: 0x45, RTHROTTLED: 0x58,
 };
 const CMD = {
@@ -423,9 +423,11 @@ function writeConfig(dir, config, name = 'hajib.yaml') {
 const SANITIZER = /ERROR: (AddressSanitizer|LeakSanitizer|UndefinedBehaviorSanitizer)|runtime error:|ThreadSanitizer|SUMMARY: \w+Sanitizer/;
 
 // Spawns `hajib --config <file>` and waits for "hajib: listening smpp=127.0.0.1:P stats=127.0.0.1:Q".
-async function startHajib(configPath, { timeoutMs = 20000 } = {}) {
+// `at`: freeze the clock the rules see (--fake-time), for time-dependent rules at chosen instants.
+async function startHajib(configPath, { timeoutMs = 20000, at } = {}) {
   requireHajib();
-  const proc = track(spawn(HAJIB_BIN, ['--config', configPath], { stdio: ['ignore', 'pipe', 'pipe'] }));
+  const args = ['--config', configPath, ...(at ? ['--fake-time', at] : [])];
+  const proc = track(spawn(HAJIB_BIN, args, { stdio: ['ignore', 'pipe', 'pipe'] }));
   let stderr = '';
   let stdout = '';
   proc.stderr.on('data', (d) => { if (stderr.length < 4 << 20) stderr += d; });
@@ -689,7 +691,7 @@ async function rawPdu(port, buffer, { waitMs = 3000 } = {}) {
 // a whole world: redis + stc/mobily/zain SMSCs + hajib with the contract's config
 
 // tweak(config) may edit the config object before it is written.
-async function startWorld({ tweak, operators = {} } = {}) {
+async function startWorld({ tweak, operators = {}, at } = {}) {
   requireHajib();
   const w = { dir: tempDir('world'), ops: {} };
   try {
@@ -701,7 +703,7 @@ async function startWorld({ tweak, operators = {} } = {}) {
     w.config = baseConfig({ redisUrl: w.redis.url, ports: { stc: w.ops.stc.port, mobily: w.ops.mobily.port, zain: w.ops.zain.port }, acmeHash, otherHash });
     if (tweak) tweak(w.config);
     w.configPath = writeConfig(w.dir, w.config);
-    w.hajib = await startHajib(w.configPath);
+    w.hajib = await startHajib(w.configPath, { at });
     await Promise.all(Object.values(w.ops).map((op) => op.waitBound(1, 15000)));
   } catch (e) {
     await stopWorld(w).catch(() => {});
@@ -725,11 +727,14 @@ async function startWorld({ tweak, operators = {} } = {}) {
   w.stats = () => stats(w.hajib.statsPort);
   w.ports = (...args) => runHajib(['ports', args[0], '--config', w.configPath, ...args.slice(1)]);
   // Stops the proxy (SIGTERM, checked) and starts it again with the same config and redis.
-  w.restartHajib = async () => {
+  w.at = at;
+  // `at` (optional): the new proxy's rules see that instant instead.
+  w.restartHajib = async ({ at: newAt } = {}) => {
     const old = w.hajib;
     w.hajib = null;
     await old.stop();
-    w.hajib = await startHajib(w.configPath);
+    if (newAt !== undefined) w.at = newAt;
+    w.hajib = await startHajib(w.configPath, { at: w.at });
     return w.hajib;
   };
   // If an earlier test killed the proxy, note how (reported again when the world stops) and start
@@ -747,7 +752,7 @@ async function startWorld({ tweak, operators = {} } = {}) {
     const p = w.hajib.proc;
     w.deaths.push(`hajib died (exit code ${p.exitCode}, signal ${p.signalCode}); stderr tail:\n${w.hajib.stderr().slice(-2000)}`);
     try { w.hajib.checkSanitizer(); } catch (e) { w.deaths.push(e.message); }
-    w.hajib = await startHajib(w.configPath);
+    w.hajib = await startHajib(w.configPath, { at: w.at });
     await Promise.all(Object.values(w.ops).map((op) => (op.server ? waitFor(() => op.boundSessions().length >= 1, 15000, `${op.name} link after the proxy restart`) : null)));
   };
   w.stop = () => stopWorld(w);
