@@ -180,6 +180,7 @@ struct TableData {
   std::array<Action, size_t(Rule::count)> actions{};
   std::array<uint32_t, size_t(Rule::count)> statuses{};
   std::string version;
+  bool enforce = true;
 };
 
 std::string_view rule_id(Rule r) { return r == Rule::none ? std::string_view() : kRules[size_t(r)].id; }
@@ -376,6 +377,8 @@ Verdict Table::decide(const Message& message, const Context& context, Trace* tra
   return Decision(*data_, message, context, trace).run();
 }
 
+bool Table::enforcing() const { return data_->enforce; }
+
 bool Table::has_account(std::string_view account) const { return data_->accounts.find(account) != data_->accounts.end(); }
 const std::string& Table::version() const { return data_->version; }
 Action Table::action(Rule r) const { return data_->actions[size_t(r)]; }
@@ -545,7 +548,12 @@ void Compiler::add_rules(const YAML::Node& policy, const std::string& file) {
   for (const auto& kv : policy) {
     std::string key = kv.first.as<std::string>("");
     const YAML::Node& v = kv.second;
-    if (key == "permissions") {
+    if (key == "mode") {
+      std::string mode = v.as<std::string>("");
+      if (mode == "enforce") d.enforce = true;
+      else if (mode == "off") d.enforce = false;
+      else err(v, fmt::format("policy.mode '{}' is not enforce or off", mode));
+    } else if (key == "permissions") {
       if (!v.IsMap()) {
         err(v, "policy.permissions must map each entity to a list of classes");
         continue;

@@ -34,6 +34,8 @@ class Table {
   Verdict decide(const Message& message, const Context& context, Trace* trace = nullptr) const;
 
   bool has_account(std::string_view account) const;
+  // `policy: { mode: off }`: relay without deciding (benchmarks, emergencies); logged loudly.
+  bool enforcing() const;
   // A short fingerprint of the compiled input, logged with every decision.
   const std::string& version() const;
   Action action(Rule r) const;

@@ -49,6 +49,7 @@ Relay::Relay(uv_loop_t* loop, Config config, uint32_t instance, std::string vers
     accounts_[name].config = account;
   }
   policy_ = config_.policy;
+  if (!policy_->enforcing()) fmt::print(stderr, "hajib: WARNING: policy.mode is off: messages are relayed without any rule\n");
   if (!audit_.open(config_.audit_file, config_.audit_mask_numbers))
     fmt::print(stderr, "hajib: cannot open the audit log {}: {}\n", config_.audit_file, std::strerror(errno));
   pools_.resize(config_.upstreams.size());
@@ -192,9 +193,12 @@ void Relay::submit(CustomerSession& session, uint32_t sequence, std::string_view
     audit_refusal(session, sm, *destination, {}, "message.bad_udh");
     return refuse(session, sequence, status::ESME_RINVESMCLASS);
   }
-  policy::Message message{session.account()->name, sm.source_addr, *destination, text_, text == TextResult::ok, 1};
-  policy::Verdict verdict = policy_->decide(message, policy::Context{wall_ms() / 1000});
-  stats_.decided(verdict);
+  policy::Verdict verdict;
+  if (policy_->enforcing()) {
+    policy::Message message{session.account()->name, sm.source_addr, *destination, text_, text == TextResult::ok, 1};
+    verdict = policy_->decide(message, policy::Context{wall_ms() / 1000});
+    stats_.decided(verdict);
+  }
   if (verdict.outcome == policy::Outcome::reject) {
     audit_refusal(session, sm, *destination, verdict, policy::rule_id(verdict.rule));
     return refuse(session, sequence, verdict.status);
