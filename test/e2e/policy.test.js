@@ -144,6 +144,28 @@ describe('policy through the binary', () => {
     assert.equal(acme.closed, false);
   });
 
+  test('a reload that changes a restart-only setting applies the rest and reports that one', async () => {
+    const before = (await w.stats()).counters;
+    w.config.limits.enquire_link_s = 31;
+    writeConfig(w.dir, w.config);
+    process.kill(w.hajib.proc.pid, 'SIGHUP');
+    await waitFor(async () => (await w.stats()).counters.policy_reloads === before.policy_reloads + 1, 5000, 'the reload');
+    assert.equal((await w.stats()).counters.settings_needing_restart, before.settings_needing_restart + 1);
+    assert.match(w.hajib.stderr(), /'limits' changed and needs a restart/);
+  });
+
+  test('logrotate: after the file is moved away, SIGUSR1 starts a new audit log under the same name', async () => {
+    const rotated = `${auditFile}.1`;
+    fs.renameSync(auditFile, rotated);
+    process.kill(w.hajib.proc.pid, 'SIGUSR1');
+    await waitFor(() => fs.existsSync(auditFile), 3000, 'a new audit log');
+    const text = uniq('Your SHOP order is ready');
+    assert.equal((await submit(shop, { source: 'SHOP', destination: '0501234567', text })).command_status, S.OK);
+    await waitFor(() => fs.readFileSync(auditFile, 'utf8').includes('"verdict":"accept"'), 3000, 'the line in the new file');
+    assert.ok(fs.statSync(rotated).size > 0, 'the rotated file keeps the old lines');
+    fs.rmSync(rotated, { force: true });
+  });
+
   test('21:59:59: the promotional message refused at 22:00:00 passes and lands', async () => {
     await w.restartHajib({ at: DAYTIME });
     const c = await w.customer({ systemId: 'shop', password: 'shop-pw' });
