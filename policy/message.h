@@ -23,6 +23,8 @@ enum class Rule : uint8_t {
   none = count
 };
 std::string_view rule_id(Rule r);  // "time.quiet_hours"; "" for Rule::none
+// Rules the state store decides (docs/state.md), after every stateless one.
+inline bool is_stateful(Rule r) { return r >= Rule::account_throughput && r < Rule::count; }
 
 enum class Action : uint8_t { reject, flag, off };
 

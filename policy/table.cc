@@ -147,6 +147,9 @@ struct WordList {
 
 struct AccountPolicy {
   Entity entity = Entity::private_entity;
+  int throughput = 0;  // 0: no limit
+  bool prepaid = false;
+  std::string confirmation_sender;
   StringMap<MessageClass> senders;
   WordList official_names;
   bool promotional_via_smpp = false;
@@ -181,6 +184,11 @@ struct TableData {
   std::array<uint32_t, size_t(Rule::count)> statuses{};
   std::string version;
   bool enforce = true;
+  int awareness_cap = 1;
+  std::array<bool, size_t(Rule::count)> pass_when_store_down{};
+  WordList stop_words, start_words;
+  std::string confirm_stop = "You will no longer receive promotional messages from {account}.";
+  std::string confirm_start = "You are subscribed again to promotional messages from {account}.";
 };
 
 std::string_view rule_id(Rule r) { return r == Rule::none ? std::string_view() : kRules[size_t(r)].id; }
@@ -379,6 +387,44 @@ Verdict Table::decide(const Message& message, const Context& context, Trace* tra
 
 bool Table::enforcing() const { return data_->enforce; }
 
+StateNeeds Table::state_needs(const Message& m, const Verdict& v) const {
+  StateNeeds needs;
+  auto it = data_->accounts.find(m.account);
+  if (it == data_->accounts.end() || v.outcome == Outcome::reject) return needs;
+  const AccountPolicy& a = it->second;
+  auto on = [&](Rule r) { return data_->actions[size_t(r)] != Action::off; };
+  needs.throughput = a.throughput > 0 && on(Rule::account_throughput);
+  needs.rate = a.throughput;
+  needs.opt_out = v.message_class == MessageClass::promotional && on(Rule::recipient_opted_out);
+  needs.awareness = v.message_class == MessageClass::awareness && on(Rule::awareness_daily_cap);
+  needs.awareness_cap = data_->awareness_cap;
+  needs.charge = a.prepaid && on(Rule::account_balance);
+  return needs;
+}
+
+bool Table::passes_when_store_down(Rule r) const { return data_->pass_when_store_down[size_t(r)]; }
+
+OptOutWord Table::opt_out_word(std::string_view text) const {
+  std::string normalized, joined;
+  normalize_for_matching(text, normalized);
+  join_spelled_out(normalized, joined);
+  for (const auto& w : data_->stop_words.words)
+    if (joined == w.text) return OptOutWord::stop;
+  for (const auto& w : data_->start_words.words)
+    if (joined == w.text) return OptOutWord::start;
+  return OptOutWord::none;
+}
+
+bool Table::confirmation(std::string_view account, OptOutWord word, std::string& sender, std::string& text) const {
+  auto it = data_->accounts.find(account);
+  if (it == data_->accounts.end() || it->second.confirmation_sender.empty() || word == OptOutWord::none) return false;
+  sender = it->second.confirmation_sender;
+  text = word == OptOutWord::stop ? data_->confirm_stop : data_->confirm_start;
+  for (size_t at = text.find("{account}"); at != std::string::npos; at = text.find("{account}", at + account.size()))
+    text.replace(at, 9, account);
+  return true;
+}
+
 bool Table::has_account(std::string_view account) const { return data_->accounts.find(account) != data_->accounts.end(); }
 const std::string& Table::version() const { return data_->version; }
 Action Table::action(Rule r) const { return data_->actions[size_t(r)]; }
@@ -430,6 +476,8 @@ struct Compiler::State {
   std::vector<std::string> otp_reasons = {"login", "log in", "sign in", "payment", "transfer", "verify", "verification",
                                           "purchase", "تسجيل", "دخول", "دفع", "تحويل", "عملية", "شراء", "تحقق", "التحقق"};
   std::string otp_code = R"(\b\d{4,8}\b)";
+  std::vector<std::string> stop_words = {"stop", "unsubscribe", "إيقاف", "ايقاف", "الغاء", "إلغاء", "توقف"};
+  std::vector<std::string> start_words = {"start", "subscribe", "اشتراك", "تفعيل"};
   std::array<std::vector<std::string>, 5> keywords;
   uint64_t fingerprint = 1469598103934665603ull;  // FNV-1a over what was compiled
   bool saw_rules = false;
@@ -449,6 +497,8 @@ Compiler::Compiler() : state_(std::make_unique<State>()) {
     d.actions[r] = kRules[r].action;
     d.statuses[r] = kRules[r].status;
   }
+  // Throughput is a protection, not a regulation: without the store it lets traffic through.
+  d.pass_when_store_down[size_t(Rule::account_throughput)] = true;
   auto set = [&](Entity e, std::initializer_list<MessageClass> classes) {
     for (auto c : classes) d.permissions[size_t(e)] |= bit(c);
   };
@@ -534,7 +584,7 @@ std::optional<std::string> template_pattern(std::string_view text) {
 
 bool Compiler::is_account_key(std::string_view key) {
   for (std::string_view k : {"entity", "senders", "official_names", "promotional_via_smpp", "approved_domains",
-                             "require_templates", "templates"})
+                             "require_templates", "templates", "throughput", "balance", "confirmation_sender"})
     if (k == key) return true;
   return false;
 }
@@ -548,7 +598,32 @@ void Compiler::add_rules(const YAML::Node& policy, const std::string& file) {
   for (const auto& kv : policy) {
     std::string key = kv.first.as<std::string>("");
     const YAML::Node& v = kv.second;
-    if (key == "mode") {
+    if (key == "awareness_cap") {
+      int cap = v.as<int>(-1);
+      if (cap < 1 || cap > 100) err(v, "awareness_cap must be a whole number from 1 to 100");
+      else d.awareness_cap = cap;
+    } else if (key == "opt_out") {
+      if (!v.IsMap()) {
+        err(v, "policy.opt_out must be a mapping");
+        continue;
+      }
+      for (const auto& ov : v) {
+        std::string k = ov.first.as<std::string>("");
+        if (k == "stop_words" || k == "start_words") {
+          auto& list = k == "stop_words" ? s.stop_words : s.start_words;
+          list.clear();
+          if (!ov.second.IsSequence()) err(ov.second, fmt::format("opt_out.{} must be a list", k));
+          else
+            for (const auto& w : ov.second) list.push_back(w.as<std::string>(""));
+        } else if (k == "confirm_stop") {
+          d.confirm_stop = ov.second.as<std::string>("");
+        } else if (k == "confirm_start") {
+          d.confirm_start = ov.second.as<std::string>("");
+        } else {
+          err(ov.first, fmt::format("unknown key '{}' in policy.opt_out (stop_words, start_words, confirm_stop, confirm_start)", k));
+        }
+      }
+    } else if (key == "mode") {
       std::string mode = v.as<std::string>("");
       if (mode == "enforce") d.enforce = true;
       else if (mode == "off") d.enforce = false;
@@ -681,9 +756,15 @@ void Compiler::add_rules(const YAML::Node& policy, const std::string& file) {
           else
             d.statuses[size_t(*rule)] = uint32_t(value);
         }
+        if (YAML::Node down = rv.second["when_store_down"]) {
+          std::string what = down.as<std::string>("");
+          if (what == "pass") d.pass_when_store_down[size_t(*rule)] = true;
+          else if (what == "refuse") d.pass_when_store_down[size_t(*rule)] = false;
+          else err(down, fmt::format("when_store_down '{}' is not refuse or pass", what));
+        }
         for (const auto& f : rv.second)
-          if (std::string k = f.first.as<std::string>(""); k != "action" && k != "status")
-            err(f.first, fmt::format("unknown key '{}' in a rule (action, status)", k));
+          if (std::string k = f.first.as<std::string>(""); k != "action" && k != "status" && k != "when_store_down")
+            err(f.first, fmt::format("unknown key '{}' in a rule (action, status, when_store_down)", k));
       }
     } else {
       err(kv.first, fmt::format("unknown key '{}' in policy", key));
@@ -758,6 +839,22 @@ void Compiler::add_account(const std::string& name, const YAML::Node& account, c
       }
   }
   if (a.require_templates && a.templates.empty()) err(account, fmt::format("account {} requires templates but lists none", name));
+  if (YAML::Node t = account["throughput"]) {
+    int rate = t.as<int>(-1);
+    if (rate < 1 || rate > 1000000) err(t, "throughput is messages per second, from 1 to 1000000");
+    else a.throughput = rate;
+  }
+  if (YAML::Node b = account["balance"]) {
+    std::string mode = b.as<std::string>("");
+    if (mode == "prepaid") a.prepaid = true;
+    else if (mode != "unmetered") err(b, fmt::format("balance '{}' is not prepaid or unmetered", mode));
+  }
+  if (YAML::Node c = account["confirmation_sender"]) {
+    a.confirmation_sender = std::string(trim(c.as<std::string>("")));
+    auto it = a.senders.find(a.confirmation_sender);
+    if (it == a.senders.end() || it->second != MessageClass::service)
+      err(c, fmt::format("confirmation_sender '{}' must be one of the account's service senders", a.confirmation_sender));
+  }
   s.data->accounts.emplace(name, std::move(a));
 }
 
@@ -781,6 +878,8 @@ std::shared_ptr<const Table> Compiler::finish() {
   for (const auto& w : s.otp_reasons) d.otp_reasons.add(w);
   for (size_t c = 0; c < s.keywords.size(); ++c)
     for (const auto& w : s.keywords[c]) d.keywords[c].add(w);
+  for (const auto& w : s.stop_words) d.stop_words.add(w);
+  for (const auto& w : s.start_words) d.start_words.add(w);
   // A link: a scheme or www. and any host, or a bare host whose top-level domain is a common one
   // (so that "Mr.Smith" is not a link). Group 1: the scheme or www., group 2: the host.
   d.link = std::make_unique<RE2>(R"((?i)(https?://|www\.)?((?:[a-z0-9-]+\.)+[a-z]{2,})\b)");

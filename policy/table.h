@@ -26,6 +26,19 @@ struct Diagnostic {
 
 struct TableData;  // defined in table.cc: the compiled accounts, windows, patterns
 
+// What a message asks of the state store once the stateless rules accepted it (docs/state.md).
+struct StateNeeds {
+  bool throughput = false;
+  int rate = 0;  // messages per second
+  bool opt_out = false;
+  bool awareness = false;
+  int awareness_cap = 1;
+  bool charge = false;  // prepaid: one unit per part
+  bool any() const { return throughput || opt_out || awareness || charge; }
+};
+
+enum class OptOutWord : uint8_t { none, stop, start };
+
 class Table {
  public:
   ~Table();
@@ -34,6 +47,15 @@ class Table {
   Verdict decide(const Message& message, const Context& context, Trace* trace = nullptr) const;
 
   bool has_account(std::string_view account) const;
+
+  // The stateful rules this accepted message needs (rules that are off are left out).
+  StateNeeds state_needs(const Message& message, const Verdict& verdict) const;
+  // When the store cannot answer: does this rule let the message pass (true) or ask for a retry?
+  bool passes_when_store_down(Rule r) const;
+  // An MO whose whole text is a stop or start word (normalised like keywords).
+  OptOutWord opt_out_word(std::string_view text) const;
+  // The confirmation SMS for an opt-out or opt-in: its sender (empty if the account has none) and text.
+  bool confirmation(std::string_view account, OptOutWord word, std::string& sender, std::string& text) const;
   // `policy: { mode: off }`: relay without deciding (benchmarks, emergencies); logged loudly.
   bool enforcing() const;
   // A short fingerprint of the compiled input, logged with every decision.

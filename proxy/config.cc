@@ -4,6 +4,7 @@
 #include <yaml-cpp/yaml.h>
 
 #include <algorithm>
+#include <cctype>
 #include <filesystem>
 #include <fmt/format.h>
 #include <set>
@@ -127,7 +128,19 @@ void read_limits(Reader& r, const YAML::Node& n, Limits& l) {
 void read_state(Reader& r, const YAML::Node& n, Config& c) {
   if (n.IsScalar() && n.Scalar() == "memory") return;
   if (!r.is_map(n, "state (or: state: memory)")) return;
-  r.only_keys(n, {"redis"}, "state");
+  r.only_keys(n, {"redis", "number_key"}, "state");
+  if (YAML::Node key = n["number_key"]) {
+    std::string hex = r.str(key, "state.number_key");
+    std::string bytes;
+    for (size_t i = 0; i + 1 < hex.size(); i += 2) {
+      int hi = std::isxdigit(hex[i]) ? std::stoi(hex.substr(i, 1), nullptr, 16) : -1;
+      int lo = std::isxdigit(hex[i + 1]) ? std::stoi(hex.substr(i + 1, 1), nullptr, 16) : -1;
+      if (hi < 0 || lo < 0) break;
+      bytes.push_back(char(hi * 16 + lo));
+    }
+    if (hex.size() != 64 || bytes.size() != 32) r.error(key, "state.number_key must be 64 hex digits (32 random bytes)");
+    else c.number_key = bytes;
+  }
   YAML::Node url = n["redis"];
   if (!url) return r.error(n, "state needs redis: \"redis://host:port/db\" (or write state: memory)");
   std::string text = r.str(url, "state.redis");

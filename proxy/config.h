@@ -65,6 +65,7 @@ struct Config {
   std::string redis_host;  // empty: in-process state (`state: memory`)
   uint16_t redis_port = 6379;
   int redis_db = 0;
+  std::string number_key;  // 32 bytes keying number hashes; empty: a built-in key (warned at start-up)
   Limits limits;
   std::vector<UpstreamConfig> upstreams;
   policy::RouteTable routes;

@@ -12,6 +12,8 @@
 
 namespace proxy {
 
+struct StateReservation;  // StateStore::Reservation, defined in state_store.h
+
 // One customer submit_sm, from its decode until the customer has its one response.
 struct Submit {
   uint64_t customer = 0;  // customer session id; the session may be gone by the time we answer
@@ -27,6 +29,9 @@ struct Submit {
   std::shared_ptr<const policy::Table> policy;
   policy::Verdict verdict;
   std::string sender;
+  // What the state store took for it (awareness allowance, balance), given back if not relayed.
+  std::unique_ptr<StateReservation> reserved;
+  bool internal = false;  // sent by the proxy itself (an opt-out confirmation): no customer to answer
 };
 
 // One deliver_sm (receipt or MO) for a customer, until the customer acknowledges it.

@@ -24,6 +24,10 @@ constexpr const char* kUsage =
     "                                      the verdict and every rule, at any moment, sending nothing\n"
     "       hajib passwd [PASSWORD]        print a password hash for an account's password_hash\n"
     "       hajib ports add|remove|import --config FILE ...   ported numbers in the state store\n"
+    "       hajib optout add|remove|check|import|export --config FILE --account A ...   opt-outs\n"
+    "       hajib balance show|add --config FILE --account A [N]   prepaid balance\n"
+    "       hajib usage --config FILE --from YYYY-MM-DD --to YYYY-MM-DD [--account A]   CSV for billing\n"
+    "       hajib forget --config FILE NUMBER   erase one number's counters\n"
     "       hajib --describe-stats         the counters the stats port shows\n"
     "       hajib --version | --help\n"
     "signals: SIGHUP reloads the configuration (and reopens the audit log), SIGUSR1 reopens the\n"
@@ -52,6 +56,9 @@ int run_proxy(const std::string& path, std::optional<int64_t> frozen_clock) {
     return 1;
   }
   std::signal(SIGPIPE, SIG_IGN);
+  if (!config->memory_state() && config->number_key.empty())
+    fmt::print(stderr, "hajib: WARNING: state.number_key is not set: phone numbers in Redis keys are hashed with a "
+                       "built-in key; set 64 random hex digits (the same on every instance)\n");
   std::string error;
   auto instance = proxy::claim_instance_number(*config, error);
   if (!instance) {
@@ -125,6 +132,10 @@ int main(int argc, char** argv) {
   if (first == "passwd") return proxy::run_passwd(argc - 2, argv + 2);
   if (first == "ports") return proxy::run_ports(argc - 2, argv + 2);
   if (first == "explain") return proxy::run_explain(argc - 2, argv + 2);
+  if (first == "optout") return proxy::run_optout(argc - 2, argv + 2);
+  if (first == "balance") return proxy::run_balance(argc - 2, argv + 2);
+  if (first == "usage") return proxy::run_usage(argc - 2, argv + 2);
+  if (first == "forget") return proxy::run_forget(argc - 2, argv + 2);
   if (first == "--version" || first == "-V") return fmt::print("hajib {}\n", HAJIB_VERSION), 0;
   if (first == "--help" || first == "-h") return fmt::print("{}", kUsage), 0;
   if (first == "--describe-stats") return fmt::print("{}", proxy::Stats::describe()), 0;

@@ -1,5 +1,8 @@
 // In-process state for a single instance (demos, unit tests): the same contract as Redis, no sharing.
+#include <algorithm>
+#include <chrono>
 #include <map>
+#include <set>
 #include <unordered_map>
 
 #include "proxy/deferred.h"
@@ -43,6 +46,30 @@ class MemoryStore final : public StateStore {
   void ported_numbers(Listed done) override {
     deferred_.post([done = std::move(done)] { done(true, {}); });
   }
+  // The same rules as the Redis script, for one process.
+  void reserve(const Reservation& r, Checked done) override {
+    policy::Rule failed = check(r);
+    if (failed == policy::Rule::none) take(r);
+    deferred_.post([done = std::move(done), failed] { done(true, failed); });
+  }
+  void release(const Reservation& r) override {
+    if (r.needs.awareness) {
+      auto& n = counters_[keys::awareness(r.account, r.saudi_day, r.sender, r.number_hash)];
+      n = std::max<int64_t>(0, n - 1);
+    }
+    if (r.needs.charge) counters_[keys::balance(r.account)] += r.parts;
+  }
+  void count_usage(std::string_view account, int64_t day, std::string_view cls, int parts) override {
+    counters_[keys::usage(account, day) + ":" + std::string(cls) + ":messages"] += 1;
+    counters_[keys::usage(account, day) + ":" + std::string(cls) + ":parts"] += parts;
+  }
+  void set_opted_out(std::string_view account, std::string_view number, bool opted_out, Done done) override {
+    auto& set = opted_out_[std::string(account)];
+    if (opted_out) set.insert(std::string(number));
+    else set.erase(std::string(number));
+    deferred_.post([done = std::move(done)] { done(true); });
+  }
+
   bool up() const override { return true; }
   std::string describe() const override { return "memory"; }
   void close() override { deferred_.close(); }
@@ -51,6 +78,43 @@ class MemoryStore final : public StateStore {
   Deferred deferred_;
   std::unordered_map<std::string, std::string> receipts_;
   std::unordered_map<std::string, std::map<std::string, std::string>> kept_;
+  std::unordered_map<std::string, int64_t> counters_;
+  std::unordered_map<std::string, std::set<std::string>> opted_out_;
+  struct Bucket {
+    double tokens = 0;
+    int64_t at_ms = -1;
+  };
+  std::unordered_map<std::string, Bucket> buckets_;
+
+  static int64_t now_ms() {
+    return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now().time_since_epoch()).count();
+  }
+  Bucket refilled(const Reservation& r) {
+    Bucket b = buckets_[r.account];
+    int64_t now = now_ms();
+    if (b.at_ms < 0) b = Bucket{double(r.needs.rate), now};
+    b.tokens = std::min(double(r.needs.rate), b.tokens + double(now - b.at_ms) * r.needs.rate / 1000.0);
+    b.at_ms = now;
+    return b;
+  }
+  policy::Rule check(const Reservation& r) {
+    using policy::Rule;
+    if (r.needs.throughput && refilled(r).tokens < 1) return Rule::account_throughput;
+    if (r.needs.opt_out && opted_out_[r.account].count(r.number)) return Rule::recipient_opted_out;
+    if (r.needs.awareness && counters_[keys::awareness(r.account, r.saudi_day, r.sender, r.number_hash)] >= r.needs.awareness_cap)
+      return Rule::awareness_daily_cap;
+    if (r.needs.charge && counters_[keys::balance(r.account)] < r.parts) return Rule::account_balance;
+    return Rule::none;
+  }
+  void take(const Reservation& r) {
+    if (r.needs.throughput) {
+      Bucket b = refilled(r);
+      b.tokens -= 1;
+      buckets_[r.account] = b;
+    }
+    if (r.needs.awareness) ++counters_[keys::awareness(r.account, r.saudi_day, r.sender, r.number_hash)];
+    if (r.needs.charge) counters_[keys::balance(r.account)] -= r.parts;
+  }
 };
 
 }  // namespace

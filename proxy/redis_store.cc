@@ -5,6 +5,8 @@
 
 #include <fmt/format.h>
 
+#include <iterator>
+
 #include "proxy/deferred.h"
 #include "proxy/state_store.h"
 #include "proxy/stats.h"
@@ -20,6 +22,61 @@ constexpr const char* kKeepScript =
     "redis.call('HSET', KEYS[1], ARGV[1], ARGV[2]) "
     "redis.call('EXPIRE', KEYS[1], ARGV[4]) "
     "return 1";
+
+// Every stateful rule of one message in one atomic step: check all, then take all, so that a
+// refused message spends nothing. Redis' clock drives the token bucket, so instances agree.
+// KEYS: bucket, opted-out set, awareness counter, balance. ARGV: flags (1 throughput, 2 opt-out,
+// 4 awareness, 8 balance), rate, number, cap, parts, awareness TTL.
+// Returns 0 when all passed, else 1 throughput, 2 opted out, 3 awareness cap, 4 balance.
+constexpr const char* kReserveScript = R"lua(
+local f = tonumber(ARGV[1])
+local function has(bit) return math.floor(f / bit) % 2 == 1 end
+local now, tokens
+if has(1) then
+  local rate = tonumber(ARGV[2])
+  local t = redis.call('TIME')
+  now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+  local b = redis.call('HMGET', KEYS[1], 'tokens', 'ts')
+  tokens = tonumber(b[1]) or rate
+  local ts = tonumber(b[2]) or now
+  tokens = math.min(rate, tokens + math.max(0, now - ts) * rate / 1000)
+  if tokens < 1 then
+    redis.call('HSET', KEYS[1], 'tokens', tostring(tokens), 'ts', now)
+    redis.call('PEXPIRE', KEYS[1], 60000)
+    return 1
+  end
+end
+if has(2) and redis.call('SISMEMBER', KEYS[2], ARGV[3]) == 1 then return 2 end
+if has(4) and tonumber(redis.call('GET', KEYS[3]) or '0') >= tonumber(ARGV[4]) then return 3 end
+local parts = tonumber(ARGV[5])
+if has(8) and tonumber(redis.call('GET', KEYS[4]) or '0') < parts then return 4 end
+if has(1) then
+  redis.call('HSET', KEYS[1], 'tokens', tostring(tokens - 1), 'ts', now)
+  redis.call('PEXPIRE', KEYS[1], 60000)
+end
+if has(4) then
+  redis.call('INCR', KEYS[3])
+  redis.call('EXPIRE', KEYS[3], tonumber(ARGV[6]))
+end
+if has(8) then redis.call('DECRBY', KEYS[4], parts) end
+return 0
+)lua";
+
+// Gives back what reserve took for a message that was not relayed. KEYS: awareness, balance.
+constexpr const char* kReleaseScript = R"lua(
+local f = tonumber(ARGV[1])
+local function has(bit) return math.floor(f / bit) % 2 == 1 end
+if has(4) and redis.call('EXISTS', KEYS[1]) == 1 and redis.call('DECR', KEYS[1]) < 0 then redis.call('SET', KEYS[1], 0, 'KEEPTTL') end
+if has(8) then redis.call('INCRBY', KEYS[2], ARGV[2]) end
+return 0
+)lua";
+
+constexpr int kAwarenessTtlS = 2 * 24 * 3600;  // the Saudi day it counts, and a margin
+constexpr int kUsageTtlS = 400 * 24 * 3600;    // a year of billing, and a quarter to settle it
+
+int flags_of(const policy::StateNeeds& n) {
+  return (n.throughput ? 1 : 0) | (n.opt_out ? 2 : 0) | (n.awareness ? 4 : 0) | (n.charge ? 8 : 0);
+}
 
 class RedisStore final : public StateStore {
  public:
@@ -68,6 +125,44 @@ class RedisStore final : public StateStore {
     send([done](redisReply* r) { done(r != nullptr, pairs_reply(r)); }, "HGETALL %s", keys::ported);
   }
 
+  void reserve(const Reservation& r, Checked done) override {
+    std::string bucket = keys::bucket(r.account), optout = keys::opted_out(r.account),
+                aware = keys::awareness(r.account, r.saudi_day, r.sender, r.number_hash), balance = keys::balance(r.account);
+    std::string flags = std::to_string(flags_of(r.needs)), rate = std::to_string(r.needs.rate),
+                cap = std::to_string(r.needs.awareness_cap), parts = std::to_string(r.parts), ttl = std::to_string(kAwarenessTtlS);
+    const char* argv[] = {"EVALSHA", reserve_sha_.c_str(), "4", bucket.c_str(), optout.c_str(), aware.c_str(), balance.c_str(),
+                          flags.c_str(), rate.c_str(), r.number.c_str(), cap.c_str(), parts.c_str(), ttl.c_str()};
+    script(reserve_sha_, kReserveScript, argv, std::size(argv), [done](redisReply* reply) {
+      if (!reply || reply->type != REDIS_REPLY_INTEGER) return done(false, policy::Rule::none);
+      static constexpr policy::Rule kFailed[] = {policy::Rule::none, policy::Rule::account_throughput,
+                                                 policy::Rule::recipient_opted_out, policy::Rule::awareness_daily_cap,
+                                                 policy::Rule::account_balance};
+      long long code = reply->integer;
+      done(true, code >= 0 && code <= 4 ? kFailed[code] : policy::Rule::none);
+    });
+  }
+
+  void release(const Reservation& r) override {
+    std::string aware = keys::awareness(r.account, r.saudi_day, r.sender, r.number_hash), balance = keys::balance(r.account);
+    std::string flags = std::to_string(flags_of(r.needs)), parts = std::to_string(r.parts);
+    const char* argv[] = {"EVALSHA", release_sha_.c_str(), "2", aware.c_str(), balance.c_str(), flags.c_str(), parts.c_str()};
+    script(release_sha_, kReleaseScript, argv, std::size(argv), [](redisReply*) {});
+  }
+
+  void count_usage(std::string_view account, int64_t day, std::string_view cls, int parts) override {
+    std::string key = keys::usage(account, day);
+    std::string messages = fmt::format("{}:messages", cls), parts_field = fmt::format("{}:parts", cls);
+    send([](redisReply*) {}, "HINCRBY %b %b 1", key.data(), key.size(), messages.data(), messages.size());
+    send([](redisReply*) {}, "HINCRBY %b %b %d", key.data(), key.size(), parts_field.data(), parts_field.size(), parts);
+    send([](redisReply*) {}, "EXPIRE %b %d", key.data(), key.size(), kUsageTtlS);
+  }
+
+  void set_opted_out(std::string_view account, std::string_view number, bool opted_out, Done done) override {
+    std::string key = keys::opted_out(account);
+    send([done](redisReply* r) { done(r != nullptr); }, opted_out ? "SADD %b %b" : "SREM %b %b", key.data(), key.size(),
+         number.data(), number.size());
+  }
+
   bool up() const override { return connected_; }
   std::string describe() const override { return connected_ ? "redis up" : "redis down"; }
 
@@ -80,6 +175,49 @@ class RedisStore final : public StateStore {
 
  private:
   using Reply = std::function<void(redisReply*)>;
+
+  // EVALSHA with the script's SHA (loaded at connect); if Redis lost its script cache (a
+  // restart), EVAL once with the text, which loads it again.
+  void script(const std::string& sha, const char* text, const char** argv, size_t argc, Reply fn) {
+    if (!ctx_ || !connected_ || sha.empty()) {
+      std::vector<const char*> eval(argv, argv + argc);
+      eval[0] = "EVAL";
+      eval[1] = text;
+      return send_argv(std::move(fn), eval.data(), eval.size());
+    }
+    std::vector<std::string> copy(argv, argv + argc);
+    send_argv(
+        [this, fn, text, copy](redisReply* r) {
+          if (!r && last_error_noscript_) {
+            last_error_noscript_ = false;
+            std::vector<const char*> eval;
+            for (const auto& s : copy) eval.push_back(s.c_str());
+            eval[0] = "EVAL";
+            eval[1] = text;
+            return send_argv(fn, eval.data(), eval.size());
+          }
+          fn(r);
+        },
+        argv, argc);
+  }
+
+  void send_argv(Reply fn, const char** argv, size_t argc) {
+    if (ctx_ && connected_) {
+      auto* pending = new Reply(std::move(fn));
+      if (redisAsyncCommandArgv(ctx_, on_reply, pending, int(argc), argv, nullptr) == REDIS_OK) return;
+      fn = std::move(*pending);
+      delete pending;
+    }
+    ++counters_.state_errors;
+    deferred_.post([fn = std::move(fn)] { fn(nullptr); });
+  }
+
+  void load_scripts() {
+    send([this](redisReply* r) { if (r && r->type == REDIS_REPLY_STRING) reserve_sha_.assign(r->str, r->len); },
+         "SCRIPT LOAD %s", kReserveScript);
+    send([this](redisReply* r) { if (r && r->type == REDIS_REPLY_STRING) release_sha_.assign(r->str, r->len); },
+         "SCRIPT LOAD %s", kReleaseScript);
+  }
 
   static std::vector<std::pair<std::string, std::string>> pairs_reply(redisReply* r) {
     std::vector<std::pair<std::string, std::string>> items;
@@ -114,8 +252,12 @@ class RedisStore final : public StateStore {
     auto* r = static_cast<redisReply*>(reply);
     if (!r || r->type == REDIS_REPLY_ERROR) {
       auto* self = static_cast<RedisStore*>(ctx->data);
-      if (self) ++self->counters_.state_errors;
-      if (r) fmt::print(stderr, "hajib: redis error: {}\n", std::string_view(r->str, r->len));
+      bool noscript = r && std::string_view(r->str, r->len).starts_with("NOSCRIPT");
+      if (self) {
+        self->last_error_noscript_ = noscript;
+        if (!noscript) ++self->counters_.state_errors;
+      }
+      if (r && !noscript) fmt::print(stderr, "hajib: redis error: {}\n", std::string_view(r->str, r->len));
       r = nullptr;
     }
     (*fn)(r);
@@ -141,6 +283,7 @@ class RedisStore final : public StateStore {
       self->connected_ = true;
       fmt::print(stderr, "hajib: redis {}:{} connected\n", self->host_, self->port_);
       if (self->db_ != 0) self->send([](redisReply*) {}, "SELECT %d", self->db_);
+      self->load_scripts();
     });
     redisAsyncSetDisconnectCallback(ctx_, [](const redisAsyncContext* c, int) {
       auto* self = static_cast<RedisStore*>(c->data);
@@ -168,6 +311,8 @@ class RedisStore final : public StateStore {
   uv_timer_t reconnect_timer_{};
   bool connected_ = false;
   bool closing_ = false;
+  bool last_error_noscript_ = false;  // set by on_reply just before the callback that sees it
+  std::string reserve_sha_, release_sha_;
 };
 
 }  // namespace

@@ -16,12 +16,16 @@
 
 #include <fmt/format.h>
 
+#include <sys/socket.h>
+#include <unistd.h>
+
 #include <chrono>
 #include <cstring>
 
 #include "policy/msisdn.h"
 #include "proxy/customer_session.h"
 #include "proxy/message_text.h"
+#include "policy/saudi_time.h"
 #include "proxy/passwords.h"
 #include "proxy/receipt_id.h"
 #include "proxy/stats_server.h"
@@ -66,6 +70,15 @@ int Relay::start() {
   if (int rc = to_sockaddr(config_.smpp_listen, addr)) return rc;
   uv_tcp_init(loop_, &listener_);
   listener_.data = this;
+  // SO_REUSEPORT: several hajib processes can share one port, the kernel spreading the binds;
+  // the rules they enforce together live in Redis (docs/state.md).
+  int fd = ::socket(addr.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+  int one = 1;
+  if (fd < 0 || ::setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &one, sizeof one) != 0 ||
+      ::setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one) != 0 || uv_tcp_open(&listener_, fd) != 0) {
+    if (fd >= 0) ::close(fd);
+    return UV_EINVAL;
+  }
   if (int rc = uv_tcp_bind(&listener_, reinterpret_cast<sockaddr*>(&addr), 0)) return rc;
   if (int rc = uv_listen(reinterpret_cast<uv_stream_t*>(&listener_), 1024, [](uv_stream_t* s, int st) {
         if (st == 0) static_cast<Relay*>(s->data)->accept_customer();
@@ -203,7 +216,6 @@ void Relay::submit(CustomerSession& session, uint32_t sequence, std::string_view
     audit_refusal(session, sm, *destination, verdict, policy::rule_id(verdict.rule));
     return refuse(session, sequence, verdict.status);
   }
-  if (verdict.outcome == policy::Outcome::flag) ++counters().submits_flagged;
   auto submit = std::make_unique<Submit>();
   submit->customer = session.id();
   submit->customer_sequence = sequence;
@@ -215,6 +227,65 @@ void Relay::submit(CustomerSession& session, uint32_t sequence, std::string_view
   // International TON/NPI with the normalised number; every other byte is the customer's.
   if (!smpp::rewrite_destination(pdu, 1, 1, submit->destination, submit->pdu))
     return refuse(session, sequence, status::ESME_RINVDSTADR);
+  policy::StateNeeds needs;
+  if (policy_->enforcing()) {
+    policy::Message message{session.account()->name, sm.source_addr, submit->destination, text_, text == TextResult::ok, 1};
+    needs = policy_->state_needs(message, verdict);
+  }
+  if (!needs.any()) {
+    if (verdict.outcome == policy::Outcome::flag) ++counters().submits_flagged;
+    return route(std::move(submit));
+  }
+  auto reservation = std::make_unique<StateReservation>();
+  reservation->account = *submit->account;
+  reservation->sender = sm.source_addr;
+  reservation->number = submit->destination;
+  reservation->number_hash = number_hash(config_, submit->destination);
+  reservation->saudi_day = policy::saudi_time(wall_ms() / 1000).day;
+  reservation->parts = 1;
+  reservation->needs = needs;
+  submit->reserved = std::move(reservation);
+  const StateReservation& r = *submit->reserved;
+  store_->reserve(r, [this, s = submit.release()](bool ok, policy::Rule failed) {
+    state_checked(std::unique_ptr<Submit>(s), ok, failed);
+  });
+}
+
+// The state store's answer for one message: relay it, refuse it, or decide without the store.
+void Relay::state_checked(std::unique_ptr<Submit> submit, bool ok, policy::Rule failed) {
+  if (!ok) {
+    ++counters().state_degraded;
+    const policy::StateNeeds& n = submit->reserved->needs;
+    std::vector<policy::Rule> needed;
+    if (n.throughput) needed.push_back(policy::Rule::account_throughput);
+    if (n.opt_out) needed.push_back(policy::Rule::recipient_opted_out);
+    if (n.awareness) needed.push_back(policy::Rule::awareness_daily_cap);
+    if (n.charge) needed.push_back(policy::Rule::account_balance);
+    submit->reserved.reset();  // nothing was taken
+    for (policy::Rule r : needed) {
+      if (policy_->passes_when_store_down(r)) continue;
+      fmt::print(stderr, "hajib: state store down: {} cannot be decided for account {}; ESME_RSYSERR (retry)\n",
+                 policy::rule_id(r), *submit->account);
+      ++counters().submits_temporary_error;
+      audit_answer(*submit, status::ESME_RSYSERR, "");
+      return answer(*submit, status::ESME_RSYSERR);
+    }
+    fmt::print(stderr, "hajib: state store down: account {} relayed without its stateful rules (configured to pass)\n",
+               *submit->account);
+  } else if (failed != policy::Rule::none) {
+    submit->reserved.reset();  // a refused reservation took nothing
+    submit->verdict.outcome = policy::Outcome::reject;
+    submit->verdict.rule = failed;
+    submit->verdict.status = policy_->status(failed);
+    if (policy_->action(failed) == policy::Action::reject) {
+      stats_.decided(submit->verdict);
+      ++counters().submits_refused;
+      stats_.refused(submit->verdict.status);
+      audit_answer(*submit, submit->verdict.status, "");
+      return answer(*submit, submit->verdict.status);
+    }
+  }
+  if (submit->verdict.outcome == policy::Outcome::flag) ++counters().submits_flagged;
   route(std::move(submit));
 }
 
@@ -245,7 +316,8 @@ void Relay::audit_answer(const Submit& submit, uint32_t st, std::string_view ope
   d.sender = submit.sender;
   d.message_class = policy::name(submit.verdict.message_class);
   d.recipient = submit.destination;
-  d.verdict = submit.verdict.outcome == policy::Outcome::flag ? "flag" : "accept";
+  static constexpr const char* kVerdict[] = {"accept", "flag", "reject"};
+  d.verdict = kVerdict[size_t(submit.verdict.outcome)];
   d.rule = policy::rule_id(submit.verdict.rule);
   d.status = st;
   d.upstream = submit.upstream >= 0 ? std::string_view(config_.upstreams[size_t(submit.upstream)].name) : "";
@@ -307,6 +379,15 @@ void Relay::drain(UpstreamPool& pool) {
 }
 
 void Relay::answer(Submit& submit, uint32_t st) {
+  // Every submit ends here, once: settle what the state store holds for it.
+  if (st == status::ESME_ROK && submit.verdict.outcome != policy::Outcome::reject) {
+    int64_t day = policy::saudi_time(wall_ms() / 1000).day;
+    store_->count_usage(*submit.account, day, policy::name(submit.verdict.message_class), 1);
+  } else if (submit.reserved) {
+    store_->release(*submit.reserved);  // not relayed: its awareness allowance and balance come back
+  }
+  submit.reserved.reset();
+  if (submit.internal) return;
   auto it = customers_.find(submit.customer);
   if (it == customers_.end()) {
     ++counters().submit_responses_orphaned;
@@ -394,6 +475,7 @@ void Relay::relay_mo(UpstreamSession& link, uint32_t sequence, smpp::ShortMessag
     fmt::print(stderr, "hajib: MO to {} which no account owns\n", sm.destination_addr);
     return link.acknowledge_deliver(sequence, status::ESME_RINVDSTADR);
   }
+  see_opt_out_word(owner->second, sm);
   auto d = std::make_unique<Delivery>();
   d->account = owner->second;
   d->key = fmt::format("m:{}", view(ids_.next()));
@@ -401,6 +483,57 @@ void Relay::relay_mo(UpstreamSession& link, uint32_t sequence, smpp::ShortMessag
   d->upstream_sequence = sequence;
   smpp::encode_short_message(d->pdu, smpp::Command::deliver_sm, kSequenceSetWhenSent, sm);
   route_delivery(std::move(d));
+}
+
+// An MO whose whole text is a stop or start word changes the sender's subscription to the
+// account at once (REGULATIONS 5), and the number gets a confirmation. The MO itself still
+// reaches the customer.
+void Relay::see_opt_out_word(const std::string& account, const smpp::ShortMessage& mo) {
+  if (!policy_->enforcing() || message_text(mo, smpp::TextOptions{}, text_) != TextResult::ok) return;
+  policy::OptOutWord word = policy_->opt_out_word(text_);
+  auto number = policy::normalize_msisdn(mo.source_addr);
+  if (word == policy::OptOutWord::none || !number) return;
+  bool stop = word == policy::OptOutWord::stop;
+  ++(stop ? counters().opt_outs : counters().opt_ins);
+  store_->set_opted_out(account, *number, stop, [this, account, number = *number, word](bool ok) {
+    if (!ok) {
+      fmt::print(stderr, "hajib: could not record the opt-{} of {} from account {}: state store down\n",
+                 word == policy::OptOutWord::stop ? "out" : "in", AuditLog::mask(number), account);
+      return;
+    }
+    audit_.event(wall_ms(), word == policy::OptOutWord::stop ? "opt_out" : "opt_in",
+                 fmt::format(R"("account":{},"recipient":"{}")", json_string(account), AuditLog::mask(number)));
+    send_confirmation(account, number, word);
+  });
+}
+
+void Relay::send_confirmation(const std::string& account, const std::string& number, policy::OptOutWord word) {
+  std::string sender, text;
+  auto acct = accounts_.find(account);
+  if (acct == accounts_.end() || !policy_->confirmation(account, word, sender, text)) {
+    fmt::print(stderr, "hajib: account {} has no confirmation_sender: no opt-out confirmation sent\n", account);
+    return;
+  }
+  smpp::ShortMessage sm;
+  sm.source_addr = sender;
+  sm.source_addr_ton = std::all_of(sender.begin(), sender.end(), ::isdigit) ? 0 : 5;  // alphanumeric sender
+  sm.dest_addr_ton = 1;
+  sm.dest_addr_npi = 1;
+  sm.destination_addr = number;
+  sm.data_coding = 8;
+  std::string ucs2;
+  smpp::encode_ucs2(text, ucs2);
+  if (ucs2.size() <= 140) sm.short_message = std::move(ucs2);
+  else sm.tlvs.push_back(smpp::Tlv{smpp::tag::message_payload, std::move(ucs2)});
+  auto submit = std::make_unique<Submit>();
+  submit->internal = true;
+  submit->account = &acct->second.name;
+  submit->destination = number;
+  submit->sender = sender;
+  submit->policy = policy_;
+  smpp::encode_short_message(submit->pdu, smpp::Command::submit_sm, kSequenceSetWhenSent, sm);
+  ++counters().confirmations_sent;
+  route(std::move(submit));
 }
 
 void Relay::route_delivery(std::unique_ptr<Delivery> delivery) {

@@ -92,6 +92,9 @@ class Relay {
  private:
   void accept_customer();
   void route(std::unique_ptr<Submit> submit);
+  void state_checked(std::unique_ptr<Submit> submit, bool ok, policy::Rule failed);
+  void see_opt_out_word(const std::string& account, const smpp::ShortMessage& mo);
+  void send_confirmation(const std::string& account, const std::string& number, policy::OptOutWord word);
   void audit_refusal(const CustomerSession& session, const smpp::ShortMessage& sm, std::string_view recipient,
                      const policy::Verdict& v, std::string_view rule);
   void audit_answer(const Submit& submit, uint32_t status, std::string_view operator_id);

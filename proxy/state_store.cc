@@ -2,6 +2,8 @@
 #include "proxy/state_store.h"
 
 #include <hiredis/hiredis.h>
+
+#include "proxy/redis_sync.h"
 #include <sodium.h>
 
 #include <fmt/format.h>
@@ -13,45 +15,35 @@ std::string receipt(std::string_view upstream, std::string_view operator_id) {
   return fmt::format("hajib:receipt:{{{}}}:{}", upstream, operator_id);
 }
 std::string kept(std::string_view account) { return fmt::format("hajib:kept:{{acct:{}}}", account); }
+std::string bucket(std::string_view account) { return fmt::format("hajib:{{acct:{}}}:tb", account); }
+std::string opted_out(std::string_view account) { return fmt::format("hajib:{{acct:{}}}:optout", account); }
+std::string awareness(std::string_view account, int64_t day, std::string_view sender, std::string_view number_hash) {
+  return fmt::format("hajib:{{acct:{}}}:aw:{}:{}:{}", account, day, sender, number_hash);
+}
+std::string balance(std::string_view account) { return fmt::format("hajib:{{acct:{}}}:balance", account); }
+std::string usage(std::string_view account, int64_t day) { return fmt::format("hajib:{{acct:{}}}:usage:{}", account, day); }
 }  // namespace keys
+
+std::string number_hash(const Config& config, std::string_view number) {
+  // Without a configured key every instance still agrees, but the hash only hides numbers from
+  // someone who does not know this default: start-up warns about it.
+  static const unsigned char kDefaultKey[32] = {'h', 'a', 'j', 'i', 'b', '-', 'd', 'e', 'f', 'a', 'u', 'l', 't'};
+  const unsigned char* key = config.number_key.size() == 32 ? reinterpret_cast<const unsigned char*>(config.number_key.data()) : kDefaultKey;
+  unsigned char out[16];
+  crypto_generichash(out, sizeof out, reinterpret_cast<const unsigned char*>(number.data()), number.size(), key, 32);
+  static constexpr char kHex[] = "0123456789abcdef";
+  std::string hex(32, '0');
+  for (size_t i = 0; i < sizeof out; ++i) {
+    hex[2 * i] = kHex[out[i] >> 4];
+    hex[2 * i + 1] = kHex[out[i] & 15];
+  }
+  return hex;
+}
 
 std::unique_ptr<StateStore> make_state_store(uv_loop_t* loop, const Config& config, Counters& counters) {
   if (config.memory_state()) return make_memory_store(loop);
   return make_redis_store(loop, config, counters);
 }
-
-namespace {
-
-struct SyncRedis {
-  redisContext* c = nullptr;
-  ~SyncRedis() {
-    if (c) redisFree(c);
-  }
-  bool connect(const Config& config, std::string& error) {
-    timeval timeout{2, 0};
-    c = redisConnectWithTimeout(config.redis_host.c_str(), config.redis_port, timeout);
-    if (!c || c->err) {
-      error = fmt::format("cannot connect to Redis at {}:{}: {}", config.redis_host, config.redis_port,
-                          c ? c->errstr : "out of memory");
-      return false;
-    }
-    if (config.redis_db != 0) return command(error, "SELECT %d", config.redis_db) != nullptr;
-    return true;
-  }
-  template <typename... Args>
-  std::unique_ptr<redisReply, void (*)(void*)> command(std::string& error, const char* format, Args... args) {
-    auto* reply = static_cast<redisReply*>(redisCommand(c, format, args...));
-    if (!reply) error = fmt::format("Redis: {}", c->errstr);
-    else if (reply->type == REDIS_REPLY_ERROR) {
-      error = fmt::format("Redis: {}", reply->str);
-      freeReplyObject(reply);
-      reply = nullptr;
-    }
-    return {reply, freeReplyObject};
-  }
-};
-
-}  // namespace
 
 std::optional<uint32_t> claim_instance_number(const Config& config, std::string& error) {
   if (config.memory_state()) return randombytes_uniform(1u << 20);

@@ -12,11 +12,20 @@
 #include <utility>
 #include <vector>
 
+#include "policy/message.h"
+#include "policy/table.h"
 #include "proxy/config.h"
 
 namespace proxy {
 
 struct Counters;
+
+struct StateReservation {
+  std::string account, sender, number, number_hash;
+  int64_t saudi_day = 0;
+  int parts = 1;
+  policy::StateNeeds needs;
+};
 
 // Every call is asynchronous; callbacks run later on the loop thread, never inline, and are
 // given `ok == false` when the store could not answer (down, error), so that callers choose
@@ -44,6 +53,17 @@ class StateStore {
   virtual void ported_version(Found done) = 0;
   virtual void ported_numbers(Listed done) = 0;
 
+  // ---- the stateful rules (docs/state.md), in one atomic step per message ----
+  using Reservation = StateReservation;
+  // Checks and takes in one step: a throughput token, the opt-out list, an awareness allowance,
+  // balance for every part. `failed` is the rule that refused (Rule::none when all passed).
+  using Checked = std::function<void(bool ok, policy::Rule failed)>;
+  virtual void reserve(const Reservation& r, Checked done) = 0;
+  // Gives back the awareness allowance and the balance of a message that was not relayed.
+  virtual void release(const Reservation& r) = 0;
+  virtual void count_usage(std::string_view account, int64_t saudi_day, std::string_view message_class, int parts) = 0;
+  virtual void set_opted_out(std::string_view account, std::string_view number, bool opted_out, Done done) = 0;
+
   virtual bool up() const = 0;
   virtual std::string describe() const = 0;
   virtual void close() = 0;
@@ -54,6 +74,9 @@ class StateStore {
 std::unique_ptr<StateStore> make_state_store(uv_loop_t* loop, const Config& config, Counters& counters);
 // 20-bit instance number: Redis INCR (unique across instances and restarts), or random in memory mode.
 std::optional<uint32_t> claim_instance_number(const Config& config, std::string& error);
+
+// A keyed hash of a phone number, so that counter keys hold no number (docs/state.md).
+std::string number_hash(const Config& config, std::string_view number);
 
 // Ops helpers' blocking access to ported numbers (hajib ports ...); both bump the version, which
 // running proxies poll, and return the new version in `version`.
@@ -68,6 +91,11 @@ std::unique_ptr<StateStore> make_redis_store(uv_loop_t* loop, const Config& conf
 namespace keys {
 std::string receipt(std::string_view upstream, std::string_view operator_id);
 std::string kept(std::string_view account);
+std::string bucket(std::string_view account);
+std::string opted_out(std::string_view account);
+std::string awareness(std::string_view account, int64_t day, std::string_view sender, std::string_view number_hash);
+std::string balance(std::string_view account);
+std::string usage(std::string_view account, int64_t day);
 inline constexpr const char* ported = "hajib:ported";
 inline constexpr const char* ported_version = "hajib:ported:version";
 inline constexpr const char* instance = "hajib:instance";

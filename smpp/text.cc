@@ -203,4 +203,22 @@ std::optional<UserDataHeader> parse_udh(std::string_view short_message) {
   return udh;
 }
 
+void encode_ucs2(std::string_view utf8, std::string& out) {
+  out.clear();
+  int32_t i = 0, length = int32_t(utf8.size());
+  const auto* s = reinterpret_cast<const uint8_t*>(utf8.data());
+  while (i < length) {
+    UChar32 c;
+    U8_NEXT(s, i, length, c);
+    if (c < 0) c = 0xFFFD;
+    UChar units[2];
+    int32_t n = 0;
+    U16_APPEND_UNSAFE(units, n, c);
+    for (int32_t k = 0; k < n; ++k) {
+      out.push_back(char(units[k] >> 8));
+      out.push_back(char(units[k] & 0xFF));
+    }
+  }
+}
+
 }  // namespace smpp

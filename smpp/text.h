@@ -23,6 +23,10 @@ struct TextOptions {
 // decodes with U+FFFD in place of the bad unit, never reading outside `bytes`.
 bool decode_text(uint8_t data_coding, std::string_view bytes, const TextOptions& options, std::string& out);
 
+// UTF-8 to UCS-2/UTF-16BE (data_coding 8), for messages the proxy writes itself. Invalid
+// UTF-8 becomes U+FFFD.
+void encode_ucs2(std::string_view utf8, std::string& out);
+
 // A concatenation information element of a user data header (3GPP TS 23.040 9.2.3.24.1 and .8).
 struct Concatenation {
   uint16_t reference = 0;  // 8-bit (IE 0x00) or 16-bit (IE 0x08) reference

@@ -119,7 +119,30 @@ function exitOf(proc) {
 // ---------------------------------------------------------------------------------------------
 // redis
 
+// Spawns redis-server on a given loopback port and waits for PING; resolves the process.
+async function spawnRedisOn(port, dir, timeoutMs = 10000) {
+  const proc = track(spawn('redis-server', ['--port', String(port), '--bind', HOST, '--save', '',
+    '--appendonly', 'no', '--dir', dir], { stdio: ['ignore', 'pipe', 'pipe'] }));
+  let out = '';
+  proc.stdout.on('data', (d) => { out += d; });
+  proc.stderr.on('data', (d) => { out += d; });
+  proc.once('error', (e) => { out += String(e); });
+  try {
+    await waitFor(async () => {
+      if (proc.exitCode !== null || proc.signalCode !== null) throw new Error('redis-server exited: ' + out.slice(-500));
+      return (await redisCommand(port, ['PING']).catch(() => '')) === 'PONG';
+    }, timeoutMs, `redis-server on port ${port} to answer PING`);
+  } catch (e) {
+    try { proc.kill('SIGKILL'); } catch (_) { /* gone */ }
+    await withTimeout(exitOf(proc), 5000, 'redis-server exit').catch(() => {});
+    throw e;
+  }
+  return proc;
+}
+
 // A throwaway redis-server on a free loopback port, no persistence, in a temp dir.
+// r.kill() SIGKILLs it (the data is gone: no persistence); r.restart() starts a fresh, empty one
+// on the same port; r.stop() stops whichever is running.
 async function startRedis() {
   let lastErr;
   for (let attempt = 0; attempt < 3; attempt++) {
@@ -143,16 +166,33 @@ async function startRedis() {
       fs.rmSync(dir, { recursive: true, force: true });
       continue;
     }
-    return {
+    const r = {
       port, proc,
       url: `redis://${HOST}:${port}/0`,
       cmd: (...args) => redisCommand(port, args),
       async stop() {
-        if (proc.exitCode === null && proc.signalCode === null) proc.kill('SIGTERM');
-        await withTimeout(exitOf(proc), 5000, 'redis-server to exit').catch(() => { try { proc.kill('SIGKILL'); } catch (_) {} });
+        const p = r.proc;
+        if (p.exitCode === null && p.signalCode === null) p.kill('SIGTERM');
+        await withTimeout(exitOf(p), 5000, 'redis-server to exit').catch(() => { try { p.kill('SIGKILL'); } catch (_) {} });
         fs.rmSync(dir, { recursive: true, force: true });
       },
+      // SIGKILL: gone at once, connections reset.
+      async kill() {
+        const p = r.proc;
+        if (p.exitCode === null && p.signalCode === null) p.kill('SIGKILL');
+        await withTimeout(exitOf(p), 5000, 'redis-server to exit after SIGKILL');
+      },
+      // A new, empty redis-server on the same port (retrying while the port is still taken).
+      async restart(timeoutMs = 10000) {
+        const deadline = Date.now() + timeoutMs;
+        let err;
+        while (Date.now() < deadline) {
+          try { r.proc = await spawnRedisOn(port, dir, Math.max(1000, deadline - Date.now())); return r; } catch (e) { err = e; await sleep(100); }
+        }
+        throw err || new Error(`redis-server did not come back on port ${port}`);
+      },
     };
+    return r;
   }
   throw lastErr;
 }
@@ -329,9 +369,11 @@ async function startOperator(name, opts = {}) {
     return op.deliver(fields);
   };
   // A mobile-originated message (esm_class 0) from a handset to a short code.
-  op.sendMo = ({ from, to, text }) => op.deliver({
+  // ucs2: true sends the text as UCS-2 big-endian with data_coding 8 (Arabic); otherwise latin1, data_coding 0.
+  op.sendMo = ({ from, to, text, ucs2 = false }) => op.deliver({
     source_addr_ton: 1, source_addr_npi: 1, source_addr: from, dest_addr_ton: 0, dest_addr_npi: 0,
-    destination_addr: to, esm_class: 0, data_coding: 0, short_message: Buffer.from(text, 'latin1'),
+    destination_addr: to, esm_class: 0, data_coding: ucs2 ? 8 : 0,
+    short_message: ucs2 ? Buffer.from(text, 'utf16le').swap16() : Buffer.from(text, 'latin1'),
   });
 
   await op.listen();
