@@ -1,13 +1,13 @@
 // The shared state store: hiredis async on the proxy's libuv loop, pipelined, reconnecting by itself.
 #include <hiredis/async.h>
 #include <hiredis/hiredis.h>
-#include <hiredis/adapters/libuv.h>
 
 #include <fmt/format.h>
 
 #include <iterator>
 
 #include "proxy/deferred.h"
+#include "proxy/redis_libuv.h"
 #include "proxy/state_store.h"
 #include "proxy/stats.h"
 
@@ -272,21 +272,25 @@ class RedisStore final : public StateStore {
       return schedule_reconnect();
     }
     ctx_->data = this;
-    redisLibuvAttach(ctx_, loop_);
+    redis_attach_libuv(ctx_, loop_);
+    watch_connect();
     redisAsyncSetConnectCallback(ctx_, [](const redisAsyncContext* c, int status) {
       auto* self = static_cast<RedisStore*>(c->data);
+      if (!self) return;  // an abandoned attempt
       if (status != REDIS_OK) {
         self->ctx_ = nullptr;  // hiredis frees the context after this callback
         fmt::print(stderr, "hajib: redis {}:{} unreachable: {}\n", self->host_, self->port_, c->errstr);
         return self->schedule_reconnect();
       }
       self->connected_ = true;
+      uv_timer_stop(&self->reconnect_timer_);
       fmt::print(stderr, "hajib: redis {}:{} connected\n", self->host_, self->port_);
       if (self->db_ != 0) self->send([](redisReply*) {}, "SELECT %d", self->db_);
       self->load_scripts();
     });
     redisAsyncSetDisconnectCallback(ctx_, [](const redisAsyncContext* c, int) {
       auto* self = static_cast<RedisStore*>(c->data);
+      if (!self) return;
       self->ctx_ = nullptr;
       bool was = self->connected_;
       self->connected_ = false;
@@ -298,7 +302,24 @@ class RedisStore final : public StateStore {
 
   void schedule_reconnect() {
     if (closing_) return;
-    uv_timer_start(&reconnect_timer_, [](uv_timer_t* t) { static_cast<RedisStore*>(t->data)->connect(); }, 500, 0);
+    uv_timer_start(&reconnect_timer_, [](uv_timer_t* t) { static_cast<RedisStore*>(t->data)->retry(); }, 500, 0);
+  }
+
+  // hiredis' libuv adapter drops poll errors, so a refused connect is never reported to it: a
+  // connect attempt that has not succeeded within a second is abandoned and started again.
+  void watch_connect() {
+    uv_timer_start(&reconnect_timer_, [](uv_timer_t* t) { static_cast<RedisStore*>(t->data)->retry(); }, 1000, 0);
+  }
+
+  void retry() {
+    if (closing_) return;
+    if (ctx_ && !connected_) {
+      redisAsyncContext* stale = ctx_;
+      ctx_ = nullptr;
+      stale->data = nullptr;
+      redisAsyncFree(stale);  // never connected: no disconnect callback runs
+    }
+    if (!ctx_) connect();
   }
 
   uv_loop_t* loop_;

@@ -1,6 +1,9 @@
 #!/usr/bin/env bash
-# Benchmark: SMPP throughput and latency direct to smsc-sim, through haproxy (byte relay) and through hajib.
-# Usage: scripts/bench.sh   (from the repo root; writes bench-results.json in the current directory)
+# Benchmark: SMPP throughput and latency direct to smsc-sim, through haproxy (byte relay) and through hajib,
+# once with the policy deciding every submit_sm (hajib) and once with `policy: { mode: off }` (hajib-off);
+# then policy-bench: compile time and decision rate of a 10,000-account policy.
+# Usage: scripts/bench.sh   (from the repo root; writes bench-results.json in the current directory;
+# about 5 minutes on 2 cores; leaves nothing else but build-bench/)
 set -uo pipefail
 
 repo=$(cd "$(dirname "$0")/.." && pwd)
@@ -27,6 +30,13 @@ trap cleanup EXIT
 trap 'exit 130' INT TERM
 
 note() { printf '%s\n' "$*" >&2; }
+
+# After we have waited for a child, forget its PID so that cleanup cannot signal a reused one.
+forget_pid() {
+  local kept=() pid
+  for pid in "${pids[@]}"; do [ "$pid" = "$1" ] || kept+=("$pid"); done
+  pids=("${kept[@]}")
+}
 
 # A loopback port nobody listens on (small race with other processes; fine for a benchmark).
 free_port() {
@@ -63,6 +73,8 @@ build_tools() {
      cmake --build "$build" -j"$(nproc)" --target smsc-sim smpp-load >>"$tmp/cmake.log" 2>&1; then
     hajib_built=0
     cmake --build "$build" -j"$(nproc)" --target hajib >>"$tmp/cmake.log" 2>&1 && hajib_built=1
+    policy_bench_built=0
+    cmake --build "$build" -j"$(nproc)" --target policy-bench >>"$tmp/cmake.log" 2>&1 && policy_bench_built=1
     return 0
   fi
   # The proxy tree may not compile yet: build the two tools alone so the other rows still run.
@@ -75,6 +87,7 @@ build_tools() {
       "$repo/smpp/framer.cc" -luv -o "$build/${t##*:}" || { note "cannot build ${t##*:}"; exit 1; }
   done
   hajib_built=0
+  policy_bench_built=0
 }
 
 # ---- services -----------------------------------------------------------------------------------
@@ -122,12 +135,17 @@ EOF
   return 1
 }
 
+# Starts hajib with the policy enforced (mode enforce: the defaults decide every submit_sm) or off
+# (mode off: the relay core alone). Sets hajib_pid and hajib_port, or hajib_note and status 1.
 start_hajib() {
+  local mode=$1
+  hajib_pid="" hajib_port="" hajib_note=""
   ((hajib_built)) || { hajib_note="hajib did not build"; return 1; }
   local hash
   hash=$("$build/hajib" passwd benchpw 2>"$tmp/passwd.err" | tail -1) && [ -n "$hash" ] ||
     { hajib_note="'hajib passwd' failed: $(head -1 "$tmp/passwd.err")"; return 1; }
-  cat >"$tmp/hajib.yaml" <<EOF
+  # Every account declares its entity and sender names; smpp-load sends from "ACME".
+  cat >"$tmp/hajib-$mode.yaml" <<EOF
 listen: { smpp: "127.0.0.1:0", stats: "127.0.0.1:0" }
 state: { redis: "redis://127.0.0.1:$redis_port/0" }
 limits: { customer_window: 1000 }
@@ -135,20 +153,33 @@ upstreams:
   stc: { host: 127.0.0.1, port: $sim_port, system_id: hajib, password: pw, sessions: 4, window: 1000 }
 routes: { prefixes: { "9665": stc } }
 accounts:
-  bench: { password_hash: "$hash", allow_ips: [ "127.0.0.0/8" ], max_binds: 2000, window: 1000 }
+  bench: { password_hash: "$hash", allow_ips: [ "127.0.0.0/8" ], max_binds: 2000, window: 1000,
+           entity: private, senders: { ACME: service } }
 EOF
-  "$build/hajib" --config "$tmp/hajib.yaml" >"$tmp/hajib.out" 2>"$tmp/hajib.err" &
+  [ "$mode" = off ] && echo 'policy: { mode: off }' >>"$tmp/hajib-$mode.yaml"
+  "$build/hajib" --config "$tmp/hajib-$mode.yaml" >"$tmp/hajib-$mode.out" 2>"$tmp/hajib-$mode.err" &
   hajib_pid=$!
   pids+=("$hajib_pid")
   local line
-  line=$(wait_for_line "$tmp/hajib.err" 'hajib: listening smpp=' 10) ||
-    { hajib_note="hajib did not report listening within 10 s: $(tail -2 "$tmp/hajib.err" | tr '\n' ' ')"; return 1; }
+  line=$(wait_for_line "$tmp/hajib-$mode.err" 'hajib: listening smpp=' 10) ||
+    { hajib_note="hajib did not report listening within 10 s: $(tail -2 "$tmp/hajib-$mode.err" | tr '\n' ' ')"; return 1; }
   hajib_port=$(sed -n 's/.*smpp=127\.0\.0\.1:\([0-9]*\).*/\1/p' <<<"$line")
-  # Prove the route works (upstream sessions bound) before measuring.
+  # Prove the route works (upstream sessions bound, the policy accepts) before measuring.
   local probe
   probe=$(load "$hajib_port" --connections 1 --window 10 --count 100 --duration 10) &&
     [ "$(field "$probe" ok)" = 100 ] ||
-    { hajib_note="hajib probe failed: $probe $(tail -2 "$tmp/hajib.err" | tr '\n' ' ')"; return 1; }
+    { hajib_note="hajib probe failed: $probe $(tail -2 "$tmp/hajib-$mode.err" | tr '\n' ' ')"; return 1; }
+}
+
+# Stops the hajib we started last (SIGTERM, then SIGKILL after 5 s).
+stop_hajib() {
+  [ -n "${hajib_pid:-}" ] || return 0
+  kill -TERM "$hajib_pid" 2>/dev/null
+  for _ in $(seq 50); do kill -0 "$hajib_pid" 2>/dev/null || break; sleep 0.1; done
+  kill -KILL "$hajib_pid" 2>/dev/null
+  wait "$hajib_pid" 2>/dev/null
+  forget_pid "$hajib_pid"
+  hajib_pid=""
 }
 
 # smpp-load against a port; prints its JSON line (or nothing, exit status 1).
@@ -169,14 +200,17 @@ count_for_window() {
   case $1 in 1) echo 20000 ;; 10) echo 100000 ;; *) echo 200000 ;; esac
 }
 
+# measure_path PATH PORT [PID] [CELLS]: CELLS is a list of CONNECTIONSxWINDOW (default: the whole matrix).
+# With a PID, that process's CPU time per message is reported too.
+all_cells="1x1 1x10 1x100 4x1 4x10 4x100"
 measure_path() {
-  local path=$1 port=$2 pid=${3:-} c w n out t0 t1 key
-  for c in 1 4; do
-    for w in 1 10 100; do
+  local path=$1 port=$2 pid=${3:-} cells=${4:-$all_cells} cell c w n out t0 t1 key
+  for cell in $cells; do
+      c=${cell%x*} w=${cell#*x}
       n=$(count_for_window "$w")
       key="$path/$c/$w"
       [ -n "$pid" ] && t0=$(cpu_ticks "$pid")
-      out=$(load "$port" --connections "$c" --window "$w" --count "$n" --duration 20 --warmup $((n / 10)))
+      out=$(load "$port" --connections "$c" --window "$w" --count "$n" --duration 20 --warmup $((n / 10)) "${load_extra[@]}")
       if [ -z "$out" ]; then
         rate[$key]="failed"
         note "$key: smpp-load failed: $(tail -1 "$tmp/load.err")"
@@ -198,10 +232,19 @@ measure_path() {
         cpu_json=",\"cpu_us_per_msg\":${cpu[$key]}"
       fi
       json_rows+=("{\"path\":\"$path\",\"connections\":$c,\"window\":$w,\"msg_per_s\":${rate[$key]},\"p50_us\":${p50[$key]},\"p99_us\":${p99[$key]},\"p999_us\":${p999[$key]},\"errors\":{${errs[$key]}}$cpu_json}")
-      printf '  %-8s %2s x %-4s %12s msg/s  p50 %8s  p99 %8s  p99.9 %8s µs %s\n' "$path" "$c" "$w" "${rate[$key]}" \
+      printf '  %-10s %2s x %-4s %12s msg/s  p50 %8s  p99 %8s  p99.9 %8s µs %s\n' "$path" "$c" "$w" "${rate[$key]}" \
         "${p50[$key]}" "${p99[$key]}" "${p999[$key]}" "${cpu[$key]:+ cpu ${cpu[$key]} µs/msg}" >&2
-    done
   done
+}
+load_extra=()
+
+# The same at 4 x 100 with a 140-character English service text instead of "hello", so that the
+# policy's text rules (normalisation, keywords, OTP, links) have something to read. Path PATH+text.
+long_text="Your order 48213 has shipped and will arrive within 2 days. Track it in the app or call customer care on 920000000. Thank you for shopping"
+measure_long_text() {
+  load_extra=(--text "$long_text")
+  measure_path "$1+text" "$2" "${3:-}" "4x100"
+  load_extra=()
 }
 
 declare -A paced
@@ -226,10 +269,22 @@ measure_idle_sessions() {
     sleep 0.2
   done
   wait "$load_pid"
+  forget_pid "$load_pid"
   out=$(cat "$tmp/idle.out")
   idle_rss_before=$before
   idle_rss_peak=$peak
   [ -n "$out" ] || idle_note="smpp-load with 1,000 idle sessions failed: $(tail -1 "$tmp/load.err")"
+}
+
+# ---- policy-bench ------------------------------------------------------------------------------------
+
+# Compile time and decision rate of a generated 10,000-account policy (test/sim/policy_bench.cc).
+# The timed loop is capped so that a slow decision cannot stretch the run.
+run_policy_bench() {
+  ((policy_bench_built)) || { policy_bench_note="policy-bench did not build"; return 1; }
+  timeout 120 "$build/policy-bench" --decisions 2000000 --max-seconds 25 >"$tmp/policy-bench.out" 2>"$tmp/policy-bench.err" ||
+    { policy_bench_note="policy-bench failed: $(tail -1 "$tmp/policy-bench.err")"; return 1; }
+  policy_bench_json=$(grep '^{' "$tmp/policy-bench.out" | tail -1)
 }
 
 # ---- report ---------------------------------------------------------------------------------------
@@ -238,43 +293,63 @@ ratio() {
   awk -v a="$1" -v b="$2" 'BEGIN{ if (a+0 > 0 && b+0 > 0) printf "%.2f", a/b; else printf "-" }'
 }
 
+paths="direct haproxy hajib hajib-off hajib+text hajib-off+text"
+
 print_table() {
   local path c w key
-  printf '\n%-8s %5s %6s %12s %9s %9s %9s %10s  %s\n' path conns window msg/s p50_us p99_us p99.9_us cpu_us/msg errors
-  for path in direct haproxy hajib; do
+  printf '\n%-14s %5s %6s %12s %9s %9s %9s %10s  %s\n' path conns window msg/s p50_us p99_us p99.9_us cpu_us/msg errors
+  for path in $paths; do
     for c in 1 4; do
       for w in 1 10 100; do
         key="$path/$c/$w"
         [ -n "${rate[$key]:-}" ] || continue
-        printf '%-8s %5s %6s %12s %9s %9s %9s %10s  %s\n' "$path" "$c" "$w" "${rate[$key]}" "${p50[$key]:--}" \
+        printf '%-14s %5s %6s %12s %9s %9s %9s %10s  %s\n' "$path" "$c" "$w" "${rate[$key]}" "${p50[$key]:--}" \
           "${p99[$key]:--}" "${p999[$key]:--}" "${cpu[$key]:--}" "${errs[$key]:-}"
       done
     done
   done
-  if [ -n "${rate[hajib/1/1]:-}" ]; then
-    printf '\nratios (msg/s; p50 latency)   hajib/direct        hajib/haproxy\n'
+  printf '("+text": the same 4 x 100 run with a 140-character service text instead of "hello")\n'
+  if [ -n "${rate[hajib/4/100]:-}" ]; then
+    printf '\nratios (msg/s; p50 latency)  hajib/direct   hajib/haproxy  hajib/hajib-off  (cpu µs/msg hajib/hajib-off)\n'
     for c in 1 4; do
       for w in 1 10 100; do
-        printf '  %s x %-4s                   %5s; %5s        %5s; %5s\n' "$c" "$w" \
-          "$(ratio "${rate[hajib/$c/$w]}" "${rate[direct/$c/$w]}")" "$(ratio "${p50[hajib/$c/$w]:-}" "${p50[direct/$c/$w]:-}")" \
-          "$(ratio "${rate[hajib/$c/$w]}" "${rate[haproxy/$c/$w]}")" "$(ratio "${p50[hajib/$c/$w]:-}" "${p50[haproxy/$c/$w]:-}")"
+        [ -n "${rate[hajib/$c/$w]:-}" ] || continue
+        printf '  %s x %-4s                  %5s; %5s   %5s; %5s   %5s; %5s    %5s\n' "$c" "$w" \
+          "$(ratio "${rate[hajib/$c/$w]}" "${rate[direct/$c/$w]:-}")" "$(ratio "${p50[hajib/$c/$w]:-}" "${p50[direct/$c/$w]:-}")" \
+          "$(ratio "${rate[hajib/$c/$w]}" "${rate[haproxy/$c/$w]:-}")" "$(ratio "${p50[hajib/$c/$w]:-}" "${p50[haproxy/$c/$w]:-}")" \
+          "$(ratio "${rate[hajib/$c/$w]}" "${rate[hajib-off/$c/$w]:-}")" "$(ratio "${p50[hajib/$c/$w]:-}" "${p50[hajib-off/$c/$w]:-}")" \
+          "$(ratio "${cpu[hajib/$c/$w]:-}" "${cpu[hajib-off/$c/$w]:-}")"
       done
     done
-  else
-    printf '\nhajib rows skipped: %s\n' "$hajib_note"
+    printf '  4 x 100, 140-char text     %5s; %5s   %5s; %5s   %5s; %5s    %5s\n' \
+      "$(ratio "${rate[hajib+text/4/100]:-}" "${rate[direct/4/100]:-}")" "$(ratio "${p50[hajib+text/4/100]:-}" "${p50[direct/4/100]:-}")" \
+      "$(ratio "${rate[hajib+text/4/100]:-}" "${rate[haproxy/4/100]:-}")" "$(ratio "${p50[hajib+text/4/100]:-}" "${p50[haproxy/4/100]:-}")" \
+      "$(ratio "${rate[hajib+text/4/100]:-}" "${rate[hajib-off+text/4/100]:-}")" "$(ratio "${p50[hajib+text/4/100]:-}" "${p50[hajib-off+text/4/100]:-}")" \
+      "$(ratio "${cpu[hajib+text/4/100]:-}" "${cpu[hajib-off+text/4/100]:-}")"
+    printf '  policy on / off at 4 x 100: %s (target >= 0.90)\n' "$(ratio "${rate[hajib/4/100]}" "${rate[hajib-off/4/100]:-}")"
   fi
+  [ -n "${hajib_notes[enforce]:-}" ] && printf '\nhajib rows skipped: %s\n' "${hajib_notes[enforce]}"
+  [ -n "${hajib_notes[off]:-}" ] && printf '\nhajib-off rows skipped: %s\n' "${hajib_notes[off]}"
   printf '\nlatency at 10,000 msg/s offered (4 x 100):  msg/s  p50_us  p99_us  p99.9_us\n'
   for path in direct haproxy hajib; do
     [ -n "${paced[$path]:-}" ] && printf '  %-8s %s\n' "$path" "${paced[$path]}"
   done
-  if [ -n "${hajib_peak_kb:-}" ]; then
-    printf '\nhajib peak RSS (VmHWM) after the throughput runs: %s KiB\n' "$hajib_peak_kb"
-    if [ -n "${idle_note:-}" ]; then
-      printf 'idle sessions: %s\n' "$idle_note"
-    else
-      printf 'hajib RSS with 1,000 bound idle sessions: %s KiB (before: %s KiB, ~%s KiB per session)\n' \
-        "$idle_rss_peak" "$idle_rss_before" "$(awk -v a="$idle_rss_peak" -v b="$idle_rss_before" 'BEGIN{printf "%.1f", (a-b)/1000}')"
-    fi
+  local label
+  for label in hajib hajib-off; do
+    [ -n "${peak_kb[$label]:-}" ] && printf '\n%s peak RSS (VmHWM) after its throughput runs: %s KiB' "$label" "${peak_kb[$label]}"
+  done
+  printf '\n'
+  if [ -n "${idle_note:-}" ]; then
+    printf 'idle sessions: %s\n' "$idle_note"
+  elif [ -n "${idle_rss_peak:-}" ]; then
+    printf 'hajib RSS with 1,000 bound idle sessions: %s KiB (before: %s KiB, ~%s KiB per session)\n' \
+      "$idle_rss_peak" "$idle_rss_before" "$(awk -v a="$idle_rss_peak" -v b="$idle_rss_before" 'BEGIN{printf "%.1f", (a-b)/1000}')"
+  fi
+  printf '\npolicy-bench (10,000 accounts, 50,000 sender names; one thread):\n'
+  if [ -n "${policy_bench_note:-}" ]; then
+    printf '  %s\n' "$policy_bench_note"
+  else
+    sed 's/^/  /' "$tmp/policy-bench.out" | grep -v '^  {'
   fi
 }
 
@@ -283,10 +358,13 @@ write_json() {
   rows=$(IFS=,; echo "${json_rows[*]}")
   {
     printf '{"date":"%s","nproc":%s,"cpu":"%s","runs":[%s]' "$(date -Is)" "$(nproc)" "$cpu_model" "$rows"
-    [ -n "${hajib_peak_kb:-}" ] && printf ',"hajib_vmhwm_kb":%s' "$hajib_peak_kb"
+    [ -n "${peak_kb[hajib]:-}" ] && printf ',"hajib_vmhwm_kb":%s' "${peak_kb[hajib]}"
+    [ -n "${peak_kb[hajib-off]:-}" ] && printf ',"hajib_off_vmhwm_kb":%s' "${peak_kb[hajib-off]}"
     [ -n "${idle_rss_peak:-}" ] && [ -z "${idle_note:-}" ] &&
       printf ',"hajib_rss_1000_idle_kb":%s,"hajib_rss_before_idle_kb":%s' "$idle_rss_peak" "$idle_rss_before"
-    [ -n "${hajib_note:-}" ] && printf ',"hajib_skipped":"%s"' "${hajib_note//\"/\'}"
+    [ -n "${hajib_notes[enforce]:-}" ] && printf ',"hajib_skipped":"%s"' "${hajib_notes[enforce]//\"/\'}"
+    [ -n "${hajib_notes[off]:-}" ] && printf ',"hajib_off_skipped":"%s"' "${hajib_notes[off]//\"/\'}"
+    [ -n "${policy_bench_json:-}" ] && printf ',"policy_bench":%s' "$policy_bench_json"
     printf '}\n'
   } >"$results_json"
 }
@@ -299,7 +377,7 @@ echo "machine: $(nproc) CPUs, ${cpu_model:-unknown CPU}, $(uname -sr)"
 # 1,000 idle sessions need more descriptors than the common default of 1,024 (hajib inherits this).
 ulimit -n "$(ulimit -Hn)" 2>/dev/null || ulimit -n 65536 2>/dev/null || true
 
-hajib_note=""
+declare -A hajib_notes peak_kb
 build_tools
 start_sim
 start_redis || note "redis did not start; hajib will likely fail"
@@ -309,26 +387,38 @@ note "smsc-sim on :$sim_port, haproxy on :$haproxy_port, redis on :$redis_port"
 
 note "direct -> smsc-sim"
 measure_path direct "$sim_port"
+measure_paced direct "$sim_port"
 if ((haproxy_ok)); then
   note "haproxy -> smsc-sim"
   measure_path haproxy "$haproxy_port"
-fi
-if start_hajib; then
-  note "hajib -> smsc-sim (hajib on :$hajib_port)"
-  measure_path hajib "$hajib_port" "$hajib_pid"
-  hajib_peak_kb=$(status_kb "$hajib_pid" VmHWM)
-else
-  note "skipping hajib rows: $hajib_note"
+  measure_paced haproxy "$haproxy_port"
 fi
 
-note "paced 10,000 msg/s"
-measure_paced direct "$sim_port"
-((haproxy_ok)) && measure_paced haproxy "$haproxy_port"
-[ -n "${hajib_port:-}" ] && [ -z "$hajib_note" ] && measure_paced hajib "$hajib_port"
-if [ -n "${hajib_port:-}" ] && [ -z "$hajib_note" ]; then
-  note "1,000 idle sessions through hajib"
-  measure_idle_sessions
-fi
+# One hajib at a time, each started fresh: the policy enforced (the defaults decide every message),
+# then `policy: { mode: off }`, over the same matrix.
+for mode in enforce off; do
+  label=hajib
+  [ "$mode" = off ] && label=hajib-off
+  if start_hajib "$mode"; then
+    note "$label -> smsc-sim (on :$hajib_port)"
+    measure_path "$label" "$hajib_port" "$hajib_pid"
+    measure_long_text "$label" "$hajib_port" "$hajib_pid"
+    peak_kb[$label]=$(status_kb "$hajib_pid" VmHWM)
+    if [ "$mode" = enforce ]; then
+      note "paced 10,000 msg/s through hajib"
+      measure_paced hajib "$hajib_port"
+      note "1,000 idle sessions through hajib"
+      measure_idle_sessions
+    fi
+  else
+    hajib_notes[$mode]=$hajib_note
+    note "skipping $label rows: $hajib_note"
+  fi
+  stop_hajib
+done
+
+note "policy-bench"
+run_policy_bench || note "$policy_bench_note"
 
 print_table
 write_json
