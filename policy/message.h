@@ -38,6 +38,9 @@ struct Message {
   std::string_view text;         // the whole message in UTF-8 (all parts)
   bool text_inspectable = true;  // false for binary / 8-bit codings
   int parts = 1;
+  // false for a part of a long message answered before the rest arrives: only the rules that
+  // need no text are decided then (docs/long-messages.md).
+  bool whole_text = true;
 };
 
 struct Context {

@@ -257,7 +257,7 @@ class Decision {
     join_spelled_out(scratch.spaced, scratch.joined);
     squeeze_spaces(scratch.spaced, scratch.squeezed);
     bool promo_or_awareness = known_ && (cls_ == MessageClass::promotional || cls_ == MessageClass::awareness);
-    check(Rule::content_not_inspectable, promo_or_awareness, [&] { return m_.text_inspectable; });
+    check(Rule::content_not_inspectable, promo_or_awareness && m_.whole_text, [&] { return m_.text_inspectable; });
     check(Rule::class_personal, true, [&] { return !(known_ && cls_ == MessageClass::personal); });
     check(Rule::sender_ad_suffix, !known_, [&] { return !ends_with_ad(trim(m_.source)); });
     check(Rule::sender_not_registered, true, [&] { return known_; });
@@ -273,7 +273,7 @@ class Decision {
     bool ramadan = in_ramadan(when.day);
     check(Rule::time_quiet_hours, promo_or_awareness && !ramadan, [&] { return !t_.quiet.contains(when.minute); });
     check(Rule::time_ramadan_hours, promo_or_awareness && ramadan, [&] { return !t_.ramadan_hours.contains(when.minute); });
-    bool readable = m_.text_inspectable && account_;
+    bool readable = m_.text_inspectable && m_.whole_text && account_;
     check(Rule::awareness_official_name, readable && known_ && cls_ == MessageClass::awareness, [&] {
       return account_->official_names.found_in(scratch.joined, scratch.squeezed);
     });

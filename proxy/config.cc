@@ -107,7 +107,8 @@ class Reader {
 void read_limits(Reader& r, const YAML::Node& n, Limits& l) {
   if (!r.is_map(n, "limits")) return;
   r.only_keys(n, {"max_pdu", "customer_window", "response_timeout_ms", "enquire_link_s", "receipt_map_ttl_s",
-                  "pending_receipts_max", "pending_receipts_ttl_s", "bind_failures"},
+                  "pending_receipts_max", "pending_receipts_ttl_s", "bind_failures", "long_message_timeout_s",
+                  "long_messages_max"},
               "limits");
   r.number(n, "max_pdu", l.max_pdu, 64, 1 << 20);
   r.number(n, "customer_window", l.customer_window, 1, 100000);
@@ -116,6 +117,8 @@ void read_limits(Reader& r, const YAML::Node& n, Limits& l) {
   r.number(n, "receipt_map_ttl_s", l.receipt_map_ttl_s, 60, 90 * 24 * 3600);
   r.number(n, "pending_receipts_max", l.pending_receipts_max, 1, 10000000);
   r.number(n, "pending_receipts_ttl_s", l.pending_receipts_ttl_s, 60, 90 * 24 * 3600);
+  r.number(n, "long_message_timeout_s", l.long_message_timeout_s, 1, 24 * 3600);
+  r.number(n, "long_messages_max", l.long_messages_max, 1, 1000000);
   if (YAML::Node b = n["bind_failures"]) {
     if (!r.is_map(b, "limits.bind_failures")) return;
     r.only_keys(b, {"max", "window_s", "block_s"}, "limits.bind_failures");

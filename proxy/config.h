@@ -34,6 +34,8 @@ struct Limits {
   int bind_failures_max = 5;
   int bind_failures_window_s = 60;
   int bind_failures_block_s = 300;
+  int long_message_timeout_s = 60;  // parts of a long message wait this long for the rest
+  int long_messages_max = 1000;     // long messages held per account while parts are missing
   bool operator==(const Limits&) const = default;
 };
 

@@ -4,6 +4,7 @@
 #include <cstdint>
 #include <string>
 
+#include <map>
 #include <memory>
 
 #include "policy/message.h"
@@ -32,6 +33,26 @@ struct Submit {
   // What the state store took for it (awareness allowance, balance), given back if not relayed.
   std::unique_ptr<StateReservation> reserved;
   bool internal = false;  // sent by the proxy itself (an opt-out confirmation): no customer to answer
+  // A part of a long message: the customer had its answer when the part arrived, so a
+  // failure here becomes a failure receipt (docs/long-messages.md).
+  bool answered_early = false;
+  uint8_t registered_delivery = 0;
+  bool counts_as_message = true;  // usage counts a long message once, and each of its parts
+};
+
+// A long message whose parts are arriving (docs/long-messages.md).
+struct HeldMessage {
+  struct Part {
+    MessageIdAllocator::Id id{};
+    std::string pdu;  // the customer's bytes, destination normalised
+    uint8_t registered_delivery = 0;
+  };
+  std::string account, key;  // key: source, destination, reference and total, within the account
+  std::string source, destination;
+  uint8_t total = 0;
+  std::map<uint8_t, Part> parts;  // by sequence number: forwarded in this order
+  uint64_t deadline_ms = 0;
+  bool deciding = false;  // complete, and waiting for the state store's answer
 };
 
 // One deliver_sm (receipt or MO) for a customer, until the customer acknowledges it.

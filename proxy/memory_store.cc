@@ -59,8 +59,8 @@ class MemoryStore final : public StateStore {
     }
     if (r.needs.charge) counters_[keys::balance(r.account)] += r.parts;
   }
-  void count_usage(std::string_view account, int64_t day, std::string_view cls, int parts) override {
-    counters_[keys::usage(account, day) + ":" + std::string(cls) + ":messages"] += 1;
+  void count_usage(std::string_view account, int64_t day, std::string_view cls, int messages, int parts) override {
+    counters_[keys::usage(account, day) + ":" + std::string(cls) + ":messages"] += messages;
     counters_[keys::usage(account, day) + ":" + std::string(cls) + ":parts"] += parts;
   }
   void set_opted_out(std::string_view account, std::string_view number, bool opted_out, Done done) override {
@@ -68,6 +68,17 @@ class MemoryStore final : public StateStore {
     if (opted_out) set.insert(std::string(number));
     else set.erase(std::string(number));
     deferred_.post([done = std::move(done)] { done(true); });
+  }
+
+  void hold_part(std::string_view account, std::string_view message, std::string_view part, std::string_view blob, int,
+                 Done done) override {
+    held_[keys::held(account, message)][std::string(part)] = std::string(blob);
+    deferred_.post([done = std::move(done)] { done(true); });
+  }
+  void forget_held(std::string_view account, std::string_view message) override { held_.erase(keys::held(account, message)); }
+  // One process: nothing outlives it, so a fresh start has nothing to pick up.
+  void held_parts(std::function<void(bool, std::vector<HeldPart>)> done) override {
+    deferred_.post([done = std::move(done)] { done(true, {}); });
   }
 
   bool up() const override { return true; }
@@ -79,6 +90,7 @@ class MemoryStore final : public StateStore {
   std::unordered_map<std::string, std::string> receipts_;
   std::unordered_map<std::string, std::map<std::string, std::string>> kept_;
   std::unordered_map<std::string, int64_t> counters_;
+  std::unordered_map<std::string, std::map<std::string, std::string>> held_;
   std::unordered_map<std::string, std::set<std::string>> opted_out_;
   struct Bucket {
     double tokens = 0;

@@ -71,6 +71,21 @@ if has(8) then redis.call('INCRBY', KEYS[2], ARGV[2]) end
 return 0
 )lua";
 
+constexpr const char* kHeldPartsScript = R"lua(
+local out, cursor = {}, '0'
+repeat
+  local r = redis.call('SCAN', cursor, 'MATCH', 'hajib:{acct:*}:parts:*', 'COUNT', 1000)
+  cursor = r[1]
+  for _, key in ipairs(r[2]) do
+    local fields = redis.call('HGETALL', key)
+    for i = 1, #fields, 2 do
+      table.insert(out, key); table.insert(out, fields[i]); table.insert(out, fields[i + 1])
+    end
+  end
+until cursor == '0'
+return out
+)lua";
+
 constexpr int kAwarenessTtlS = 2 * 24 * 3600;  // the Saudi day it counts, and a margin
 constexpr int kUsageTtlS = 400 * 24 * 3600;    // a year of billing, and a quarter to settle it
 
@@ -149,10 +164,10 @@ class RedisStore final : public StateStore {
     script(release_sha_, kReleaseScript, argv, std::size(argv), [](redisReply*) {});
   }
 
-  void count_usage(std::string_view account, int64_t day, std::string_view cls, int parts) override {
+  void count_usage(std::string_view account, int64_t day, std::string_view cls, int messages, int parts) override {
     std::string key = keys::usage(account, day);
-    std::string messages = fmt::format("{}:messages", cls), parts_field = fmt::format("{}:parts", cls);
-    send([](redisReply*) {}, "HINCRBY %b %b 1", key.data(), key.size(), messages.data(), messages.size());
+    std::string messages_field = fmt::format("{}:messages", cls), parts_field = fmt::format("{}:parts", cls);
+    send([](redisReply*) {}, "HINCRBY %b %b %d", key.data(), key.size(), messages_field.data(), messages_field.size(), messages);
     send([](redisReply*) {}, "HINCRBY %b %b %d", key.data(), key.size(), parts_field.data(), parts_field.size(), parts);
     send([](redisReply*) {}, "EXPIRE %b %d", key.data(), key.size(), kUsageTtlS);
   }
@@ -161,6 +176,38 @@ class RedisStore final : public StateStore {
     std::string key = keys::opted_out(account);
     send([done](redisReply* r) { done(r != nullptr); }, opted_out ? "SADD %b %b" : "SREM %b %b", key.data(), key.size(),
          number.data(), number.size());
+  }
+
+  void hold_part(std::string_view account, std::string_view message, std::string_view part, std::string_view blob,
+                 int ttl_s, Done done) override {
+    std::string key = keys::held(account, message);
+    send([](redisReply*) {}, "HSET %b %b %b", key.data(), key.size(), part.data(), part.size(), blob.data(), blob.size());
+    send([done](redisReply* r) { done(r != nullptr); }, "EXPIRE %b %d", key.data(), key.size(), ttl_s);
+  }
+
+  void forget_held(std::string_view account, std::string_view message) override {
+    std::string key = keys::held(account, message);
+    send([](redisReply*) {}, "DEL %b", key.data(), key.size());
+  }
+
+  void held_parts(std::function<void(bool, std::vector<HeldPart>)> done) override {
+    // Held parts are few (bounded per account, expiring): one script collects them all.
+    send(
+        [done](redisReply* r) {
+          std::vector<HeldPart> parts;
+          if (r && r->type == REDIS_REPLY_ARRAY)
+            for (size_t i = 0; i + 2 < r->elements; i += 3) {
+              std::string key(r->element[i]->str, r->element[i]->len);
+              // hajib:{acct:NAME}:parts:MESSAGE
+              size_t open = key.find("{acct:"), close = key.find("}:parts:");
+              if (open == std::string::npos || close == std::string::npos) continue;
+              parts.push_back({key.substr(open + 6, close - open - 6), key.substr(close + 8),
+                               std::string(r->element[i + 1]->str, r->element[i + 1]->len),
+                               std::string(r->element[i + 2]->str, r->element[i + 2]->len)});
+            }
+          done(r != nullptr, std::move(parts));
+        },
+        "EVAL %s 0", kHeldPartsScript);
   }
 
   bool up() const override { return connected_; }

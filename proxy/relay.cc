@@ -206,6 +206,12 @@ void Relay::submit(CustomerSession& session, uint32_t sequence, std::string_view
     audit_refusal(session, sm, *destination, {}, "message.bad_udh");
     return refuse(session, sequence, status::ESME_RINVESMCLASS);
   }
+  bool malformed = false;
+  if (auto part = concatenation_of(sm, malformed)) return submit_part(session, sequence, pdu, sm, std::move(*destination), *part);
+  if (malformed) {
+    audit_refusal(session, sm, *destination, {}, "message.bad_concatenation");
+    return refuse(session, sequence, status::ESME_RINVESMCLASS);
+  }
   policy::Verdict verdict;
   if (policy_->enforcing()) {
     policy::Message message{session.account()->name, sm.source_addr, *destination, text_, text == TextResult::ok, 1};
@@ -382,12 +388,17 @@ void Relay::answer(Submit& submit, uint32_t st) {
   // Every submit ends here, once: settle what the state store holds for it.
   if (st == status::ESME_ROK && submit.verdict.outcome != policy::Outcome::reject) {
     int64_t day = policy::saudi_time(wall_ms() / 1000).day;
-    store_->count_usage(*submit.account, day, policy::name(submit.verdict.message_class), 1);
+    store_->count_usage(*submit.account, day, policy::name(submit.verdict.message_class), submit.counts_as_message ? 1 : 0, 1);
   } else if (submit.reserved) {
     store_->release(*submit.reserved);  // not relayed: its awareness allowance and balance come back
   }
   submit.reserved.reset();
   if (submit.internal) return;
+  if (submit.answered_early) {
+    if (st != status::ESME_ROK && (submit.registered_delivery & 0x03))
+      failure_receipt(*submit.account, view(submit.id), submit.sender, submit.destination, st, "REJECTD", 8);
+    return;
+  }
   auto it = customers_.find(submit.customer);
   if (it == customers_.end()) {
     ++counters().submit_responses_orphaned;
@@ -738,6 +749,8 @@ void Relay::refresh_ported_numbers() {
 void Relay::on_tick() {
   uint64_t now = now_ms();
   audit_.flush();
+  expire_held(now);
+  if (!held_restored_ && store_->up() && !shutting_down_) restore_held();
   if (ticks_++ % 4 == 0 && !shutting_down_) refresh_ported_numbers();
   for (auto& pool : pools_)
     while (!pool.waiting.empty() && pool.waiting.front()->deadline_ms <= now) {

@@ -21,6 +21,7 @@
 #include "proxy/state_store.h"
 #include "proxy/stats.h"
 #include "smpp/pdu.h"
+#include "smpp/text.h"
 
 namespace proxy {
 
@@ -32,6 +33,7 @@ struct Account {
   std::string name;
   std::shared_ptr<const AccountConfig> config;  // replaced on reload; nullptr once removed from the config
   int binds = 0;  // bound or binding right now, against max_binds
+  int held_messages = 0;  // long messages waiting for parts, against limits.long_messages_max
   std::vector<CustomerSession*> receivers;
   size_t next_receiver = 0;
   std::unordered_set<std::string> kept_in_flight;  // kept deliveries being sent right now
@@ -93,6 +95,18 @@ class Relay {
   void accept_customer();
   void route(std::unique_ptr<Submit> submit);
   void state_checked(std::unique_ptr<Submit> submit, bool ok, policy::Rule failed);
+  // Long messages (long_messages.cc).
+  void submit_part(CustomerSession& session, uint32_t sequence, std::string_view pdu, const smpp::ShortMessage& sm,
+                   std::string destination, smpp::Concatenation part);
+  void complete_if_whole(const std::string& held_key);
+  void decide_held(const std::string& held_key);
+  void forward_held(const std::string& held_key, const policy::Verdict& verdict, bool charged);
+  void fail_held(const std::string& held_key, uint32_t status, std::string_view stat, uint8_t state);
+  void forget_held(const std::string& held_key);
+  void expire_held(uint64_t now_ms);
+  void restore_held();
+  void failure_receipt(const std::string& account, std::string_view id, std::string_view customer_source,
+                       std::string_view destination, uint32_t status, std::string_view stat, uint8_t state);
   void see_opt_out_word(const std::string& account, const smpp::ShortMessage& mo);
   void send_confirmation(const std::string& account, const std::string& number, policy::OptOutWord word);
   void audit_refusal(const CustomerSession& session, const smpp::ShortMessage& sm, std::string_view recipient,
@@ -142,6 +156,8 @@ class Relay {
   AuditLog audit_;
   std::optional<int64_t> frozen_clock_;
   std::string text_;  // the decoded text of the submit being decided (reused)
+  std::unordered_map<std::string, HeldMessage> held_;  // long messages by account + key
+  bool held_restored_ = false;
   std::optional<std::string> ported_version_;
   bool ported_loading_ = false;
   uint64_t ticks_ = 0;

@@ -22,6 +22,9 @@ std::string awareness(std::string_view account, int64_t day, std::string_view se
 }
 std::string balance(std::string_view account) { return fmt::format("hajib:{{acct:{}}}:balance", account); }
 std::string usage(std::string_view account, int64_t day) { return fmt::format("hajib:{{acct:{}}}:usage:{}", account, day); }
+std::string held(std::string_view account, std::string_view message) {
+  return fmt::format("hajib:{{acct:{}}}:parts:{}", account, message);
+}
 }  // namespace keys
 
 std::string number_hash(const Config& config, std::string_view number) {

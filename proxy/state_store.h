@@ -61,8 +61,19 @@ class StateStore {
   virtual void reserve(const Reservation& r, Checked done) = 0;
   // Gives back the awareness allowance and the balance of a message that was not relayed.
   virtual void release(const Reservation& r) = 0;
-  virtual void count_usage(std::string_view account, int64_t saudi_day, std::string_view message_class, int parts) = 0;
+  virtual void count_usage(std::string_view account, int64_t saudi_day, std::string_view message_class, int messages,
+                           int parts) = 0;
   virtual void set_opted_out(std::string_view account, std::string_view number, bool opted_out, Done done) = 0;
+
+  // ---- parts of long messages waiting for the rest (docs/long-messages.md) ----
+  virtual void hold_part(std::string_view account, std::string_view message, std::string_view part, std::string_view blob,
+                         int ttl_s, Done done) = 0;
+  virtual void forget_held(std::string_view account, std::string_view message) = 0;
+  struct HeldPart {
+    std::string account, message, part, blob;
+  };
+  // Every part held by any instance, for a proxy that starts again.
+  virtual void held_parts(std::function<void(bool ok, std::vector<HeldPart> parts)> done) = 0;
 
   virtual bool up() const = 0;
   virtual std::string describe() const = 0;
@@ -96,6 +107,7 @@ std::string opted_out(std::string_view account);
 std::string awareness(std::string_view account, int64_t day, std::string_view sender, std::string_view number_hash);
 std::string balance(std::string_view account);
 std::string usage(std::string_view account, int64_t day);
+std::string held(std::string_view account, std::string_view message);
 inline constexpr const char* ported = "hajib:ported";
 inline constexpr const char* ported_version = "hajib:ported:version";
 inline constexpr const char* instance = "hajib:instance";

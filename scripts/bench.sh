@@ -136,9 +136,11 @@ EOF
 }
 
 # Starts hajib with the policy enforced (mode enforce: the defaults decide every submit_sm) or off
-# (mode off: the relay core alone). Sets hajib_pid and hajib_port, or hajib_note and status 1.
+# (mode off: the relay core alone), each with its own Redis database. Sets hajib_pid and hajib_port,
+# or hajib_note and status 1.
 start_hajib() {
-  local mode=$1
+  local mode=$1 db=0
+  [ "$mode" = off ] && db=1
   hajib_pid="" hajib_port="" hajib_note=""
   ((hajib_built)) || { hajib_note="hajib did not build"; return 1; }
   local hash
@@ -147,7 +149,7 @@ start_hajib() {
   # Every account declares its entity and sender names; smpp-load sends from "ACME".
   cat >"$tmp/hajib-$mode.yaml" <<EOF
 listen: { smpp: "127.0.0.1:0", stats: "127.0.0.1:0" }
-state: { redis: "redis://127.0.0.1:$redis_port/0" }
+state: { redis: "redis://127.0.0.1:$redis_port/$db" }
 limits: { customer_window: 1000 }
 upstreams:
   stc: { host: 127.0.0.1, port: $sim_port, system_id: hajib, password: pw, sessions: 4, window: 1000 }
@@ -171,15 +173,15 @@ EOF
     { hajib_note="hajib probe failed: $probe $(tail -2 "$tmp/hajib-$mode.err" | tr '\n' ' ')"; return 1; }
 }
 
-# Stops the hajib we started last (SIGTERM, then SIGKILL after 5 s).
+# Stops a hajib we started (SIGTERM, then SIGKILL after 5 s).
 stop_hajib() {
-  [ -n "${hajib_pid:-}" ] || return 0
-  kill -TERM "$hajib_pid" 2>/dev/null
-  for _ in $(seq 50); do kill -0 "$hajib_pid" 2>/dev/null || break; sleep 0.1; done
-  kill -KILL "$hajib_pid" 2>/dev/null
-  wait "$hajib_pid" 2>/dev/null
-  forget_pid "$hajib_pid"
-  hajib_pid=""
+  local pid=$1
+  [ -n "$pid" ] || return 0
+  kill -TERM "$pid" 2>/dev/null
+  for _ in $(seq 50); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
+  kill -KILL "$pid" 2>/dev/null
+  wait "$pid" 2>/dev/null
+  forget_pid "$pid"
 }
 
 # smpp-load against a port; prints its JSON line (or nothing, exit status 1).
@@ -196,44 +198,51 @@ load() {
 declare -A rate p50 p99 p999 errs cpu
 json_rows=()
 
+# Each cell runs for 4 s (warm-up included) or until its count, whichever comes first; the first
+# messages warm up (connections, allocator, Redis) and are not measured.
+cell_seconds=4
 count_for_window() {
-  case $1 in 1) echo 20000 ;; 10) echo 100000 ;; *) echo 200000 ;; esac
+  case $1 in 1) echo 200000 ;; 10) echo 2000000 ;; *) echo 5000000 ;; esac
+}
+warmup_for_window() {
+  case $1 in 1) echo 1000 ;; 10) echo 5000 ;; *) echo 20000 ;; esac
 }
 
 # measure_path PATH PORT [PID] [CELLS]: CELLS is a list of CONNECTIONSxWINDOW (default: the whole matrix).
 # With a PID, that process's CPU time per message is reported too.
 all_cells="1x1 1x10 1x100 4x1 4x10 4x100"
 measure_path() {
-  local path=$1 port=$2 pid=${3:-} cells=${4:-$all_cells} cell c w n out t0 t1 key
+  local path=$1 port=$2 pid=${3:-} cells=${4:-$all_cells} cell c w n warm out t0 t1 key
   for cell in $cells; do
-      c=${cell%x*} w=${cell#*x}
-      n=$(count_for_window "$w")
-      key="$path/$c/$w"
-      [ -n "$pid" ] && t0=$(cpu_ticks "$pid")
-      out=$(load "$port" --connections "$c" --window "$w" --count "$n" --duration 20 --warmup $((n / 10)) "${load_extra[@]}")
-      if [ -z "$out" ]; then
-        rate[$key]="failed"
-        note "$key: smpp-load failed: $(tail -1 "$tmp/load.err")"
-        continue
-      fi
-      rate[$key]=$(field "$out" msg_per_s)
-      p50[$key]=$(field "$out" p50_us)
-      p99[$key]=$(field "$out" p99_us)
-      p999[$key]=$(field "$out" p999_us)
-      errs[$key]=$(errors_of "$out")
-      local unanswered
-      unanswered=$(field "$out" unanswered)
-      [ "${unanswered:-0}" != 0 ] && errs[$key]="${errs[$key]:+${errs[$key]},}unanswered:$unanswered"
-      local cpu_json=""
-      if [ -n "$pid" ]; then
-        t1=$(cpu_ticks "$pid")
-        local msgs=$(( $(field "$out" sent) + n / 10 ))  # warm-up messages cost CPU too
-        cpu[$key]=$(awk -v d=$((t1 - t0)) -v hz="$(getconf CLK_TCK)" -v m="$msgs" 'BEGIN{printf "%.2f", d*1e6/hz/m}')
-        cpu_json=",\"cpu_us_per_msg\":${cpu[$key]}"
-      fi
-      json_rows+=("{\"path\":\"$path\",\"connections\":$c,\"window\":$w,\"msg_per_s\":${rate[$key]},\"p50_us\":${p50[$key]},\"p99_us\":${p99[$key]},\"p999_us\":${p999[$key]},\"errors\":{${errs[$key]}}$cpu_json}")
-      printf '  %-10s %2s x %-4s %12s msg/s  p50 %8s  p99 %8s  p99.9 %8s µs %s\n' "$path" "$c" "$w" "${rate[$key]}" \
-        "${p50[$key]}" "${p99[$key]}" "${p999[$key]}" "${cpu[$key]:+ cpu ${cpu[$key]} µs/msg}" >&2
+    c=${cell%x*} w=${cell#*x}
+    n=$(count_for_window "$w")
+    warm=$(warmup_for_window "$w")
+    key="$path/$c/$w"
+    [ -n "$pid" ] && t0=$(cpu_ticks "$pid")
+    out=$(load "$port" --connections "$c" --window "$w" --count "$n" --duration "$cell_seconds" --warmup "$warm" "${load_extra[@]}")
+    if [ -z "$out" ]; then
+      rate[$key]="failed"
+      note "$key: smpp-load failed: $(tail -1 "$tmp/load.err")"
+      continue
+    fi
+    rate[$key]=$(field "$out" msg_per_s)
+    p50[$key]=$(field "$out" p50_us)
+    p99[$key]=$(field "$out" p99_us)
+    p999[$key]=$(field "$out" p999_us)
+    errs[$key]=$(errors_of "$out")
+    local unanswered
+    unanswered=$(field "$out" unanswered)
+    [ "${unanswered:-0}" != 0 ] && errs[$key]="${errs[$key]:+${errs[$key]},}unanswered:$unanswered"
+    local cpu_json=""
+    if [ -n "$pid" ]; then
+      t1=$(cpu_ticks "$pid")
+      local msgs=$(( $(field "$out" sent) + warm ))  # warm-up messages cost CPU too
+      cpu[$key]=$(awk -v d=$((t1 - t0)) -v hz="$(getconf CLK_TCK)" -v m="$msgs" 'BEGIN{printf "%.2f", d*1e6/hz/m}')
+      cpu_json=",\"cpu_us_per_msg\":${cpu[$key]}"
+    fi
+    json_rows+=("{\"path\":\"$path\",\"connections\":$c,\"window\":$w,\"msg_per_s\":${rate[$key]},\"p50_us\":${p50[$key]},\"p99_us\":${p99[$key]},\"p999_us\":${p999[$key]},\"errors\":{${errs[$key]}}$cpu_json}")
+    printf '  %-10s %2s x %-4s %12s msg/s  p50 %8s  p99 %8s  p99.9 %8s µs %s\n' "$path" "$c" "$w" "${rate[$key]}" \
+      "${p50[$key]}" "${p99[$key]}" "${p999[$key]}" "${cpu[$key]:+ cpu ${cpu[$key]} µs/msg}" >&2
   done
 }
 load_extra=()
@@ -258,7 +267,7 @@ measure_paced() {
 
 # Bind 1,000 idle customer sessions (plus one that submits a little) and sample hajib's RSS meanwhile.
 measure_idle_sessions() {
-  local before peak=0 kb out
+  local hajib_pid=$1 hajib_port=$2 before peak=0 kb out
   before=$(status_kb "$hajib_pid" VmRSS)
   load "$hajib_port" --connections 1 --window 1 --rate 200 --duration 4 --idle-connections 1000 >"$tmp/idle.out" &
   local load_pid=$!
@@ -282,7 +291,7 @@ measure_idle_sessions() {
 # The timed loop is capped so that a slow decision cannot stretch the run.
 run_policy_bench() {
   ((policy_bench_built)) || { policy_bench_note="policy-bench did not build"; return 1; }
-  timeout 120 "$build/policy-bench" --decisions 2000000 --max-seconds 25 >"$tmp/policy-bench.out" 2>"$tmp/policy-bench.err" ||
+  timeout 120 "$build/policy-bench" --decisions 2000000 --max-seconds 20 >"$tmp/policy-bench.out" 2>"$tmp/policy-bench.err" ||
     { policy_bench_note="policy-bench failed: $(tail -1 "$tmp/policy-bench.err")"; return 1; }
   policy_bench_json=$(grep '^{' "$tmp/policy-bench.out" | tail -1)
 }
@@ -336,13 +345,13 @@ print_table() {
   done
   local label
   for label in hajib hajib-off; do
-    [ -n "${peak_kb[$label]:-}" ] && printf '\n%s peak RSS (VmHWM) after its throughput runs: %s KiB' "$label" "${peak_kb[$label]}"
+    [ -n "${peak_kb[$label]:-}" ] && printf '\n%s peak RSS (VmHWM) over the whole run: %s KiB' "$label" "${peak_kb[$label]}"
   done
   printf '\n'
   if [ -n "${idle_note:-}" ]; then
     printf 'idle sessions: %s\n' "$idle_note"
   elif [ -n "${idle_rss_peak:-}" ]; then
-    printf 'hajib RSS with 1,000 bound idle sessions: %s KiB (before: %s KiB, ~%s KiB per session)\n' \
+    printf 'hajib RSS with 1,000 bound idle sessions (fresh process, before the throughput runs): %s KiB (before: %s KiB, ~%s KiB per session)\n' \
       "$idle_rss_peak" "$idle_rss_before" "$(awk -v a="$idle_rss_peak" -v b="$idle_rss_before" 'BEGIN{printf "%.1f", (a-b)/1000}')"
   fi
   printf '\npolicy-bench (10,000 accounts, 50,000 sender names; one thread):\n'
@@ -394,28 +403,37 @@ if ((haproxy_ok)); then
   measure_paced haproxy "$haproxy_port"
 fi
 
-# One hajib at a time, each started fresh: the policy enforced (the defaults decide every message),
-# then `policy: { mode: off }`, over the same matrix.
+# hajib with the policy enforced (the defaults decide every message) and hajib-off (`policy: { mode:
+# off }`, the relay core alone) run side by side, each with its own Redis database, and take turns
+# cell by cell, so that both see the same machine.
+declare -A hpid hport
 for mode in enforce off; do
-  label=hajib
-  [ "$mode" = off ] && label=hajib-off
   if start_hajib "$mode"; then
-    note "$label -> smsc-sim (on :$hajib_port)"
-    measure_path "$label" "$hajib_port" "$hajib_pid"
-    measure_long_text "$label" "$hajib_port" "$hajib_pid"
-    peak_kb[$label]=$(status_kb "$hajib_pid" VmHWM)
-    if [ "$mode" = enforce ]; then
-      note "paced 10,000 msg/s through hajib"
-      measure_paced hajib "$hajib_port"
-      note "1,000 idle sessions through hajib"
-      measure_idle_sessions
-    fi
+    hpid[$mode]=$hajib_pid hport[$mode]=$hajib_port
   else
     hajib_notes[$mode]=$hajib_note
-    note "skipping $label rows: $hajib_note"
+    note "skipping hajib ($mode) rows: $hajib_note"
   fi
-  stop_hajib
 done
+if [ -n "${hpid[enforce]:-}" ]; then
+  # On the fresh process, before any traffic has grown its heap: what 1,000 bound sessions cost.
+  note "1,000 idle sessions through hajib"
+  measure_idle_sessions "${hpid[enforce]}" "${hport[enforce]}"
+fi
+note "hajib and hajib-off -> smsc-sim (hajib on :${hport[enforce]:-}, hajib-off on :${hport[off]:-})"
+for cell in $all_cells; do
+  [ -n "${hpid[enforce]:-}" ] && measure_path hajib "${hport[enforce]}" "${hpid[enforce]}" "$cell"
+  [ -n "${hpid[off]:-}" ] && measure_path hajib-off "${hport[off]}" "${hpid[off]}" "$cell"
+done
+[ -n "${hpid[enforce]:-}" ] && measure_long_text hajib "${hport[enforce]}" "${hpid[enforce]}"
+[ -n "${hpid[off]:-}" ] && measure_long_text hajib-off "${hport[off]}" "${hpid[off]}"
+if [ -n "${hpid[enforce]:-}" ]; then
+  note "paced 10,000 msg/s through hajib"
+  measure_paced hajib "${hport[enforce]}"
+fi
+[ -n "${hpid[enforce]:-}" ] && peak_kb[hajib]=$(status_kb "${hpid[enforce]}" VmHWM)
+[ -n "${hpid[off]:-}" ] && peak_kb[hajib-off]=$(status_kb "${hpid[off]}" VmHWM)
+for mode in enforce off; do stop_hajib "${hpid[$mode]:-}"; done
 
 note "policy-bench"
 run_policy_bench || note "$policy_bench_note"

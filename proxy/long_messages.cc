@@ -1,0 +1,301 @@
+// Long messages: parts answered at once, held (in the state store too) until the last one, then
+// one decision on the whole text and all parts forwarded in order, or failure receipts for all.
+//
+//   part k of n ──▶ checks that need no text ──▶ held (memory + store) ──▶ submit_sm_resp OK, id_k
+//   last part  ──▶ whole text ──▶ rules + state (awareness once, balance per part)
+//        accepted ──▶ parts 1..n on one operator link, in order
+//        refused / missing parts after the timeout ──▶ a failure receipt per part that asked
+// The contract, for customers: docs/long-messages.md.
+#include <fmt/format.h>
+
+#include <ctime>
+
+#include "policy/msisdn.h"
+#include "policy/saudi_time.h"
+#include "proxy/customer_session.h"
+#include "proxy/message_text.h"
+#include "proxy/relay.h"
+#include "proxy/upstream_session.h"
+#include "smpp/codec.h"
+#include "smpp/pdu_edit.h"
+
+namespace proxy {
+
+namespace status = smpp::status;
+
+namespace {
+constexpr uint32_t kSequenceSetWhenSent = 1;  // libsmpp34 refuses 0; the session patches the real one
+constexpr uint8_t kRejected = 8, kExpired = 3;
+
+std::string held_key_of(std::string_view account, std::string_view key) { return fmt::format("{}\n{}", account, key); }
+}  // namespace
+
+void Relay::submit_part(CustomerSession& session, uint32_t sequence, std::string_view pdu, const smpp::ShortMessage& sm,
+                        std::string destination, smpp::Concatenation part) {
+  Account& account = *session.account();
+  if (policy_->enforcing()) {
+    policy::Message message{account.name, sm.source_addr, destination, "", true, part.total};
+    message.whole_text = false;  // the text rules wait for the last part
+    policy::Verdict verdict = policy_->decide(message, policy::Context{wall_ms() / 1000});
+    if (verdict.outcome == policy::Outcome::reject) {
+      stats_.decided(verdict);
+      audit_refusal(session, sm, destination, verdict, policy::rule_id(verdict.rule));
+      return refuse(session, sequence, verdict.status);
+    }
+  }
+  std::string key = fmt::format("{}:{}:{}:{}", sm.source_addr, destination, part.reference, part.total);
+  std::string held_key = held_key_of(account.name, key);
+  auto it = held_.find(held_key);
+  if (it == held_.end()) {
+    if (account.held_messages >= config_.limits.long_messages_max) return refuse(session, sequence, status::ESME_RMSGQFUL);
+    ++account.held_messages;
+    HeldMessage fresh;
+    fresh.account = account.name;
+    fresh.key = key;
+    fresh.source = sm.source_addr;
+    fresh.destination = destination;
+    fresh.total = part.total;
+    fresh.deadline_ms = now_ms() + uint64_t(config_.limits.long_message_timeout_s) * 1000;
+    it = held_.emplace(held_key, std::move(fresh)).first;
+  }
+  HeldMessage& msg = it->second;
+  if (auto dup = msg.parts.find(part.sequence); dup != msg.parts.end()) {
+    ++counters().long_message_parts_duplicated;  // answered as the first time: a retry must not make two parts
+    return session.answer_submit(sequence, status::ESME_ROK, view(dup->second.id));
+  }
+  if (msg.deciding) return refuse(session, sequence, status::ESME_RSYSERR);  // a part beyond the total, too late
+  HeldMessage::Part held;
+  held.id = ids_.next();
+  held.registered_delivery = sm.registered_delivery;
+  if (!smpp::rewrite_destination(pdu, 1, 1, destination, held.pdu)) return refuse(session, sequence, status::ESME_RINVDSTADR);
+  ++counters().long_message_parts;
+  std::string blob = std::string(view(held.id)) + held.pdu;
+  MessageIdAllocator::Id id = held.id;
+  msg.parts.emplace(part.sequence, std::move(held));
+  int ttl = config_.limits.long_message_timeout_s + 60;
+  // Answered once kept: an acknowledged part survives a restart (nothing acknowledged is lost).
+  store_->hold_part(account.name, key, std::to_string(part.sequence), blob, ttl,
+                    [this, session_id = session.id(), sequence, id, held_key, seq = part.sequence](bool ok) {
+                      auto customer = customers_.find(session_id);
+                      if (!ok) {
+                        ++counters().state_degraded;
+                        if (auto m = held_.find(held_key); m != held_.end() && !m->second.deciding) {
+                          m->second.parts.erase(seq);
+                          if (m->second.parts.empty()) forget_held(held_key);
+                        }
+                        if (customer != customers_.end()) customer->second->answer_submit(sequence, status::ESME_RSYSERR, "");
+                        return;
+                      }
+                      if (customer != customers_.end()) customer->second->answer_submit(sequence, status::ESME_ROK, view(id));
+                      complete_if_whole(held_key);
+                    });
+}
+
+void Relay::complete_if_whole(const std::string& held_key) {
+  auto it = held_.find(held_key);
+  if (it == held_.end() || it->second.deciding || it->second.parts.size() < it->second.total) return;
+  decide_held(held_key);
+}
+
+void Relay::decide_held(const std::string& held_key) {
+  HeldMessage& msg = held_.at(held_key);
+  msg.deciding = true;
+  std::string text, part_text;
+  bool inspectable = true;
+  for (const auto& [seq, p] : msg.parts) {
+    smpp::ShortMessage sm;
+    smpp::DecodeError error;
+    if (!smpp::decode_short_message(p.pdu, sm, error) || message_text(sm, smpp::TextOptions{}, part_text) != TextResult::ok)
+      inspectable = false;
+    else
+      text += part_text;
+  }
+  policy::Verdict verdict;
+  policy::StateNeeds needs;
+  if (policy_->enforcing()) {
+    policy::Message message{msg.account, msg.source, msg.destination, text, inspectable, msg.total};
+    verdict = policy_->decide(message, policy::Context{wall_ms() / 1000});
+    stats_.decided(verdict);
+    if (verdict.outcome == policy::Outcome::reject) {
+      ++counters().long_messages_refused;
+      return fail_held(held_key, verdict.status, "REJECTD", kRejected);
+    }
+    needs = policy_->state_needs(message, verdict);
+  }
+  if (!needs.any()) return forward_held(held_key, verdict, false);
+  StateReservation r;
+  r.account = msg.account;
+  r.sender = msg.source;
+  r.number = msg.destination;
+  r.number_hash = number_hash(config_, msg.destination);
+  r.saudi_day = policy::saudi_time(wall_ms() / 1000).day;
+  r.parts = msg.total;  // the awareness allowance once, the balance per part
+  r.needs = needs;
+  store_->reserve(r, [this, held_key, verdict, needs](bool ok, policy::Rule failed) {
+    if (!held_.count(held_key)) return;
+    if (!ok) {
+      ++counters().state_degraded;
+      for (policy::Rule rule : {policy::Rule::account_throughput, policy::Rule::recipient_opted_out,
+                                policy::Rule::awareness_daily_cap, policy::Rule::account_balance}) {
+        bool needed = (rule == policy::Rule::account_throughput && needs.throughput) ||
+                      (rule == policy::Rule::recipient_opted_out && needs.opt_out) ||
+                      (rule == policy::Rule::awareness_daily_cap && needs.awareness) ||
+                      (rule == policy::Rule::account_balance && needs.charge);
+        if (needed && !policy_->passes_when_store_down(rule)) return fail_held(held_key, status::ESME_RSYSERR, "UNDELIV", kRejected);
+      }
+      return forward_held(held_key, verdict, false);
+    }
+    if (failed != policy::Rule::none && policy_->action(failed) == policy::Action::reject) {
+      policy::Verdict refused = verdict;
+      refused.outcome = policy::Outcome::reject;
+      refused.rule = failed;
+      stats_.decided(refused);
+      ++counters().long_messages_refused;
+      return fail_held(held_key, policy_->status(failed), "REJECTD", kRejected);
+    }
+    forward_held(held_key, verdict, needs.charge);
+  });
+}
+
+void Relay::forward_held(const std::string& held_key, const policy::Verdict& verdict, bool charged) {
+  HeldMessage& msg = held_.at(held_key);
+  Account& account = accounts_[msg.account];
+  std::vector<std::unique_ptr<Submit>> parts;
+  for (auto& [seq, p] : msg.parts) {
+    auto s = std::make_unique<Submit>();
+    s->answered_early = true;
+    s->registered_delivery = p.registered_delivery;
+    s->id = p.id;
+    s->account = &account.name;
+    s->destination = msg.destination;
+    s->sender = msg.source;
+    s->pdu = std::move(p.pdu);
+    s->policy = policy_;
+    s->verdict = verdict;
+    s->counts_as_message = parts.empty();
+    if (charged) {  // a part the operator refuses gives its unit back
+      s->reserved = std::make_unique<StateReservation>();
+      s->reserved->account = msg.account;
+      s->reserved->parts = 1;
+      s->reserved->needs.charge = true;
+    }
+    parts.push_back(std::move(s));
+  }
+  forget_held(held_key);
+  ++counters().long_messages_forwarded;
+
+  std::optional<std::string_view> ported;
+  if (auto it = ported_.find(parts.front()->destination); it != ported_.end()) ported = it->second;
+  auto upstream = config_.routes.route(parts.front()->destination, ported);
+  // One link for all parts, so that the operator gets them in order; the one with most room.
+  UpstreamSession* link = nullptr;
+  if (upstream) {
+    for (auto& l : pools_[size_t(*upstream)].links)
+      if (l->session && l->session->bound() && (!link || l->session->in_flight() < link->in_flight())) link = l->session;
+  }
+  for (auto& s : parts) {
+    s->upstream = upstream.value_or(-1);
+    if (!link) {
+      answer(*s, upstream ? status::ESME_RSYSERR : status::ESME_RINVDSTADR);
+      continue;
+    }
+    link->send(std::move(s));
+  }
+}
+
+void Relay::fail_held(const std::string& held_key, uint32_t st, std::string_view stat, uint8_t state) {
+  const HeldMessage& msg = held_.at(held_key);
+  for (const auto& [seq, p] : msg.parts)
+    if (p.registered_delivery & 0x03) failure_receipt(msg.account, view(p.id), msg.source, msg.destination, st, stat, state);
+  forget_held(held_key);
+}
+
+void Relay::forget_held(const std::string& held_key) {
+  auto it = held_.find(held_key);
+  if (it == held_.end()) return;
+  store_->forget_held(it->second.account, it->second.key);
+  if (auto a = accounts_.find(it->second.account); a != accounts_.end()) --a->second.held_messages;
+  held_.erase(it);
+}
+
+void Relay::expire_held(uint64_t now) {
+  std::vector<std::string> expired;
+  for (const auto& [key, msg] : held_)
+    if (!msg.deciding && msg.deadline_ms <= now) expired.push_back(key);
+  for (const auto& key : expired) {
+    ++counters().long_messages_expired;
+    fail_held(key, status::ESME_ROK, "EXPIRED", kExpired);
+  }
+}
+
+// A receipt for a part that will never reach an operator: the customer had ESME_ROK for it.
+void Relay::failure_receipt(const std::string& account, std::string_view id, std::string_view customer_source,
+                            std::string_view destination, uint32_t st, std::string_view stat, uint8_t state) {
+  std::time_t now = std::time_t(wall_ms() / 1000 + policy::kSaudiOffsetSeconds);
+  std::tm tm{};
+  gmtime_r(&now, &tm);
+  std::string date = fmt::format("{:02}{:02}{:02}{:02}{:02}", tm.tm_year % 100, tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min);
+  smpp::ShortMessage r;
+  r.source_addr_ton = 1;
+  r.source_addr_npi = 1;
+  r.source_addr = std::string(destination);
+  r.destination_addr = std::string(customer_source);
+  r.esm_class = 0x04;
+  r.short_message = fmt::format("id:{} sub:001 dlvrd:000 submit date:{} done date:{} stat:{} err:{:03} text:", id, date, date,
+                                stat, st);
+  r.tlvs.push_back(smpp::Tlv{smpp::tag::receipted_message_id, std::string(id) + '\0'});
+  r.tlvs.push_back(smpp::Tlv{smpp::tag::message_state, std::string(1, char(state))});
+  auto d = std::make_unique<Delivery>();
+  d->account = account;
+  d->receipt = true;
+  d->key = fmt::format("f:{}", id);
+  smpp::encode_short_message(d->pdu, smpp::Command::deliver_sm, kSequenceSetWhenSent, r);
+  ++counters().failure_receipts;
+  route_delivery(std::move(d));
+}
+
+// After a restart: the parts this or another instance acknowledged before it stopped.
+void Relay::restore_held() {
+  held_restored_ = true;
+  store_->held_parts([this](bool ok, std::vector<StateStore::HeldPart> parts) {
+    if (!ok) {
+      held_restored_ = false;  // try again on a later tick
+      return;
+    }
+    std::vector<std::string> touched;
+    for (auto& p : parts) {
+      auto account = accounts_.find(p.account);
+      if (account == accounts_.end() || p.blob.size() <= 16) continue;
+      smpp::ShortMessage sm;
+      smpp::DecodeError error;
+      bool malformed = false;
+      std::string_view pdu = std::string_view(p.blob).substr(16);
+      if (!smpp::decode_short_message(pdu, sm, error)) continue;
+      auto part = concatenation_of(sm, malformed);
+      if (!part) continue;
+      std::string held_key = held_key_of(p.account, p.message);
+      auto [it, fresh] = held_.try_emplace(held_key);
+      HeldMessage& msg = it->second;
+      if (fresh) {
+        ++account->second.held_messages;
+        msg.account = p.account;
+        msg.key = p.message;
+        msg.source = sm.source_addr;
+        msg.destination = sm.destination_addr;
+        msg.total = part->total;
+        msg.deadline_ms = now_ms() + uint64_t(config_.limits.long_message_timeout_s) * 1000;
+      }
+      HeldMessage::Part held;
+      std::copy_n(p.blob.data(), 16, held.id.data());
+      held.id[16] = '\0';
+      held.pdu = std::string(pdu);
+      held.registered_delivery = sm.registered_delivery;
+      msg.parts.try_emplace(part->sequence, std::move(held));
+      touched.push_back(held_key);
+    }
+    if (!parts.empty()) fmt::print(stderr, "hajib: {} parts of long messages picked up from the state store\n", parts.size());
+    for (const auto& key : touched) complete_if_whole(key);
+  });
+}
+
+}  // namespace proxy
