@@ -72,7 +72,8 @@ build_tools() {
   if cmake -S "$repo" -B "$build" -DCMAKE_BUILD_TYPE=Release >"$tmp/cmake.log" 2>&1 &&
      cmake --build "$build" -j"$(nproc)" --target smsc-sim smpp-load >>"$tmp/cmake.log" 2>&1; then
     hajib_built=0
-    cmake --build "$build" -j"$(nproc)" --target hajib >>"$tmp/cmake.log" 2>&1 && hajib_built=1
+    cmake --build "$build" -j"$(nproc)" --target hajib >"$tmp/cmake-hajib.log" 2>&1 && hajib_built=1
+    ((hajib_built)) || hajib_build_error=$(grep -m1 -E 'error' "$tmp/cmake-hajib.log")
     policy_bench_built=0
     cmake --build "$build" -j"$(nproc)" --target policy-bench >>"$tmp/cmake.log" 2>&1 && policy_bench_built=1
     return 0
@@ -142,7 +143,7 @@ start_hajib() {
   local mode=$1 db=0
   [ "$mode" = off ] && db=1
   hajib_pid="" hajib_port="" hajib_note=""
-  ((hajib_built)) || { hajib_note="hajib did not build"; return 1; }
+  ((hajib_built)) || { hajib_note="hajib did not build: ${hajib_build_error:-see cmake}"; return 1; }
   local hash
   hash=$("$build/hajib" passwd benchpw 2>"$tmp/passwd.err" | tail -1) && [ -n "$hash" ] ||
     { hajib_note="'hajib passwd' failed: $(head -1 "$tmp/passwd.err")"; return 1; }
@@ -366,7 +367,7 @@ write_json() {
   local rows
   rows=$(IFS=,; echo "${json_rows[*]}")
   {
-    printf '{"date":"%s","nproc":%s,"cpu":"%s","runs":[%s]' "$(date -Is)" "$(nproc)" "$cpu_model" "$rows"
+    printf '{"date":"%s","source":"%s","nproc":%s,"cpu":"%s","runs":[%s]' "$(date -Is)" "$source_rev" "$(nproc)" "$cpu_model" "$rows"
     [ -n "${peak_kb[hajib]:-}" ] && printf ',"hajib_vmhwm_kb":%s' "${peak_kb[hajib]}"
     [ -n "${peak_kb[hajib-off]:-}" ] && printf ',"hajib_off_vmhwm_kb":%s' "${peak_kb[hajib-off]}"
     [ -n "${idle_rss_peak:-}" ] && [ -z "${idle_note:-}" ] &&
@@ -383,6 +384,11 @@ write_json() {
 cpu_model=$(sed -n 's/^model name[[:space:]]*: //p' /proc/cpuinfo | head -1)
 echo "Hajib benchmark  $(date -Is)"
 echo "machine: $(nproc) CPUs, ${cpu_model:-unknown CPU}, $(uname -sr)"
+# Read-only: no index refresh (GIT_OPTIONAL_LOCKS=0), so a benchmark never touches .git.
+source_rev=$(git -C "$repo" rev-parse --short HEAD 2>/dev/null || echo unknown)
+[ -n "$(GIT_OPTIONAL_LOCKS=0 git -C "$repo" status --porcelain --untracked-files=no 2>/dev/null)" ] &&
+  source_rev="$source_rev+uncommitted changes"
+echo "source: $source_rev"
 # 1,000 idle sessions need more descriptors than the common default of 1,024 (hajib inherits this).
 ulimit -n "$(ulimit -Hn)" 2>/dev/null || ulimit -n 65536 2>/dev/null || true
 

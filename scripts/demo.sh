@@ -36,7 +36,7 @@ smpp_port=$(free_port); stats_port=$(free_port)
 cp -r etc "$work/etc"
 sed -i -e "s/127.0.0.1:2775/127.0.0.1:$smpp_port/" -e "s/127.0.0.1:8775/127.0.0.1:$stats_port/" \
   -e "s/127.0.0.1:6379/127.0.0.1:$REDIS_PORT/" -e "s/port: 2776/port: $stc/" -e "s/port: 2777/port: $mobily/" \
-  -e "s/port: 2778/port: $zain/" "$work/etc/hajib.yaml"
+  -e "s/port: 2778/port: $zain/" -e "s|/tmp/hajib-audit.log|$work/audit.log|" "$work/etc/hajib.yaml"
 
 echo "== starting hajib --config etc/hajib.yaml (SMSC simulators on $stc, $mobily, $zain; redis on $REDIS_PORT)"
 build/hajib --config "$work/etc/hajib.yaml" 2>"$work/hajib.log" &
@@ -62,6 +62,10 @@ node -e '
       `receipts relayed ${c.receipts_relayed}; links bound: ` +
       Object.entries(s.upstreams).map(([n, u]) => `${n} ${u.links_bound}/${u.links_configured}`).join(", "));
   }); });' "http://127.0.0.1:$stats_port/stats"
+
+sleep 0.3  # the audit log is flushed every 250 ms
+echo "   audit log ($(wc -l <"$work/audit.log") lines), the refused one:"
+grep '"verdict":"reject"' "$work/audit.log" | head -1 | sed 's/^/   /'
 
 if [ "${1:-}" = "--once" ] || [ ! -t 0 ]; then
   echo "== done (proxy log: last lines)"; tail -3 "$work/hajib.log"; exit 0
