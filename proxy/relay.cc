@@ -198,18 +198,18 @@ void Relay::submit(CustomerSession& session, uint32_t sequence, std::string_view
   ++counters().submits_received;
   auto destination = policy::normalize_msisdn(sm.destination_addr);
   if (!destination) {
-    audit_refusal(session, sm, sm.destination_addr, {}, "destination.invalid");
+    audit_refusal(session, sm, sm.destination_addr, {}, "destination.invalid", status::ESME_RINVDSTADR);
     return refuse(session, sequence, status::ESME_RINVDSTADR);
   }
   TextResult text = message_text(sm, smpp::TextOptions{}, text_);
   if (text == TextResult::bad_udh) {
-    audit_refusal(session, sm, *destination, {}, "message.bad_udh");
+    audit_refusal(session, sm, *destination, {}, "message.bad_udh", status::ESME_RINVESMCLASS);
     return refuse(session, sequence, status::ESME_RINVESMCLASS);
   }
   bool malformed = false;
   if (auto part = concatenation_of(sm, malformed)) return submit_part(session, sequence, pdu, sm, std::move(*destination), *part);
   if (malformed) {
-    audit_refusal(session, sm, *destination, {}, "message.bad_concatenation");
+    audit_refusal(session, sm, *destination, {}, "message.bad_concatenation", status::ESME_RINVESMCLASS);
     return refuse(session, sequence, status::ESME_RINVESMCLASS);
   }
   policy::Verdict verdict;
@@ -296,7 +296,7 @@ void Relay::state_checked(std::unique_ptr<Submit> submit, bool ok, policy::Rule 
 }
 
 void Relay::audit_refusal(const CustomerSession& session, const smpp::ShortMessage& sm, std::string_view recipient,
-                          const policy::Verdict& v, std::string_view rule) {
+                          const policy::Verdict& v, std::string_view rule, uint32_t st) {
   if (!audit_.enabled()) return;
   AuditLog::Decision d;
   d.unix_ms = wall_ms();
@@ -308,7 +308,7 @@ void Relay::audit_refusal(const CustomerSession& session, const smpp::ShortMessa
   d.recipient = recipient;
   d.verdict = "reject";
   d.rule = rule;
-  d.status = v.status;
+  d.status = st ? st : v.status;
   audit_.decision(d);
 }
 

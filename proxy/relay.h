@@ -110,7 +110,7 @@ class Relay {
   void see_opt_out_word(const std::string& account, const smpp::ShortMessage& mo);
   void send_confirmation(const std::string& account, const std::string& number, policy::OptOutWord word);
   void audit_refusal(const CustomerSession& session, const smpp::ShortMessage& sm, std::string_view recipient,
-                     const policy::Verdict& v, std::string_view rule);
+                     const policy::Verdict& v, std::string_view rule, uint32_t status = 0);
   void audit_answer(const Submit& submit, uint32_t status, std::string_view operator_id);
   void refresh_ported_numbers();
   void dispatch(UpstreamPool& pool, std::unique_ptr<Submit> submit);

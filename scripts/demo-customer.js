@@ -11,6 +11,8 @@ const messages = [
   { to: '00966591234567', note: 'Zain prefix 059 (hex ids, decimal receipts)' },
   { to: '966561234567', note: 'Mobily prefix 056' },
   { to: '12345', note: 'not a Saudi mobile number' },
+  { to: '0501234567', from: 'ACME-AD', text: 'Big sale this week', note: 'promotional over a customer bind: channel.s2s_promotional' },
+  { to: '0501234567', text: 'Huge discount on all ACME products', note: 'promotional words from a service sender: content.keyword_mismatch' },
 ];
 
 const session = smpp.connect({ host: '127.0.0.1', port });
@@ -30,14 +32,15 @@ session.on('connect', () => {
     if (bind.command_status !== 0) process.exit(1);
     for (const m of messages) {
       const resp = await new Promise((resolve) => session.submit_sm(
-        { source_addr: 'ACME', destination_addr: m.to, short_message: `Hajib demo to ${m.to}`, registered_delivery: 1 },
+        { source_addr: m.from || 'ACME', destination_addr: m.to, short_message: m.text || `Your ACME order to ${m.to} has shipped`,
+          registered_delivery: 1 },
         resolve));
       const status = `0x${resp.command_status.toString(16).padStart(2, '0')}`;
-      console.log(`  submit_sm to ${m.to.padEnd(15)} (${m.note}) -> status ${status}` +
+      console.log(`  submit_sm from ${(m.from || 'ACME').padEnd(7)} to ${m.to.padEnd(15)} (${m.note}) -> status ${status}` +
         (resp.message_id ? ` message_id ${resp.message_id}` : ''));
     }
     const deadline = Date.now() + 3000;
-    while (receipts.length < messages.length - 1 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
+    while (receipts.length < 4 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
     console.log(`customer: ${receipts.length} receipts received; unbinding`);
     session.unbind(() => { session.close(); process.exit(0); });
   });
