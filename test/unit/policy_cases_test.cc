@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "policy/message.h"
+#include "policy/saudi_time.h"
 #include "policy/table.h"
 #include "policy_fixture.h"
 
@@ -63,53 +64,6 @@ std::optional<std::string> unescape(const std::string& s) {
   return out;
 }
 
-// Days since 1970-01-01 of a proleptic Gregorian date (H. Hinnant's days_from_civil).
-int64_t days_from_civil(int64_t y, unsigned m, unsigned d) {
-  y -= m <= 2;
-  const int64_t era = (y >= 0 ? y : y - 399) / 400;
-  const unsigned yoe = unsigned(y - era * 400);
-  const unsigned doy = (153 * (m > 2 ? m - 3 : m + 9) + 2) / 5 + d - 1;
-  const unsigned doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-  return era * 146097 + int64_t(doe) - 719468;
-}
-
-// YYYY-MM-DDTHH:MM[:SS](Z|+HH:MM|-HH:MM|+HHMM) -> Unix seconds.
-std::optional<int64_t> parse_instant(const std::string& s) {
-  auto num = [&](size_t pos, size_t len, int& out) {
-    if (pos + len > s.size()) return false;
-    out = 0;
-    for (size_t i = pos; i < pos + len; ++i) {
-      if (s[i] < '0' || s[i] > '9') return false;
-      out = out * 10 + (s[i] - '0');
-    }
-    return true;
-  };
-  int y, mo, d, h, mi, sec = 0;
-  if (!num(0, 4, y) || s.size() < 16 || s[4] != '-' || !num(5, 2, mo) || s[7] != '-' || !num(8, 2, d) ||
-      (s[10] != 'T' && s[10] != ' ') || !num(11, 2, h) || s[13] != ':' || !num(14, 2, mi))
-    return std::nullopt;
-  size_t p = 16;
-  if (p < s.size() && s[p] == ':') {
-    if (!num(p + 1, 2, sec)) return std::nullopt;
-    p += 3;
-  }
-  if (mo < 1 || mo > 12 || d < 1 || d > 31 || h > 23 || mi > 59 || sec > 59) return std::nullopt;
-  int offset = 0;
-  if (p < s.size() && s[p] == 'Z' && p + 1 == s.size()) {
-    offset = 0;
-  } else if (p < s.size() && (s[p] == '+' || s[p] == '-')) {
-    int oh, om;
-    size_t q = p + 1;
-    if (!num(q, 2, oh)) return std::nullopt;
-    q += 2;
-    if (q < s.size() && s[q] == ':') ++q;
-    if (!num(q, 2, om) || q + 2 != s.size()) return std::nullopt;
-    offset = (oh * 60 + om) * 60 * (s[p] == '-' ? -1 : 1);
-  } else {
-    return std::nullopt;  // an instant without its offset is ambiguous
-  }
-  return days_from_civil(y, unsigned(mo), unsigned(d)) * 86400 + h * 3600 + mi * 60 + sec - offset;
-}
 
 const char* outcome_name(policy::Outcome o) {
   switch (o) {
@@ -167,7 +121,7 @@ TEST_CASE("policy cases as data: test/policy/cases.txt against test/policy/polic
       continue;
     }
     auto text = unescape(cols[3]);
-    auto instant = parse_instant(cols[4]);
+    auto instant = policy::parse_instant(cols[4]);
     auto want = parse_outcome(cols[5]);
     const std::string& want_rule = cols[6];
     if (!text || !instant || !want || want_rule.empty() || (*want == policy::Outcome::accept) != (want_rule == "-")) {
