@@ -14,6 +14,7 @@
 #include <climits>
 #include <fmt/format.h>
 #include <unordered_map>
+#include <unordered_set>
 
 #include "policy/msisdn.h"
 #include "policy/normalize.h"
@@ -41,13 +42,6 @@ constexpr std::array<RuleDefaults, size_t(Rule::count)> kRules = {{
 
 constexpr uint8_t bit(MessageClass c) { return uint8_t(1u << unsigned(c)); }
 
-// Hash with transparent lookup, so that a string_view finds a std::string key without a copy.
-struct StringHash {
-  using is_transparent = void;
-  size_t operator()(std::string_view s) const { return std::hash<std::string_view>{}(s); }
-};
-template <typename V>
-using StringMap = std::unordered_map<std::string, V, StringHash, std::equal_to<>>;
 
 size_t code_points(std::string_view utf8) {
   size_t n = 0;
@@ -77,64 +71,81 @@ void join_spelled_out(std::string_view spaced, std::string& out) {
 // plural endings: a keyword matches a whole word carrying these, and nothing else (so that
 // عرض "offer" is not found inside معرض "exhibition").
 constexpr std::string_view kProclitics[] = {"", "ال", "و", "ب", "ل", "ف", "ك", "وال", "بال", "لل", "فال", "كال", "وب", "ول"};
-constexpr std::string_view kSuffixes[] = {"", "s", "es", "ات", "ها", "هم", "نا"};
+constexpr std::string_view kArabicSuffixes[] = {"", "ات", "ها", "هم", "نا"};
+constexpr std::string_view kLatinSuffixes[] = {"", "s", "es"};
 
-bool word_matches(std::string_view word, std::string_view keyword) {
-  for (std::string_view p : kProclitics) {
-    if (!word.starts_with(p)) continue;
-    std::string_view rest = word.substr(p.size());
-    if (!rest.starts_with(keyword)) continue;
-    std::string_view suffix = rest.substr(keyword.size());
-    for (std::string_view s : kSuffixes)
-      if (suffix == s) return true;
-  }
+// A keyword matches a whole word, which may carry an Arabic proclitic and a plural ending:
+// each word of the text is stripped of the ones it carries and looked up, so the cost grows
+// with the text, not with the number of keywords.
+template <typename Set>
+bool word_in(std::string_view word, const Set& cores) {
+  auto with_suffixes = [&](std::string_view rest, auto& suffixes) {
+    for (std::string_view s : suffixes)
+      if (rest.size() > s.size() && rest.ends_with(s) && cores.find(rest.substr(0, rest.size() - s.size())) != cores.end())
+        return true;
+    return false;
+  };
+  // Arabic letters are U+0600..U+06FF: UTF-8 lead bytes 0xD8..0xDB. Other words take no proclitic.
+  unsigned char lead = word.empty() ? 0 : static_cast<unsigned char>(word[0]);
+  if (lead < 0xD8 || lead > 0xDB) return with_suffixes(word, kLatinSuffixes);
+  for (std::string_view p : kProclitics)
+    if (word.starts_with(p) && with_suffixes(word.substr(p.size()), kArabicSuffixes)) return true;
   return false;
 }
+
+// Hash with transparent lookup, so that a string_view finds a std::string key without a copy.
+struct StringHash {
+  using is_transparent = void;
+  size_t operator()(std::string_view s) const { return std::hash<std::string_view>{}(s); }
+};
+using StringSet = std::unordered_set<std::string, StringHash, std::equal_to<>>;
+template <typename V>
+using StringMap = std::unordered_map<std::string, V, StringHash, std::equal_to<>>;
 
 // A word list matched on normalised text (policy/normalize.h), in two forms: word by word with
 // spelled-out letters joined, and, for keywords of five letters or more, anywhere in the text
 // with every space removed ("dis-count").
 struct WordList {
-  struct Word {
-    std::string text;      // normalised, spelled-out letters joined
-    std::string squeezed;  // without spaces
-    bool several_words;
-    bool match_squeezed;
-  };
-  std::vector<Word> words;
+  std::vector<std::string> entries;    // each word or phrase, normalised and joined
+  StringSet single_words;              // the entries that are one word
+  std::vector<std::string> phrases;    // the entries of several words
+  std::vector<std::string> squeezed;   // entries of five letters or more, without spaces
 
   void add(std::string_view raw) {
-    Word w;
-    std::string normalized;
+    std::string normalized, joined, without_spaces;
     normalize_for_matching(raw, normalized);
-    join_spelled_out(normalized, w.text);
-    squeeze_spaces(normalized, w.squeezed);
-    w.several_words = w.text.find(' ') != std::string::npos;
-    w.match_squeezed = code_points(w.squeezed) >= 5;
-    if (!w.text.empty()) words.push_back(std::move(w));
+    join_spelled_out(normalized, joined);
+    squeeze_spaces(normalized, without_spaces);
+    if (joined.empty()) return;
+    if (joined.find(' ') == std::string::npos) single_words.insert(joined);
+    else phrases.push_back(joined);
+    if (code_points(without_spaces) >= 5) squeezed.push_back(without_spaces);
+    entries.push_back(std::move(joined));
   }
-  bool empty() const { return words.empty(); }
+  bool empty() const { return entries.empty(); }
+  bool is_entry(std::string_view text) const {
+    return std::find(entries.begin(), entries.end(), text) != entries.end();
+  }
 
-  // `joined`: the text's normalised form with spelled-out letters joined; `squeezed`: without spaces.
-  bool found_in(std::string_view joined, std::string_view squeezed) const {
-    for (const Word& w : words) {
-      if (w.match_squeezed && squeezed.find(w.squeezed) != std::string_view::npos) return true;
-      if (w.several_words ? contains_phrase(joined, w.text) : contains_word(joined, w.text)) return true;
+  // `joined`: the text's normalised form with spelled-out letters joined; `squeezed_text`: without spaces.
+  bool found_in(std::string_view joined, std::string_view squeezed_text) const {
+    if (entries.empty()) return false;
+    if (!single_words.empty()) {
+      for (size_t i = 0; i <= joined.size();) {
+        size_t end = joined.find(' ', i);
+        if (end == std::string_view::npos) end = joined.size();
+        if (end > i && word_in(joined.substr(i, end - i), single_words)) return true;
+        i = end + 1;
+      }
     }
+    for (const auto& phrase : phrases)
+      if (contains_phrase(joined, phrase)) return true;
+    for (const auto& word : squeezed)
+      if (squeezed_text.find(word) != std::string_view::npos) return true;
     return false;
   }
 
  private:
-  static bool contains_word(std::string_view joined, std::string_view keyword) {
-    size_t i = 0;
-    while (i <= joined.size()) {
-      size_t end = joined.find(' ', i);
-      if (end == std::string_view::npos) end = joined.size();
-      if (word_matches(joined.substr(i, end - i), keyword)) return true;
-      i = end + 1;
-    }
-    return false;
-  }
   static bool contains_phrase(std::string_view joined, std::string_view phrase) {
     for (size_t at = joined.find(phrase); at != std::string_view::npos; at = joined.find(phrase, at + 1)) {
       bool starts = at == 0 || joined[at - 1] == ' ';
@@ -408,10 +419,8 @@ OptOutWord Table::opt_out_word(std::string_view text) const {
   std::string normalized, joined;
   normalize_for_matching(text, normalized);
   join_spelled_out(normalized, joined);
-  for (const auto& w : data_->stop_words.words)
-    if (joined == w.text) return OptOutWord::stop;
-  for (const auto& w : data_->start_words.words)
-    if (joined == w.text) return OptOutWord::start;
+  if (data_->stop_words.is_entry(joined)) return OptOutWord::stop;
+  if (data_->start_words.is_entry(joined)) return OptOutWord::start;
   return OptOutWord::none;
 }
 
@@ -514,6 +523,8 @@ Compiler::~Compiler() = default;
 
 const std::vector<Diagnostic>& Compiler::diagnostics() const { return state_->diagnostics; }
 
+void Compiler::add_source(std::string_view text) { state_->hash(text); }
+
 namespace {
 
 std::optional<MessageClass> parse_class(std::string_view s) {
@@ -594,7 +605,6 @@ void Compiler::add_rules(const YAML::Node& policy, const std::string& file) {
   TableData& d = *s.data;
   auto err = [&](const YAML::Node& at, const std::string& msg) { s.error(at, file, msg); };
   if (!policy.IsMap()) return err(policy, "policy must be a mapping");
-  s.hash(YAML::Dump(policy));
   for (const auto& kv : policy) {
     std::string key = kv.first.as<std::string>("");
     const YAML::Node& v = kv.second;
@@ -777,7 +787,6 @@ void Compiler::add_account(const std::string& name, const YAML::Node& account, c
   auto err = [&](const YAML::Node& at, const std::string& msg) { s.error(at, file, msg); };
   if (!account.IsMap()) return;  // the config loader reports that
   s.hash(name);
-  s.hash(YAML::Dump(account));
   AccountPolicy a;
   YAML::Node entity = account["entity"];
   if (!entity) err(account, fmt::format("account {} needs entity: government | private | individual | foreign", name));

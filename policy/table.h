@@ -82,6 +82,9 @@ class Compiler {
   void add_account(const std::string& name, const YAML::Node& account, const std::string& file);
   // The account keys this compiler reads (the config loader reports any other key it does not know).
   static bool is_account_key(std::string_view key);
+  // The bytes of a file the policy came from, for its version fingerprint (cheaper than
+  // re-emitting every node).
+  void add_source(std::string_view text);
   // nullptr when there were errors; see diagnostics().
   std::shared_ptr<const Table> finish();
   const std::vector<Diagnostic>& diagnostics() const;

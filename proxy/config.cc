@@ -6,6 +6,8 @@
 #include <algorithm>
 #include <cctype>
 #include <filesystem>
+#include <fstream>
+#include <iterator>
 #include <fmt/format.h>
 #include <set>
 
@@ -258,11 +260,17 @@ void read_accounts(Reader& r, const YAML::Node& n, Config& c, policy::Compiler& 
   for (const auto& kv : n) read_account(r, kv.first.as<std::string>(""), kv.second, c, compiler);
 }
 
-std::optional<YAML::Node> parse_file(const std::string& path, std::vector<ConfigError>& errors) {
-  try {
-    return YAML::LoadFile(path);
-  } catch (const YAML::BadFile&) {
+std::optional<YAML::Node> parse_file(const std::string& path, std::vector<ConfigError>& errors,
+                                     policy::Compiler* compiler = nullptr) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) {
     errors.push_back({path, 0, 0, "cannot read the file"});
+    return std::nullopt;
+  }
+  std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  if (compiler) compiler->add_source(text);
+  try {
+    return YAML::Load(text);
   } catch (const YAML::ParserException& e) {
     errors.push_back({path, e.mark.line + 1, e.mark.column + 1, e.msg});
   }
@@ -288,7 +296,7 @@ void read_includes(Reader& r, const YAML::Node& n, Config& c, std::vector<Config
       r.error(entry, fmt::format("include {} does not exist", p.string()));
     }
     for (const auto& f : files) {
-      auto doc = parse_file(f.string(), errors);
+      auto doc = parse_file(f.string(), errors, &compiler);
       if (!doc || doc->IsNull()) continue;
       Reader inner(f.string(), errors);
       if (!inner.is_map(*doc, "an included file")) continue;
@@ -325,7 +333,8 @@ void read_routes(Reader& r, const YAML::Node& n, Config& c) {
 
 std::optional<Config> load_config(const std::string& path, std::vector<ConfigError>& errors) {
   size_t errors_before = errors.size();
-  auto doc = parse_file(path, errors);
+  policy::Compiler compiler;
+  auto doc = parse_file(path, errors, &compiler);
   if (!doc) return std::nullopt;
   Reader r(path, errors);
   Config c;
@@ -334,7 +343,6 @@ std::optional<Config> load_config(const std::string& path, std::vector<ConfigErr
   const YAML::Node& root = *doc;
   r.only_keys(root, {"listen", "state", "limits", "upstreams", "routes", "accounts", "include", "policy", "audit"},
               "the configuration");
-  policy::Compiler compiler;
   if (root["policy"]) compiler.add_rules(root["policy"], path);
   if (YAML::Node audit = root["audit"]; audit && r.is_map(audit, "audit")) {
     r.only_keys(audit, {"file", "mask_numbers"}, "audit");

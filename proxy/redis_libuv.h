@@ -26,7 +26,9 @@ inline void redis_poll_cb(uv_poll_t* handle, int status, int events) {
 }
 
 inline void redis_poll_update(RedisPoll* p, int add, int remove) {
-  p->events = (p->events | add) & ~remove;
+  int events = (p->events | add) & ~remove;
+  if (events == p->events) return;  // hiredis asks on every command: restarting the poll costs an epoll_ctl
+  p->events = events;
   if (p->events) uv_poll_start(&p->handle, p->events, redis_poll_cb);
   else uv_poll_stop(&p->handle);
 }

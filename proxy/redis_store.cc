@@ -249,9 +249,12 @@ class RedisStore final : public StateStore {
   }
 
   void send_argv(Reply fn, const char** argv, size_t argc) {
-    if (ctx_ && connected_) {
+    if (ctx_ && connected_ && in_flight_ < kMaxInFlight) {
       auto* pending = new Reply(std::move(fn));
-      if (redisAsyncCommandArgv(ctx_, on_reply, pending, int(argc), argv, nullptr) == REDIS_OK) return;
+      if (redisAsyncCommandArgv(ctx_, on_reply, pending, int(argc), argv, nullptr) == REDIS_OK) {
+        ++in_flight_;
+        return;
+      }
       fn = std::move(*pending);
       delete pending;
     }
@@ -282,11 +285,18 @@ class RedisStore final : public StateStore {
 
   // Every reply is delivered on a later loop turn by hiredis itself; failures before sending go
   // through deferred_, so callers never see a callback inline.
+  // Backpressure towards Redis: past this many commands awaiting replies, new ones fail at once
+  // (the rules' when_store_down decides), instead of growing hiredis' buffers without bound.
+  static constexpr size_t kMaxInFlight = 50000;
+
   template <typename... Args>
   void send(Reply fn, const char* format, Args... args) {
-    if (ctx_ && connected_) {
+    if (ctx_ && connected_ && in_flight_ < kMaxInFlight) {
       auto* pending = new Reply(std::move(fn));
-      if (redisAsyncCommand(ctx_, on_reply, pending, format, args...) == REDIS_OK) return;
+      if (redisAsyncCommand(ctx_, on_reply, pending, format, args...) == REDIS_OK) {
+        ++in_flight_;
+        return;
+      }
       fn = std::move(*pending);
       delete pending;
     }
@@ -297,6 +307,7 @@ class RedisStore final : public StateStore {
   static void on_reply(redisAsyncContext* ctx, void* reply, void* privdata) {
     auto* fn = static_cast<Reply*>(privdata);
     auto* r = static_cast<redisReply*>(reply);
+    if (auto* self = static_cast<RedisStore*>(ctx->data)) --self->in_flight_;
     if (!r || r->type == REDIS_REPLY_ERROR) {
       auto* self = static_cast<RedisStore*>(ctx->data);
       bool noscript = r && std::string_view(r->str, r->len).starts_with("NOSCRIPT");
@@ -379,7 +390,8 @@ class RedisStore final : public StateStore {
   uv_timer_t reconnect_timer_{};
   bool connected_ = false;
   bool closing_ = false;
-  bool last_error_noscript_ = false;  // set by on_reply just before the callback that sees it
+  bool last_error_noscript_ = false;
+  size_t in_flight_ = 0;  // commands sent and not yet answered  // set by on_reply just before the callback that sees it
   std::string reserve_sha_, release_sha_;
 };
 

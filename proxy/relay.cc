@@ -387,8 +387,12 @@ void Relay::drain(UpstreamPool& pool) {
 void Relay::answer(Submit& submit, uint32_t st) {
   // Every submit ends here, once: settle what the state store holds for it.
   if (st == status::ESME_ROK && submit.verdict.outcome != policy::Outcome::reject) {
+    // Counted here, written to the store in one batch per tick: billing needs totals, not a
+    // round trip per message.
     int64_t day = policy::saudi_time(wall_ms() / 1000).day;
-    store_->count_usage(*submit.account, day, policy::name(submit.verdict.message_class), submit.counts_as_message ? 1 : 0, 1);
+    auto& tally = usage_[{*submit.account, day, submit.verdict.message_class}];
+    tally.first += submit.counts_as_message ? 1 : 0;
+    tally.second += 1;
   } else if (submit.reserved) {
     store_->release(*submit.reserved);  // not relayed: its awareness allowance and balance come back
   }
@@ -746,9 +750,16 @@ void Relay::refresh_ported_numbers() {
   });
 }
 
+void Relay::flush_usage() {
+  for (const auto& [key, tally] : usage_)
+    store_->count_usage(std::get<0>(key), std::get<1>(key), policy::name(std::get<2>(key)), tally.first, tally.second);
+  usage_.clear();
+}
+
 void Relay::on_tick() {
   uint64_t now = now_ms();
   audit_.flush();
+  flush_usage();
   expire_held(now);
   if (!held_restored_ && store_->up() && !shutting_down_) restore_held();
   if (ticks_++ % 4 == 0 && !shutting_down_) refresh_ported_numbers();
@@ -832,6 +843,7 @@ void Relay::close_customers() {
   std::vector<CustomerSession*> customers;
   for (auto& [id, c] : customers_) customers.push_back(c.get());
   for (auto* c : customers) c->close_after_flush("shutting down");
+  flush_usage();
   store_->close();
 }
 

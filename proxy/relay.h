@@ -4,6 +4,7 @@
 #include <uv.h>
 
 #include <deque>
+#include <tuple>
 #include <map>
 #include <memory>
 #include <optional>
@@ -113,6 +114,7 @@ class Relay {
                      const policy::Verdict& v, std::string_view rule, uint32_t status = 0);
   void audit_answer(const Submit& submit, uint32_t status, std::string_view operator_id);
   void refresh_ported_numbers();
+  void flush_usage();
   void dispatch(UpstreamPool& pool, std::unique_ptr<Submit> submit);
   void drain(UpstreamPool& pool);
   void answer(Submit& submit, uint32_t status);
@@ -158,6 +160,8 @@ class Relay {
   std::string text_;  // the decoded text of the submit being decided (reused)
   std::unordered_map<std::string, HeldMessage> held_;  // long messages by account + key
   bool held_restored_ = false;
+  // Usage not yet written to the store: (account, Saudi day, class) -> (messages, parts).
+  std::map<std::tuple<std::string, int64_t, policy::MessageClass>, std::pair<int, int>> usage_;
   std::optional<std::string> ported_version_;
   bool ported_loading_ = false;
   uint64_t ticks_ = 0;

@@ -257,12 +257,43 @@ measure_long_text() {
   load_extra=()
 }
 
-declare -A paced
+# The headline cell, 4 x 100, runs three times per hajib path, the two paths alternating; the run
+# with the median msg/s is reported (the VM's noise between 4-second runs is often +-20%).
+declare -A runs spread
+headline_runs=3
+measure_headline() {
+  local i mode label key
+  for i in $(seq "$headline_runs"); do
+    for mode in enforce off; do
+      [ -n "${hpid[$mode]:-}" ] || continue
+      label=hajib
+      [ "$mode" = off ] && label=hajib-off
+      key=$label/4/100
+      measure_path "$label" "${hport[$mode]}" "${hpid[$mode]}" 4x100
+      [ "${rate[$key]}" = failed ] && continue
+      runs[$label]+="${rate[$key]}|${p50[$key]}|${p99[$key]}|${p999[$key]}|${cpu[$key]}|${errs[$key]}"$'\n'
+    done
+  done
+  for label in hajib hajib-off; do
+    [ -n "${runs[$label]:-}" ] || continue
+    key=$label/4/100
+    local sorted median n
+    sorted=$(printf '%s' "${runs[$label]}" | sort -t'|' -k1,1g)
+    n=$(wc -l <<<"$sorted")
+    median=$(sed -n "$(((n + 1) / 2))p" <<<"$sorted")
+    IFS='|' read -r rate[$key] p50[$key] p99[$key] p999[$key] cpu[$key] errs[$key] <<<"$median"
+    spread[$key]="$(head -1 <<<"$sorted" | cut -d'|' -f1)-$(tail -1 <<<"$sorted" | cut -d'|' -f1)"
+  done
+}
+
+# 10,000 msg/s offered over 4 x 100 for 4 s; each call adds one run, and paced[] keeps the run with
+# the median p99 so far (finish_paced), because one stall on this VM moves a p99 by milliseconds.
+declare -A paced paced_runs
 measure_paced() {
   local path=$1 port=$2 out
-  out=$(load "$port" --connections 4 --window 100 --rate 10000 --duration 5 --warmup 2000) || true
+  out=$(load "$port" --connections 4 --window 100 --rate 10000 --duration 4 --warmup 2000) || true
   [ -z "$out" ] && { paced[$path]="failed"; return; }
-  paced[$path]="$(field "$out" msg_per_s) $(field "$out" p50_us) $(field "$out" p99_us) $(field "$out" p999_us)"
+  paced_runs[$path]+="$(field "$out" msg_per_s) $(field "$out" p50_us) $(field "$out" p99_us) $(field "$out" p999_us)"$'\n'
   json_rows+=("{\"path\":\"$path\",\"test\":\"paced_10k\",\"connections\":4,\"window\":100,\"msg_per_s\":$(field "$out" msg_per_s),\"p50_us\":$(field "$out" p50_us),\"p99_us\":$(field "$out" p99_us),\"p999_us\":$(field "$out" p999_us)}")
 }
 
@@ -284,6 +315,15 @@ measure_idle_sessions() {
   idle_rss_before=$before
   idle_rss_peak=$peak
   [ -n "$out" ] || idle_note="smpp-load with 1,000 idle sessions failed: $(tail -1 "$tmp/load.err")"
+}
+
+finish_paced() {
+  local path sorted n
+  for path in "${!paced_runs[@]}"; do
+    sorted=$(printf '%s' "${paced_runs[$path]}" | sort -k3,3g)
+    n=$(wc -l <<<"$sorted")
+    paced[$path]="$(sed -n "$(((n + 1) / 2))p" <<<"$sorted")  (p99 of the runs: $(cut -d' ' -f3 <<<"$sorted" | paste -sd' '))"
+  done
 }
 
 # ---- policy-bench ------------------------------------------------------------------------------------
@@ -336,14 +376,19 @@ print_table() {
       "$(ratio "${rate[hajib+text/4/100]:-}" "${rate[haproxy/4/100]:-}")" "$(ratio "${p50[hajib+text/4/100]:-}" "${p50[haproxy/4/100]:-}")" \
       "$(ratio "${rate[hajib+text/4/100]:-}" "${rate[hajib-off+text/4/100]:-}")" "$(ratio "${p50[hajib+text/4/100]:-}" "${p50[hajib-off+text/4/100]:-}")" \
       "$(ratio "${cpu[hajib+text/4/100]:-}" "${cpu[hajib-off+text/4/100]:-}")"
-    printf '  policy on / off at 4 x 100: %s (target >= 0.90)\n' "$(ratio "${rate[hajib/4/100]}" "${rate[hajib-off/4/100]:-}")"
+    printf '  policy on / off at 4 x 100: %s (target >= 0.90); 4 x 100 rows: median of %s alternating runs (msg/s hajib %s, hajib-off %s)\n' \
+      "$(ratio "${rate[hajib/4/100]}" "${rate[hajib-off/4/100]:-}")" "$headline_runs" "${spread[hajib/4/100]:-}" "${spread[hajib-off/4/100]:-}"
   fi
   [ -n "${hajib_notes[enforce]:-}" ] && printf '\nhajib rows skipped: %s\n' "${hajib_notes[enforce]}"
   [ -n "${hajib_notes[off]:-}" ] && printf '\nhajib-off rows skipped: %s\n' "${hajib_notes[off]}"
-  printf '\nlatency at 10,000 msg/s offered (4 x 100):  msg/s  p50_us  p99_us  p99.9_us\n'
+  printf '\nlatency at 10,000 msg/s offered (4 x 100; median-p99 run of 3):  msg/s  p50_us  p99_us  p99.9_us\n'
   for path in direct haproxy hajib; do
     [ -n "${paced[$path]:-}" ] && printf '  %-8s %s\n' "$path" "${paced[$path]}"
   done
+  if [ -n "${paced[hajib]:-}" ] && [ -n "${paced[direct]:-}" ]; then
+    printf '  hajib p99 - direct p99: %s µs (target <= 1000)\n' \
+      "$(awk -v a="$(cut -d' ' -f3 <<<"${paced[hajib]}")" -v b="$(cut -d' ' -f3 <<<"${paced[direct]}")" 'BEGIN{printf "%.0f", a-b}')"
+  fi
   local label
   for label in hajib hajib-off; do
     [ -n "${peak_kb[$label]:-}" ] && printf '\n%s peak RSS (VmHWM) over the whole run: %s KiB' "$label" "${peak_kb[$label]}"
@@ -402,11 +447,9 @@ note "smsc-sim on :$sim_port, haproxy on :$haproxy_port, redis on :$redis_port"
 
 note "direct -> smsc-sim"
 measure_path direct "$sim_port"
-measure_paced direct "$sim_port"
 if ((haproxy_ok)); then
   note "haproxy -> smsc-sim"
   measure_path haproxy "$haproxy_port"
-  measure_paced haproxy "$haproxy_port"
 fi
 
 # hajib with the policy enforced (the defaults decide every message) and hajib-off (`policy: { mode:
@@ -428,15 +471,21 @@ if [ -n "${hpid[enforce]:-}" ]; then
 fi
 note "hajib and hajib-off -> smsc-sim (hajib on :${hport[enforce]:-}, hajib-off on :${hport[off]:-})"
 for cell in $all_cells; do
+  [ "$cell" = 4x100 ] && continue
   [ -n "${hpid[enforce]:-}" ] && measure_path hajib "${hport[enforce]}" "${hpid[enforce]}" "$cell"
   [ -n "${hpid[off]:-}" ] && measure_path hajib-off "${hport[off]}" "${hpid[off]}" "$cell"
 done
+measure_headline
 [ -n "${hpid[enforce]:-}" ] && measure_long_text hajib "${hport[enforce]}" "${hpid[enforce]}"
 [ -n "${hpid[off]:-}" ] && measure_long_text hajib-off "${hport[off]}" "${hpid[off]}"
-if [ -n "${hpid[enforce]:-}" ]; then
-  note "paced 10,000 msg/s through hajib"
-  measure_paced hajib "${hport[enforce]}"
-fi
+# The paced runs take turns (direct, haproxy, hajib; three rounds), so that they see the same machine.
+note "paced 10,000 msg/s"
+for _ in 1 2 3; do
+  measure_paced direct "$sim_port"
+  ((haproxy_ok)) && measure_paced haproxy "$haproxy_port"
+  [ -n "${hpid[enforce]:-}" ] && measure_paced hajib "${hport[enforce]}"
+done
+finish_paced
 [ -n "${hpid[enforce]:-}" ] && peak_kb[hajib]=$(status_kb "${hpid[enforce]}" VmHWM)
 [ -n "${hpid[off]:-}" ] && peak_kb[hajib-off]=$(status_kb "${hpid[off]}" VmHWM)
 for mode in enforce off; do stop_hajib "${hpid[$mode]:-}"; done
