@@ -142,6 +142,7 @@ EOF
 start_hajib() {
   local mode=$1 db=0
   [ "$mode" = off ] && db=1
+  [ "$mode" = state ] && db=2
   hajib_pid="" hajib_port="" hajib_note=""
   ((hajib_built)) || { hajib_note="hajib did not build: ${hajib_build_error:-see cmake}"; return 1; }
   local hash
@@ -160,6 +161,14 @@ accounts:
            entity: private, senders: { ACME: service } }
 EOF
   [ "$mode" = off ] && echo 'policy: { mode: off }' >>"$tmp/hajib-$mode.yaml"
+  # Every stateful rule a service message can meet: a prepaid balance and a throughput limit,
+  # checked and charged in the one Redis script per message (docs/state.md).
+  if [ "$mode" = state ]; then
+    sed -i 's/entity: private, senders: { ACME: service } }/entity: private, senders: { ACME: service }, balance: prepaid, throughput: 1000000 }/' \
+      "$tmp/hajib-$mode.yaml"
+    "$build/hajib" balance add --config "$tmp/hajib-$mode.yaml" --account bench 1000000000 >/dev/null 2>>"$tmp/passwd.err" ||
+      { hajib_note="hajib balance add failed: $(tail -1 "$tmp/passwd.err")"; return 1; }
+  fi
   "$build/hajib" --config "$tmp/hajib-$mode.yaml" >"$tmp/hajib-$mode.out" 2>"$tmp/hajib-$mode.err" &
   hajib_pid=$!
   pids+=("$hajib_pid")
@@ -190,7 +199,7 @@ load() {
   local port=$1
   shift
   local user=bench pw=benchpw
-  timeout 60 "$build/smpp-load" --host 127.0.0.1 --port "$port" --system-id "$user" --password "$pw" "$@" \
+  timeout 60 "$build/smpp-load" --host 127.0.0.1 --port "$port" --system-id "$user" --password "$pw" "$@" ${load_extra[@]+"${load_extra[@]}"} \
     2>>"$tmp/load.err"
 }
 
@@ -343,7 +352,7 @@ ratio() {
   awk -v a="$1" -v b="$2" 'BEGIN{ if (a+0 > 0 && b+0 > 0) printf "%.2f", a/b; else printf "-" }'
 }
 
-paths="direct haproxy hajib hajib-off hajib+text hajib-off+text"
+paths="direct haproxy hajib hajib-off hajib+text hajib-off+text hajib-3part hajib-state"
 
 print_table() {
   local path c w key
@@ -488,7 +497,25 @@ done
 finish_paced
 [ -n "${hpid[enforce]:-}" ] && peak_kb[hajib]=$(status_kb "${hpid[enforce]}" VmHWM)
 [ -n "${hpid[off]:-}" ] && peak_kb[hajib-off]=$(status_kb "${hpid[off]}" VmHWM)
+# Long messages: 3-part UCS-2 messages with a UDH through the enforcing hajib, in parts per second
+# (each part is one submit_sm and one response), beside the single-part figure above.
+if [ -n "${hpid[enforce]:-}" ]; then
+  note "3-part UCS-2 messages through hajib"
+  load_extra=(--parts 3)
+  measure_path hajib-3part "${hport[enforce]}" "${hpid[enforce]}" 4x100
+  load_extra=()
+fi
 for mode in enforce off; do stop_hajib "${hpid[$mode]:-}"; done
+
+# Every stateful rule on (prepaid balance + throughput limit, one Redis script per message).
+note "hajib with stateful rules -> smsc-sim"
+if start_hajib state; then
+  measure_path hajib-state "$hajib_port" "$hajib_pid" 4x100
+  peak_kb[hajib-state]=$(status_kb "$hajib_pid" VmHWM)
+  stop_hajib "$hajib_pid"
+else
+  note "skipping hajib-state rows: $hajib_note"
+fi
 
 note "policy-bench"
 run_policy_bench || note "$policy_bench_note"

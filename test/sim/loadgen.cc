@@ -43,6 +43,7 @@ struct Options {
   double rate = 0;
   std::string dest = "966501234567", source = "ACME", text = "hello";
   uint8_t registered_delivery = 0;
+  unsigned parts = 1;  // > 1: long messages of this many UCS-2 parts with a 16-bit-reference UDH
   uint64_t warmup = 0;
   uint32_t idle = 0;
   uint64_t grace_ms = 3000;
@@ -126,6 +127,8 @@ struct Conn {
   unsigned slot_bits = 0;
   uint32_t sequence_counter = 0;
   size_t index = 0;
+  unsigned next_part = 0;   // long messages: the part to send next on this connection
+  uint16_t reference = 0;   // long messages: the current message's reference
 };
 
 Options g_opt;
@@ -133,6 +136,10 @@ uv_loop_t* g_loop = nullptr;
 std::vector<Conn*> g_conns;   // active first, then idle
 std::vector<Conn*> g_dirty;
 std::vector<uint8_t> g_submit_template;
+// Long messages: one template per part, and where its 16-bit reference sits.
+std::vector<std::vector<uint8_t>> g_part_templates;
+size_t g_reference_at = 0;
+uint16_t g_next_reference = 0;
 Histogram g_histogram;
 
 struct Run {
@@ -211,6 +218,46 @@ std::vector<uint8_t> build_submit_template() {
   return buf;
 }
 
+// Part k of n: UDH 06 08 04 REF REF n k, then 66 UCS-2 characters of Arabic service text (139
+// bytes in all, so that it fits one SMS).
+std::vector<std::vector<uint8_t>> build_part_templates(unsigned parts) {
+  static const char16_t kText[] = u"تم شحن طلبك رقم ٤٨٢١٣ وسيصل خلال يومين، يمكنك تتبعه من التطبيق. ";
+  std::vector<std::vector<uint8_t>> out;
+  for (unsigned k = 1; k <= parts; ++k) {
+    std::vector<uint8_t> buf;
+    sim::PduWriter w(buf, uint32_t(Command::submit_sm), 0, 0);
+    w.cstr("");
+    w.u8(5);
+    w.u8(0);
+    w.cstr(g_opt.source);
+    w.u8(1);
+    w.u8(1);
+    w.cstr(g_opt.dest);
+    w.u8(0x40);  // esm_class: UDH indicator
+    w.u8(0);
+    w.u8(0);
+    w.cstr("");
+    w.cstr("");
+    w.u8(g_opt.registered_delivery);
+    w.u8(0);
+    w.u8(8);  // data_coding: UCS-2
+    w.u8(0);
+    std::vector<uint8_t> ud = {0x06, 0x08, 0x04, 0x00, 0x00, uint8_t(parts), uint8_t(k)};
+    for (size_t i = 0; i < 66; ++i) {
+      char16_t ch = kText[i % (sizeof kText / sizeof kText[0] - 1)];
+      ud.push_back(uint8_t(ch >> 8));
+      ud.push_back(uint8_t(ch & 0xFF));
+    }
+    w.u8(uint8_t(ud.size()));
+    size_t udh_at = buf.size();
+    w.bytes(ud.data(), ud.size());
+    w.finish();
+    g_reference_at = udh_at + 3;
+    out.push_back(std::move(buf));
+  }
+  return out;
+}
+
 void write_bind(Conn* c) {
   Command id = g_opt.transceiver ? Command::bind_transceiver : Command::bind_transmitter;
   sim::PduWriter w(out_of(c), uint32_t(id), 0, smpp::next_sequence(c->control_sequence));
@@ -263,7 +310,15 @@ void send_submit(Conn* c, uint64_t now) {
   uint32_t sequence = (((++c->sequence_counter & counter_mask) << c->slot_bits) | slot) + 1;
   std::vector<uint8_t>& buf = out_of(c);
   size_t at = buf.size();
-  buf.insert(buf.end(), g_submit_template.begin(), g_submit_template.end());
+  if (g_opt.parts > 1) {  // the parts of one message go out back to back on one connection
+    if (c->next_part == 0) c->reference = ++g_next_reference;
+    const auto& part = g_part_templates[c->next_part];
+    buf.insert(buf.end(), part.begin(), part.end());
+    smpp::store_be16(buf.data() + at + g_reference_at, c->reference);
+    c->next_part = (c->next_part + 1) % g_opt.parts;
+  } else {
+    buf.insert(buf.end(), g_submit_template.begin(), g_submit_template.end());
+  }
   smpp::patch_sequence(buf.data() + at, sequence);
   c->slots[slot] = Slot{sequence, true, measured, now};
   ++g_run.outstanding;
@@ -572,7 +627,7 @@ void maybe_finish() {
                "usage: smpp-load --host 127.0.0.1 --port P --system-id ID --password PW\n"
                "  [--bind transmitter|transceiver] --connections C --window W (--count N | --duration S)\n"
                "  [--rate R] [--dest MSISDN] [--source ADDR] [--text T] [--registered-delivery 0|1]\n"
-               "  [--warmup N] [--idle-connections K] [--grace-ms MS]\n");
+               "  [--warmup N] [--idle-connections K] [--grace-ms MS] [--parts N (long UCS-2 messages)]\n");
   std::exit(2);
 }
 
@@ -611,6 +666,7 @@ Options parse_options(int argc, char** argv) {
     else if (a == "--source") o.source = v;
     else if (a == "--text") o.text = v;
     else if (a == "--registered-delivery") o.registered_delivery = uint8_t(number_arg(a, v));
+    else if (a == "--parts") o.parts = unsigned(number_arg(a, v));
     else if (a == "--warmup") o.warmup = number_arg(a, v);
     else if (a == "--idle-connections") o.idle = uint32_t(number_arg(a, v));
     else if (a == "--grace-ms") o.grace_ms = number_arg(a, v);
@@ -642,6 +698,7 @@ int main(int argc, char** argv) {
   signal(SIGPIPE, SIG_IGN);
   g_loop = uv_default_loop();
   g_submit_template = build_submit_template();
+  if (g_opt.parts > 1) g_part_templates = build_part_templates(g_opt.parts);
 
   for (uint32_t i = 0; i < g_opt.connections + g_opt.idle; ++i) {
     Conn* c = new Conn(i >= g_opt.connections, g_opt.window);
