@@ -223,25 +223,22 @@ class RedisStore final : public StateStore {
  private:
   using Reply = std::function<void(redisReply*)>;
 
-  // EVALSHA with the script's SHA (loaded at connect); if Redis lost its script cache (a
-  // restart), EVAL once with the text, which loads it again.
+  // EVALSHA with the script's SHA, loaded again on every connect (before any EVALSHA on that
+  // connection, since commands are pipelined in order); EVAL with the text until it is known.
+  // A NOSCRIPT (someone flushed the script cache) fails that one call, which the rules treat as
+  // the store being down, and loads the scripts again.
   void script(const std::string& sha, const char* text, const char** argv, size_t argc, Reply fn) {
-    if (!ctx_ || !connected_ || sha.empty()) {
+    if (sha.empty()) {
       std::vector<const char*> eval(argv, argv + argc);
       eval[0] = "EVAL";
       eval[1] = text;
       return send_argv(std::move(fn), eval.data(), eval.size());
     }
-    std::vector<std::string> copy(argv, argv + argc);
     send_argv(
-        [this, fn, text, copy](redisReply* r) {
+        [this, fn = std::move(fn)](redisReply* r) {
           if (!r && last_error_noscript_) {
             last_error_noscript_ = false;
-            std::vector<const char*> eval;
-            for (const auto& s : copy) eval.push_back(s.c_str());
-            eval[0] = "EVAL";
-            eval[1] = text;
-            return send_argv(fn, eval.data(), eval.size());
+            load_scripts();
           }
           fn(r);
         },
