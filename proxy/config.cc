@@ -110,7 +110,7 @@ void read_limits(Reader& r, const YAML::Node& n, Limits& l) {
   if (!r.is_map(n, "limits")) return;
   r.only_keys(n, {"max_pdu", "customer_window", "response_timeout_ms", "enquire_link_s", "receipt_map_ttl_s",
                   "pending_receipts_max", "pending_receipts_ttl_s", "bind_failures", "long_message_timeout_s",
-                  "long_messages_max"},
+                  "long_messages_max", "long_message_bytes_max"},
               "limits");
   r.number(n, "max_pdu", l.max_pdu, 64, 1 << 20);
   r.number(n, "customer_window", l.customer_window, 1, 100000);
@@ -121,6 +121,7 @@ void read_limits(Reader& r, const YAML::Node& n, Limits& l) {
   r.number(n, "pending_receipts_ttl_s", l.pending_receipts_ttl_s, 60, 90 * 24 * 3600);
   r.number(n, "long_message_timeout_s", l.long_message_timeout_s, 1, 24 * 3600);
   r.number(n, "long_messages_max", l.long_messages_max, 1, 1000000);
+  r.number(n, "long_message_bytes_max", l.long_message_bytes_max, 1024, 1 << 30);
   if (YAML::Node b = n["bind_failures"]) {
     if (!r.is_map(b, "limits.bind_failures")) return;
     r.only_keys(b, {"max", "window_s", "block_s"}, "limits.bind_failures");
@@ -133,7 +134,8 @@ void read_limits(Reader& r, const YAML::Node& n, Limits& l) {
 void read_state(Reader& r, const YAML::Node& n, Config& c) {
   if (n.IsScalar() && n.Scalar() == "memory") return;
   if (!r.is_map(n, "state (or: state: memory)")) return;
-  r.only_keys(n, {"redis", "number_key"}, "state");
+  r.only_keys(n, {"redis", "number_key", "timeout_ms"}, "state");
+  r.number(n, "timeout_ms", c.state_timeout_ms, 10, 60000);
   if (YAML::Node key = n["number_key"]) {
     std::string hex = r.str(key, "state.number_key");
     std::string bytes;
@@ -341,8 +343,19 @@ std::optional<Config> load_config(const std::string& path, std::vector<ConfigErr
   c.path = path;
   if (!r.is_map(*doc, "the configuration")) return std::nullopt;
   const YAML::Node& root = *doc;
-  r.only_keys(root, {"listen", "state", "limits", "upstreams", "routes", "accounts", "include", "policy", "audit"},
+  r.only_keys(root, {"listen", "state", "limits", "upstreams", "routes", "accounts", "include", "policy", "audit", "text"},
               "the configuration");
+  if (YAML::Node text = root["text"]; text && r.is_map(text, "text")) {
+    r.only_keys(text, {"smsc_default", "gsm7_packed"}, "text");
+    if (YAML::Node d = text["smsc_default"]) {
+      std::string v = r.str(d, "text.smsc_default");
+      if (v == "gsm7") c.text.smsc_default = smpp::DefaultAlphabet::gsm7;
+      else if (v == "ascii") c.text.smsc_default = smpp::DefaultAlphabet::ascii;
+      else if (v == "latin1") c.text.smsc_default = smpp::DefaultAlphabet::latin1;
+      else r.error(d, "text.smsc_default must be gsm7, ascii or latin1");
+    }
+    if (YAML::Node p = text["gsm7_packed"]) c.text.gsm7_packed = p.as<bool>(false);
+  }
   if (root["policy"]) compiler.add_rules(root["policy"], path);
   if (YAML::Node audit = root["audit"]; audit && r.is_map(audit, "audit")) {
     r.only_keys(audit, {"file", "mask_numbers"}, "audit");

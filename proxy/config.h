@@ -13,6 +13,7 @@
 #include "policy/table.h"
 #include "proxy/cidr.h"
 #include "proxy/receipt_id.h"
+#include "smpp/text.h"
 
 namespace proxy {
 
@@ -36,6 +37,7 @@ struct Limits {
   int bind_failures_block_s = 300;
   int long_message_timeout_s = 60;  // parts of a long message wait this long for the rest
   int long_messages_max = 1000;     // long messages held per account while parts are missing
+  int long_message_bytes_max = 4 << 20;  // bytes of parts held per account
   bool operator==(const Limits&) const = default;
 };
 
@@ -73,6 +75,8 @@ struct Config {
   policy::RouteTable routes;
   std::map<std::string, std::shared_ptr<const AccountConfig>> accounts;
   std::shared_ptr<const policy::Table> policy;
+  smpp::TextOptions text;        // what data_coding 0 means here, and GSM 7-bit packing
+  int state_timeout_ms = 1000;   // a state store slower than this is treated as down
   std::string audit_file;        // empty: no audit log
   bool audit_mask_numbers = true;
   std::unordered_map<std::string, std::string> mo_owner;  // number or short code -> account

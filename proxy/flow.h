@@ -52,6 +52,7 @@ struct HeldMessage {
   uint8_t total = 0;
   std::map<uint8_t, Part> parts;  // by sequence number: forwarded in this order
   uint64_t deadline_ms = 0;
+  size_t bytes = 0;  // counted against the account's limits.long_message_bytes_max
   bool deciding = false;  // complete, and waiting for the state store's answer
 };
 

@@ -64,11 +64,17 @@ void Relay::submit_part(CustomerSession& session, uint32_t sequence, std::string
     return session.answer_submit(sequence, status::ESME_ROK, view(dup->second.id));
   }
   if (msg.deciding) return refuse(session, sequence, status::ESME_RSYSERR);  // a part beyond the total, too late
+  if (account.held_bytes + pdu.size() > size_t(config_.limits.long_message_bytes_max)) {
+    if (msg.parts.empty()) forget_held(held_key);
+    return refuse(session, sequence, status::ESME_RMSGQFUL);
+  }
   HeldMessage::Part held;
   held.id = ids_.next();
   held.registered_delivery = sm.registered_delivery;
   if (!smpp::rewrite_destination(pdu, 1, 1, destination, held.pdu)) return refuse(session, sequence, status::ESME_RINVDSTADR);
   ++counters().long_message_parts;
+  account.held_bytes += held.pdu.size();
+  msg.bytes += held.pdu.size();
   std::string blob = std::string(view(held.id)) + held.pdu;
   MessageIdAllocator::Id id = held.id;
   msg.parts.emplace(part.sequence, std::move(held));
@@ -80,7 +86,13 @@ void Relay::submit_part(CustomerSession& session, uint32_t sequence, std::string
                       if (!ok) {
                         ++counters().state_degraded;
                         if (auto m = held_.find(held_key); m != held_.end() && !m->second.deciding) {
-                          m->second.parts.erase(seq);
+                          if (auto part = m->second.parts.find(seq); part != m->second.parts.end()) {
+                            size_t bytes = part->second.pdu.size();
+                            m->second.bytes -= std::min(m->second.bytes, bytes);
+                            Account& a = accounts_[m->second.account];
+                            a.held_bytes -= std::min(a.held_bytes, bytes);
+                            m->second.parts.erase(part);
+                          }
                           if (m->second.parts.empty()) forget_held(held_key);
                         }
                         if (customer != customers_.end()) customer->second->answer_submit(sequence, status::ESME_RSYSERR, "");
@@ -105,7 +117,7 @@ void Relay::decide_held(const std::string& held_key) {
   for (const auto& [seq, p] : msg.parts) {
     smpp::ShortMessage sm;
     smpp::DecodeError error;
-    if (!smpp::decode_short_message(p.pdu, sm, error) || message_text(sm, smpp::TextOptions{}, part_text) != TextResult::ok)
+    if (!smpp::decode_short_message(p.pdu, sm, error) || message_text(sm, config_.text, part_text) != TextResult::ok)
       inspectable = false;
     else
       text += part_text;
@@ -214,7 +226,10 @@ void Relay::forget_held(const std::string& held_key) {
   auto it = held_.find(held_key);
   if (it == held_.end()) return;
   store_->forget_held(it->second.account, it->second.key);
-  if (auto a = accounts_.find(it->second.account); a != accounts_.end()) --a->second.held_messages;
+  if (auto a = accounts_.find(it->second.account); a != accounts_.end()) {
+    --a->second.held_messages;
+    a->second.held_bytes -= std::min(a->second.held_bytes, it->second.bytes);
+  }
   held_.erase(it);
 }
 
@@ -290,7 +305,11 @@ void Relay::restore_held() {
       held.id[16] = '\0';
       held.pdu = std::string(pdu);
       held.registered_delivery = sm.registered_delivery;
-      msg.parts.try_emplace(part->sequence, std::move(held));
+      size_t bytes = held.pdu.size();
+      if (msg.parts.try_emplace(part->sequence, std::move(held)).second) {
+        msg.bytes += bytes;
+        account->second.held_bytes += bytes;
+      }
       touched.push_back(held_key);
     }
     if (!parts.empty()) fmt::print(stderr, "hajib: {} parts of long messages picked up from the state store\n", parts.size());

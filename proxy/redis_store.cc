@@ -4,6 +4,7 @@
 
 #include <fmt/format.h>
 
+#include <deque>
 #include <iterator>
 
 #include "proxy/deferred.h"
@@ -97,9 +98,12 @@ class RedisStore final : public StateStore {
  public:
   RedisStore(uv_loop_t* loop, const Config& config, Counters& counters)
       : loop_(loop), host_(config.redis_host), port_(config.redis_port), db_(config.redis_db), counters_(counters),
-        deferred_(loop) {
+        deferred_(loop), timeout_ms_(uint64_t(config.state_timeout_ms)) {
     uv_timer_init(loop, &reconnect_timer_);
     reconnect_timer_.data = this;
+    uv_timer_init(loop, &stall_timer_);
+    stall_timer_.data = this;
+    uv_timer_start(&stall_timer_, [](uv_timer_t* t) { static_cast<RedisStore*>(t->data)->check_stall(); }, 100, 100);
     connect();
   }
 
@@ -217,6 +221,7 @@ class RedisStore final : public StateStore {
     closing_ = true;
     if (ctx_) redisAsyncDisconnect(ctx_);  // pending callbacks run with no reply
     uv_close(reinterpret_cast<uv_handle_t*>(&reconnect_timer_), nullptr);
+    uv_close(reinterpret_cast<uv_handle_t*>(&stall_timer_), nullptr);
     deferred_.close();
   }
 
@@ -250,6 +255,7 @@ class RedisStore final : public StateStore {
       auto* pending = new Reply(std::move(fn));
       if (redisAsyncCommandArgv(ctx_, on_reply, pending, int(argc), argv, nullptr) == REDIS_OK) {
         ++in_flight_;
+        sent_at_.push_back(uv_now(loop_));
         return;
       }
       fn = std::move(*pending);
@@ -292,6 +298,7 @@ class RedisStore final : public StateStore {
       auto* pending = new Reply(std::move(fn));
       if (redisAsyncCommand(ctx_, on_reply, pending, format, args...) == REDIS_OK) {
         ++in_flight_;
+        sent_at_.push_back(uv_now(loop_));
         return;
       }
       fn = std::move(*pending);
@@ -304,7 +311,10 @@ class RedisStore final : public StateStore {
   static void on_reply(redisAsyncContext* ctx, void* reply, void* privdata) {
     auto* fn = static_cast<Reply*>(privdata);
     auto* r = static_cast<redisReply*>(reply);
-    if (auto* self = static_cast<RedisStore*>(ctx->data)) --self->in_flight_;
+    if (auto* self = static_cast<RedisStore*>(ctx->data)) {
+      --self->in_flight_;
+      if (!self->sent_at_.empty()) self->sent_at_.pop_front();  // replies come in the order of the commands
+    }
     if (!r || r->type == REDIS_REPLY_ERROR) {
       auto* self = static_cast<RedisStore*>(ctx->data);
       bool noscript = r && std::string_view(r->str, r->len).starts_with("NOSCRIPT");
@@ -349,10 +359,22 @@ class RedisStore final : public StateStore {
       self->ctx_ = nullptr;
       bool was = self->connected_;
       self->connected_ = false;
+      self->sent_at_.clear();
+      self->in_flight_ = 0;
       if (self->closing_) return;
       if (was) fmt::print(stderr, "hajib: redis {}:{} disconnected: {}\n", self->host_, self->port_, c->errstr);
       self->schedule_reconnect();
     });
+  }
+
+  // A Redis that answers nothing for timeout_ms is treated as down: the connection is dropped,
+  // every waiting command fails (the rules' when_store_down decides), and it reconnects.
+  void check_stall() {
+    if (!ctx_ || !connected_ || sent_at_.empty() || uv_now(loop_) - sent_at_.front() < timeout_ms_) return;
+    fmt::print(stderr, "hajib: redis {}:{} answered nothing for {} ms: treating it as down\n", host_, port_, timeout_ms_);
+    ++counters_.state_errors;
+    redisAsyncContext* stalled = ctx_;
+    redisAsyncFree(stalled);  // runs the pending callbacks with no reply, then the disconnect callback
   }
 
   void schedule_reconnect() {
@@ -388,7 +410,10 @@ class RedisStore final : public StateStore {
   bool connected_ = false;
   bool closing_ = false;
   bool last_error_noscript_ = false;
-  size_t in_flight_ = 0;  // commands sent and not yet answered  // set by on_reply just before the callback that sees it
+  size_t in_flight_ = 0;  // commands sent and not yet answered
+  std::deque<uint64_t> sent_at_;  // when each of them was sent, oldest first
+  uint64_t timeout_ms_;
+  uv_timer_t stall_timer_{};  // set by on_reply just before the callback that sees it
   std::string reserve_sha_, release_sha_;
 };
 

@@ -201,7 +201,7 @@ void Relay::submit(CustomerSession& session, uint32_t sequence, std::string_view
     audit_refusal(session, sm, sm.destination_addr, {}, "destination.invalid", status::ESME_RINVDSTADR);
     return refuse(session, sequence, status::ESME_RINVDSTADR);
   }
-  TextResult text = message_text(sm, smpp::TextOptions{}, text_);
+  TextResult text = message_text(sm, config_.text, text_);
   if (text == TextResult::bad_udh) {
     audit_refusal(session, sm, *destination, {}, "message.bad_udh", status::ESME_RINVESMCLASS);
     return refuse(session, sequence, status::ESME_RINVESMCLASS);
@@ -504,7 +504,7 @@ void Relay::relay_mo(UpstreamSession& link, uint32_t sequence, smpp::ShortMessag
 // account at once (REGULATIONS 5), and the number gets a confirmation. The MO itself still
 // reaches the customer.
 void Relay::see_opt_out_word(const std::string& account, const smpp::ShortMessage& mo) {
-  if (!policy_->enforcing() || message_text(mo, smpp::TextOptions{}, text_) != TextResult::ok) return;
+  if (!policy_->enforcing() || message_text(mo, config_.text, text_) != TextResult::ok) return;
   policy::OptOutWord word = policy_->opt_out_word(text_);
   auto number = policy::normalize_msisdn(mo.source_addr);
   if (word == policy::OptOutWord::none || !number) return;

@@ -35,6 +35,7 @@ struct Account {
   std::shared_ptr<const AccountConfig> config;  // replaced on reload; nullptr once removed from the config
   int binds = 0;  // bound or binding right now, against max_binds
   int held_messages = 0;  // long messages waiting for parts, against limits.long_messages_max
+  size_t held_bytes = 0;  // their parts' bytes, against limits.long_message_bytes_max
   std::vector<CustomerSession*> receivers;
   size_t next_receiver = 0;
   std::unordered_set<std::string> kept_in_flight;  // kept deliveries being sent right now

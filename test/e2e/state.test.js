@@ -511,3 +511,33 @@ describe('usage export and hajib forget', () => {
     await expectStatus(w, c, promotional(n), V.optedOut, 'still opted out after forget');
   });
 });
+
+// ---------------------------------------------------------------------------------------------
+
+describe('Redis slow (stopped, not dead): treated as down after state.timeout_ms', () => {
+  let w;
+  before(async () => {
+    w = await startWorld({ at: DAY, tweak: (c) => { stateConfig(c); c.state.timeout_ms = 500; } });
+  }, { timeout: 60000 });
+  after(async () => {
+    try { w.redis.proc.kill('SIGCONT'); } catch (_) { /* gone */ }
+    if (w) await w.stop();
+  }, { timeout: 30000 });
+
+  test('a stateful message gets ESME_RSYSERR instead of waiting, service flows, and it recovers', { timeout: 60000 }, async () => {
+    const c = await bindTo(w.hajib);
+    try {
+      await expectStatus(w, c, awareness('966501000040'), S.OK, 'awareness with Redis answering');
+      w.redis.proc.kill('SIGSTOP'); // Redis keeps its socket open but answers nothing
+      await expectStatus(w, c, awareness('966501000041'), S.RSYSERR, 'awareness while Redis answers nothing');
+      await expectStatus(w, c, service('966501000042'), S.OK, 'service while Redis answers nothing');
+      assert.match(w.hajib.stderr(), /answered nothing for 500 ms: treating it as down/);
+      w.redis.proc.kill('SIGCONT');
+      await waitFor(async () => (await w.stats()).state_store === 'redis up', 15000, '/stats state_store "redis up" again');
+      await expectStatus(w, c, awareness('966501000043'), S.OK, 'awareness after Redis answers again');
+    } finally {
+      w.redis.proc.kill('SIGCONT');
+      await c.close();
+    }
+  });
+});
