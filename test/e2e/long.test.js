@@ -307,6 +307,25 @@ describe('long messages: one decision per message, all parts or none (long_messa
     await assertForwarded(w, destination, parts, 'stc', 'out of order');
   });
 
+  test('receipts for parts: the operator\'s receipt for each part reaches the customer with that part\'s own id', { timeout: 30000 }, async () => {
+    const destination = '966501100016';
+    const parts = longMessage('udh8', { chunks: SERVICE, source: 'ACME', destination });
+    const ids = assertAnsweredOk(await sendAll(c, parts), 'a 3-part service message');
+    const got = await assertForwarded(w, destination, parts, 'stc', 'a 3-part service message');
+    const atStc = w.ops.stc.submits.filter((r) => r.dest === destination);
+    assert.equal(atStc.length, 3);
+    // The operator confirms each part with its own id; send the receipts in reverse order.
+    await waitFor(() => atStc.every((r) => r.id), 5000, 'stc answered every part');
+    for (let i = 2; i >= 0; i--) {
+      await w.ops.stc.sendReceipt({ to: 'ACME', from: destination, operatorId: atStc[i].id });
+    }
+    for (let i = 0; i < 3; i++) {
+      const pdu = await waitDelivered(c, (p) => p.receipted_message_id === ids[i], 5000, `the receipt for part ${i + 1}`);
+      assert.equal(receiptField(textOf(pdu), 'id'), ids[i], `part ${i + 1}: the text's id: is that part's id`);
+    }
+    assert.equal(got.length, 3);
+  });
+
   test('two messages to the same number interleaved (A1, B1, A2, B2, A3, B3) are both assembled and forwarded, each in order', { timeout: 30000 }, async () => {
     const destination = '966541100016';
     const a = longMessage('udh8', { chunks: SERVICE, source: 'ACME', destination, label: 'A' });
