@@ -251,18 +251,9 @@ class RedisStore final : public StateStore {
   }
 
   void send_argv(Reply fn, const char** argv, size_t argc) {
-    if (ctx_ && connected_ && in_flight_ < kMaxInFlight) {
-      auto* pending = new Reply(std::move(fn));
-      if (redisAsyncCommandArgv(ctx_, on_reply, pending, int(argc), argv, nullptr) == REDIS_OK) {
-        ++in_flight_;
-        sent_at_.push_back(uv_now(loop_));
-        return;
-      }
-      fn = std::move(*pending);
-      delete pending;
-    }
-    ++counters_.state_errors;
-    deferred_.post([fn = std::move(fn)] { fn(nullptr); });
+    issue(std::move(fn), [&](Reply* pending) {
+      return redisAsyncCommandArgv(ctx_, on_reply, pending, int(argc), argv, nullptr);
+    });
   }
 
   void load_scripts() {
@@ -294,9 +285,16 @@ class RedisStore final : public StateStore {
 
   template <typename... Args>
   void send(Reply fn, const char* format, Args... args) {
+    issue(std::move(fn), [&](Reply* pending) { return redisAsyncCommand(ctx_, on_reply, pending, format, args...); });
+  }
+
+  // Every command goes through here: sent if Redis is connected and not too far behind, else
+  // failed on the next loop turn.
+  template <typename Submit>
+  void issue(Reply fn, Submit submit) {
     if (ctx_ && connected_ && in_flight_ < kMaxInFlight) {
       auto* pending = new Reply(std::move(fn));
-      if (redisAsyncCommand(ctx_, on_reply, pending, format, args...) == REDIS_OK) {
+      if (submit(pending) == REDIS_OK) {
         ++in_flight_;
         sent_at_.push_back(uv_now(loop_));
         return;
