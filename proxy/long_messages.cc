@@ -80,7 +80,7 @@ void Relay::submit_part(CustomerSession& session, uint32_t sequence, std::string
   msg.parts.emplace(part.sequence, std::move(held));
   int ttl = config_.limits.long_message_timeout_s + 60;
   // Answered once kept: an acknowledged part survives a restart (nothing acknowledged is lost).
-  store_->hold_part(account.name, key, std::to_string(part.sequence), blob, ttl,
+  store_->hold_part(account.name, key, std::to_string(part.sequence), blob, ttl, owner_,
                     [this, session_id = session.id(), sequence, id, held_key, seq = part.sequence](bool ok) {
                       auto customer = customers_.find(session_id);
                       if (!ok) {
@@ -269,10 +269,17 @@ void Relay::failure_receipt(const std::string& account, std::string_view id, std
   route_delivery(std::move(d));
 }
 
-// After a restart: the parts this or another instance acknowledged before it stopped.
+// Keeps this instance's claims on the messages it holds alive (see StateStore::hold_part).
+void Relay::renew_held_claims() {
+  for (const auto& [key, msg] : held_)
+    if (!msg.deciding) store_->renew_claim(msg.account, msg.key, owner_);
+}
+
+// After a restart: the parts this or another instance acknowledged before it stopped. Run once,
+// after a claim has had time to lapse, so that a crashed predecessor's messages are free.
 void Relay::restore_held() {
   held_restored_ = true;
-  store_->held_parts([this](bool ok, std::vector<StateStore::HeldPart> parts) {
+  store_->held_parts(owner_, [this](bool ok, std::vector<StateStore::HeldPart> parts) {
     if (!ok) {
       held_restored_ = false;  // try again on a later tick
       return;

@@ -71,13 +71,14 @@ class MemoryStore final : public StateStore {
   }
 
   void hold_part(std::string_view account, std::string_view message, std::string_view part, std::string_view blob, int,
-                 Done done) override {
+                 std::string_view, Done done) override {
     held_[keys::held(account, message)][std::string(part)] = std::string(blob);
     deferred_.post([done = std::move(done)] { done(true); });
   }
   void forget_held(std::string_view account, std::string_view message) override { held_.erase(keys::held(account, message)); }
   // One process: nothing outlives it, so a fresh start has nothing to pick up.
-  void held_parts(std::function<void(bool, std::vector<HeldPart>)> done) override {
+  void renew_claim(std::string_view, std::string_view, std::string_view) override {}
+  void held_parts(std::string_view, std::function<void(bool, std::vector<HeldPart>)> done) override {
     deferred_.post([done = std::move(done)] { done(true, {}); });
   }
 

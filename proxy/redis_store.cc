@@ -72,15 +72,22 @@ if has(8) then redis.call('INCRBY', KEYS[2], ARGV[2]) end
 return 0
 )lua";
 
+// The parts of every long message that no live instance holds: its owner key is gone (the
+// holder stopped renewing it) or is ours. Claims them for us. ARGV: owner, claim ms.
 constexpr const char* kHeldPartsScript = R"lua(
 local out, cursor = {}, '0'
 repeat
   local r = redis.call('SCAN', cursor, 'MATCH', 'hajib:{acct:*}:parts:*', 'COUNT', 1000)
   cursor = r[1]
   for _, key in ipairs(r[2]) do
-    local fields = redis.call('HGETALL', key)
-    for i = 1, #fields, 2 do
-      table.insert(out, key); table.insert(out, fields[i]); table.insert(out, fields[i + 1])
+    local owner_key = string.gsub(key, '}:parts:', '}:owner:', 1)
+    local owner = redis.call('GET', owner_key)
+    if not owner or owner == ARGV[1] then
+      redis.call('SET', owner_key, ARGV[1], 'PX', tonumber(ARGV[2]))
+      local fields = redis.call('HGETALL', key)
+      for i = 1, #fields, 2 do
+        table.insert(out, key); table.insert(out, fields[i]); table.insert(out, fields[i + 1])
+      end
     end
   end
 until cursor == '0'
@@ -183,18 +190,24 @@ class RedisStore final : public StateStore {
   }
 
   void hold_part(std::string_view account, std::string_view message, std::string_view part, std::string_view blob,
-                 int ttl_s, Done done) override {
+                 int ttl_s, std::string_view owner, Done done) override {
     std::string key = keys::held(account, message);
+    renew_claim(account, message, owner);
     send([](redisReply*) {}, "HSET %b %b %b", key.data(), key.size(), part.data(), part.size(), blob.data(), blob.size());
     send([done](redisReply* r) { done(r != nullptr); }, "EXPIRE %b %d", key.data(), key.size(), ttl_s);
   }
 
-  void forget_held(std::string_view account, std::string_view message) override {
-    std::string key = keys::held(account, message);
-    send([](redisReply*) {}, "DEL %b", key.data(), key.size());
+  void renew_claim(std::string_view account, std::string_view message, std::string_view owner) override {
+    std::string key = keys::held_owner(account, message);
+    send([](redisReply*) {}, "SET %b %b PX %d", key.data(), key.size(), owner.data(), owner.size(), keys::kClaimMs);
   }
 
-  void held_parts(std::function<void(bool, std::vector<HeldPart>)> done) override {
+  void forget_held(std::string_view account, std::string_view message) override {
+    std::string key = keys::held(account, message), owner = keys::held_owner(account, message);
+    send([](redisReply*) {}, "DEL %b %b", key.data(), key.size(), owner.data(), owner.size());
+  }
+
+  void held_parts(std::string_view owner, std::function<void(bool, std::vector<HeldPart>)> done) override {
     // Held parts are few (bounded per account, expiring): one script collects them all.
     send(
         [done](redisReply* r) {
@@ -211,7 +224,7 @@ class RedisStore final : public StateStore {
             }
           done(r != nullptr, std::move(parts));
         },
-        "EVAL %s 0", kHeldPartsScript);
+        "EVAL %s 0 %b %d", kHeldPartsScript, owner.data(), owner.size(), keys::kClaimMs);
   }
 
   bool up() const override { return connected_; }

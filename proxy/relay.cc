@@ -47,7 +47,7 @@ Relay::Relay(uv_loop_t* loop, Config config, uint32_t instance, std::string vers
     : loop_(loop), config_(std::move(config)), store_(make_state_store(loop, config_, stats_.counters)), ids_(instance),
       bind_guard_(config_.limits.bind_failures_max, config_.limits.bind_failures_window_s,
                   config_.limits.bind_failures_block_s),
-      verifier_(loop), version_(std::move(version)), started_ms_(uv_now(loop)) {
+      verifier_(loop), version_(std::move(version)), started_ms_(uv_now(loop)), owner_(fmt::format("{:05x}", instance)) {
   for (const auto& [name, account] : config_.accounts) {
     accounts_[name].name = name;
     accounts_[name].config = account;
@@ -761,7 +761,8 @@ void Relay::on_tick() {
   audit_.flush();
   flush_usage();
   expire_held(now);
-  if (!held_restored_ && store_->up() && !shutting_down_) restore_held();
+  if (ticks_ % 2 == 0) renew_held_claims();
+  if (!held_restored_ && store_->up() && !shutting_down_ && now - started_ms_ > uint64_t(keys::kClaimMs) + 500) restore_held();
   if (ticks_++ % 4 == 0 && !shutting_down_) refresh_ported_numbers();
   for (auto& pool : pools_)
     while (!pool.waiting.empty() && pool.waiting.front()->deadline_ms <= now) {
@@ -803,6 +804,7 @@ Snapshot Relay::snapshot() const {
   }
   s.state_store = store_->describe();
   s.ported_numbers = ported_.size();
+  s.long_messages_held = held_.size();
   s.ported_version = ported_version_.value_or("0");
   return s;
 }

@@ -107,6 +107,7 @@ class Relay {
   void forget_held(const std::string& held_key);
   void expire_held(uint64_t now_ms);
   void restore_held();
+  void renew_held_claims();
   void failure_receipt(const std::string& account, std::string_view id, std::string_view customer_source,
                        std::string_view destination, uint32_t status, std::string_view stat, uint8_t state);
   void see_opt_out_word(const std::string& account, const smpp::ShortMessage& mo);
@@ -161,6 +162,7 @@ class Relay {
   std::string text_;  // the decoded text of the submit being decided (reused)
   std::unordered_map<std::string, HeldMessage> held_;  // long messages by account + key
   bool held_restored_ = false;
+  std::string owner_;  // this instance, as the holder of long messages' parts in the store
   // Usage not yet written to the store: (account, Saudi day, class) -> (messages, parts).
   std::map<std::tuple<std::string, int64_t, policy::MessageClass>, std::pair<int, int>> usage_;
   std::optional<std::string> ported_version_;

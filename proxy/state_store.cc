@@ -25,6 +25,9 @@ std::string usage(std::string_view account, int64_t day) { return fmt::format("h
 std::string held(std::string_view account, std::string_view message) {
   return fmt::format("hajib:{{acct:{}}}:parts:{}", account, message);
 }
+std::string held_owner(std::string_view account, std::string_view message) {
+  return fmt::format("hajib:{{acct:{}}}:owner:{}", account, message);
+}
 }  // namespace keys
 
 std::string number_hash(const Config& config, std::string_view number) {

@@ -66,14 +66,18 @@ class StateStore {
   virtual void set_opted_out(std::string_view account, std::string_view number, bool opted_out, Done done) = 0;
 
   // ---- parts of long messages waiting for the rest (docs/long-messages.md) ----
+  // Holding a part also claims the message for `owner` (an instance) for a few seconds; the
+  // holder renews its claims while it waits, so that only a message whose holder is gone is
+  // picked up by another (or a restarted) instance.
   virtual void hold_part(std::string_view account, std::string_view message, std::string_view part, std::string_view blob,
-                         int ttl_s, Done done) = 0;
+                         int ttl_s, std::string_view owner, Done done) = 0;
+  virtual void renew_claim(std::string_view account, std::string_view message, std::string_view owner) = 0;
   virtual void forget_held(std::string_view account, std::string_view message) = 0;
   struct HeldPart {
     std::string account, message, part, blob;
   };
-  // Every part held by any instance, for a proxy that starts again.
-  virtual void held_parts(std::function<void(bool ok, std::vector<HeldPart> parts)> done) = 0;
+  // The parts of every message no live instance holds (or `owner` holds), claimed for `owner`.
+  virtual void held_parts(std::string_view owner, std::function<void(bool ok, std::vector<HeldPart> parts)> done) = 0;
 
   virtual bool up() const = 0;
   virtual std::string describe() const = 0;
@@ -108,6 +112,8 @@ std::string awareness(std::string_view account, int64_t day, std::string_view se
 std::string balance(std::string_view account);
 std::string usage(std::string_view account, int64_t day);
 std::string held(std::string_view account, std::string_view message);
+std::string held_owner(std::string_view account, std::string_view message);
+inline constexpr int kClaimMs = 2000;  // a held message's claim lasts this long unless renewed
 inline constexpr const char* ported = "hajib:ported";
 inline constexpr const char* ported_version = "hajib:ported:version";
 inline constexpr const char* instance = "hajib:instance";

@@ -61,6 +61,7 @@ std::string Stats::json(const Snapshot& s) const {
     sep = ",";
   }
   out += fmt::format("}},\"ported\":{{\"numbers\":{},\"version\":\"{}\"}}", s.ported_numbers, s.ported_version);
+  out += fmt::format(",\"long_messages_held\":{}", s.long_messages_held);
   out += fmt::format(",\"deliveries_awaiting_ack\":{},\"upstream_rtt_us\":{{\"count\":{},\"sum\":{},\"buckets\":[",
                      s.deliveries_awaiting_ack, upstream_rtt.count(), upstream_rtt.sum_us());
   for (size_t i = 0; i < upstream_rtt.buckets().size(); ++i)
@@ -94,6 +95,9 @@ std::string Stats::prometheus(const Snapshot& s) const {
   out += fmt::format("# HELP hajib_deliveries_awaiting_ack receipts/MOs sent to customers, not yet acknowledged\n"
                      "# TYPE hajib_deliveries_awaiting_ack gauge\nhajib_deliveries_awaiting_ack {}\n",
                      s.deliveries_awaiting_ack);
+  out += fmt::format("# HELP hajib_long_messages_held long messages waiting for their last part\n"
+                     "# TYPE hajib_long_messages_held gauge\nhajib_long_messages_held {}\n",
+                     s.long_messages_held);
   out += fmt::format("# HELP hajib_state_store_up 1 when the state store answers\n# TYPE hajib_state_store_up gauge\n"
                      "hajib_state_store_up {}\n",
                      s.state_store == "redis down" ? 0 : 1);

@@ -49,6 +49,7 @@ struct Snapshot {
   std::string state_store;  // "memory", "redis up", "redis down"
   uint64_t deliveries_awaiting_ack = 0;
   uint64_t ported_numbers = 0;
+  uint64_t long_messages_held = 0;  // long messages waiting for their last part
   std::string ported_version;
 };
 

@@ -9,7 +9,7 @@ const { describe, test, before, after, beforeEach } = require('node:test');
 const assert = require('node:assert/strict');
 const {
   S, PROXY_ID, startWorld, submit, waitFor, waitDelivered, textOf, receiptField, sleep,
-  runHajib, passwordHash, stats, linksBound, smpp,
+  runHajib, passwordHash, stats, linksBound, smpp, startHajib, connectCustomer,
 } = require('./harness');
 
 const DAY = '2026-11-22T10:00:00+03:00'; // an ordinary Sunday morning: awareness messages allowed
@@ -381,6 +381,28 @@ describe('long messages and state: balance per part, parts held across a restart
       await waitFor(async () => (left = await balanceOf(w, 'paid')) === 2, 5000, 'the balance at 2')
         .catch((e) => { throw new Error(`${e.message} (hajib balance show says ${left})`); });
     } finally { await p.close(); }
+  });
+
+  test('a second instance starting on the same Redis leaves alone the parts a live instance holds: forwarded once, no failure receipts', { timeout: 60000 }, async () => {
+    const destination = '966581200003';
+    const parts = longMessage('udh8', { chunks: SERVICE, source: 'ACME', destination, registered_delivery: 1 });
+    const c1 = await bindAcme(w);
+    let other;
+    try {
+      assertAnsweredOk(await sendAll(c1, parts.slice(0, 2)), 'parts 1 and 2 via this instance');
+      other = await startHajib(w.configPath); // same Redis; it looks for parts to pick up after ~2.5 s
+      await sleep(3500);
+      assert.equal((await stats(other.statsPort)).long_messages_held, 0, 'the new instance took nothing over');
+      assert.equal((await w.stats()).long_messages_held, 1, 'this instance still holds the message');
+      assertAnsweredOk([await sendPart(c1, parts[2])], 'part 3 via this instance');
+      await assertForwarded(w, destination, parts, 'zain', 'the message, once');
+      await sleep(300);
+      assert.equal(c1.delivered.filter((d) => (d.esm_class & 0x3c) === 0x04 && /stat:(REJECTD|EXPIRED)/.test(textOf(d))).length, 0,
+        'no failure receipts: the other instance did not take the message over');
+    } finally {
+      await c1.close();
+      if (other) await other.stop();
+    }
   });
 
   test('parts held survive a proxy restart: parts 1 and 2, restart (same Redis), part 3 on a new bind: all 3 reach the operator in order', { timeout: 60000 }, async () => {
