@@ -605,6 +605,12 @@ void Compiler::add_rules(const YAML::Node& policy, const std::string& file) {
   TableData& d = *s.data;
   auto err = [&](const YAML::Node& at, const std::string& msg) { s.error(at, file, msg); };
   if (!policy.IsMap()) return err(policy, "policy must be a mapping");
+  // A list of words replaces the default list (an empty list turns it off).
+  auto read_words = [&](const YAML::Node& n, std::vector<std::string>& list, const std::string& what) {
+    list.clear();
+    if (!n.IsSequence()) return err(n, fmt::format("{} must be a list of words", what));
+    for (const auto& w : n) list.push_back(w.as<std::string>(""));
+  };
   for (const auto& kv : policy) {
     std::string key = kv.first.as<std::string>("");
     const YAML::Node& v = kv.second;
@@ -621,10 +627,7 @@ void Compiler::add_rules(const YAML::Node& policy, const std::string& file) {
         std::string k = ov.first.as<std::string>("");
         if (k == "stop_words" || k == "start_words") {
           auto& list = k == "stop_words" ? s.stop_words : s.start_words;
-          list.clear();
-          if (!ov.second.IsSequence()) err(ov.second, fmt::format("opt_out.{} must be a list", k));
-          else
-            for (const auto& w : ov.second) list.push_back(w.as<std::string>(""));
+          read_words(ov.second, list, "opt_out." + k);
         } else if (k == "confirm_stop") {
           d.confirm_stop = ov.second.as<std::string>("");
         } else if (k == "confirm_start") {
@@ -714,10 +717,7 @@ void Compiler::add_rules(const YAML::Node& policy, const std::string& file) {
           if (!probe.ok()) err(ov.second, fmt::format("otp.code is not a valid pattern: {}", probe.error()));
         } else if (k == "words" || k == "reasons") {
           auto& list = k == "words" ? s.otp_words : s.otp_reasons;
-          list.clear();
-          if (!ov.second.IsSequence()) err(ov.second, fmt::format("otp.{} must be a list", k));
-          else
-            for (const auto& w : ov.second) list.push_back(w.as<std::string>(""));
+          read_words(ov.second, list, "otp." + k);
         } else {
           err(ov.first, fmt::format("unknown key '{}' in policy.otp (code, words, reasons)", k));
         }
@@ -734,10 +734,7 @@ void Compiler::add_rules(const YAML::Node& policy, const std::string& file) {
           continue;
         }
         auto& list = s.keywords[size_t(*cls)];
-        list.clear();
-        if (!kw.second.IsSequence()) err(kw.second, "keywords: a list of words");
-        else
-          for (const auto& w : kw.second) list.push_back(w.as<std::string>(""));
+        read_words(kw.second, list, "keywords." + kw.first.as<std::string>(""));
       }
     } else if (key == "rules") {
       if (!v.IsMap()) {

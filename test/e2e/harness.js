@@ -148,21 +148,11 @@ async function startRedis() {
   for (let attempt = 0; attempt < 3; attempt++) {
     const port = await freePort();
     const dir = tempDir('redis');
-    const proc = track(spawn('redis-server', ['--port', String(port), '--bind', HOST, '--save', '',
-      '--appendonly', 'no', '--dir', dir], { stdio: ['ignore', 'pipe', 'pipe'] }));
-    let out = '';
-    proc.stdout.on('data', (d) => { out += d; });
-    proc.stderr.on('data', (d) => { out += d; });
-    proc.once('error', (e) => { out += String(e); });
+    let proc;
     try {
-      await waitFor(async () => {
-        if (proc.exitCode !== null || proc.signalCode !== null) throw new Error('redis-server exited: ' + out.slice(-500));
-        return (await redisCommand(port, ['PING']).catch(() => '')) === 'PONG';
-      }, 10000, `redis-server on port ${port} to answer PING`);
+      proc = await spawnRedisOn(port, dir);
     } catch (e) {
       lastErr = e;
-      try { proc.kill('SIGKILL'); } catch (_) { /* gone */ }
-      await withTimeout(exitOf(proc), 5000, 'redis-server exit').catch(() => {});
       fs.rmSync(dir, { recursive: true, force: true });
       continue;
     }
