@@ -52,7 +52,7 @@ void Connection::process() {
   while (!closing_) {
     if (!ready_for_pdu()) {
       stalled_ = true;
-      ++counters_.customer_read_pauses;  // only customer sessions ever say they are not ready
+      on_stall();
       if (reading_) uv_read_stop(reinterpret_cast<uv_stream_t*>(&tcp_));
       reading_ = false;
       break;

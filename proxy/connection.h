@@ -33,6 +33,7 @@ class Connection {
   bool can_write() const { return !closing_; }  // true while closing after a flush
   const std::string& peer() const { return peer_; }
   uint64_t last_received_ms() const { return last_received_ms_; }
+  bool stalled() const { return stalled_; }  // not read on purpose (backpressure)
   virtual std::string describe() const { return peer_; }  // for logs: who is this
 
  protected:
@@ -45,6 +46,7 @@ class Connection {
 
   virtual void on_pdu(std::string_view pdu) = 0;
   virtual bool ready_for_pdu() const { return true; }
+  virtual void on_stall() {}  // the socket is no longer read until resume_reading()
   virtual void on_tick(uint64_t /*now_ms*/) {}  // every 250 ms while open: timeouts, enquire_link
   virtual void on_closed() = 0;                 // the last callback: the owner may delete this
 

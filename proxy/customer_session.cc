@@ -50,6 +50,10 @@ bool CustomerSession::ready_for_pdu() const {
   return state_ != State::binding && outstanding_ < window_;
 }
 
+void CustomerSession::on_stall() {
+  if (state_ == State::bound) ++counters_.customer_read_pauses;  // the window is full: backpressure
+}
+
 void CustomerSession::refuse(const smpp::Header& h, uint32_t st) {
   smpp::encode_message_id_resp(out(), smpp::response_to(h.command_id), h.sequence, st, "");
 }
@@ -160,6 +164,12 @@ void CustomerSession::on_tick(uint64_t now_ms) {
   const auto& limits = relay_.config().limits;
   if (state_ == State::open && now_ms - opened_ms_ > kBindDeadlineMs) return close("no bind within 30 s");
   if (state_ != State::bound) return;
+  // While its window is full we do not read the socket: silence is ours, not a dead peer, and
+  // its answer to an enquire_link waits unread in the socket.
+  if (stalled()) {
+    if (enquire_sent_ms_) enquire_sent_ms_ = now_ms;  // a full timeout once we read again
+    return;
+  }
   if (enquire_sent_ms_ && now_ms - enquire_sent_ms_ > uint64_t(limits.response_timeout_ms))
     return close("no answer to enquire_link");
   if (!enquire_sent_ms_ && now_ms - last_received_ms() > uint64_t(limits.enquire_link_s) * 1000) {

@@ -40,6 +40,7 @@ class CustomerSession final : public Connection {
  protected:
   void on_pdu(std::string_view pdu) override;
   bool ready_for_pdu() const override;
+  void on_stall() override;
   void on_tick(uint64_t now_ms) override;
   void on_closed() override;
 
