@@ -425,3 +425,27 @@ describe('long messages and state: balance per part, parts held across a restart
     } finally { await c2.close(); }
   });
 });
+
+// ---------------------------------------------------------------------------------------------
+
+describe('long messages held are bounded per account (long_messages_max 1)', () => {
+  let w;
+  before(async () => {
+    w = await startWorld({ at: DAY, tweak: (cfg) => { longConfig(cfg, 60); cfg.limits.long_messages_max = 1; } });
+  }, { timeout: 60000 });
+  after(async () => { if (w) await w.stop(); }, { timeout: 30000 });
+
+  test('a second message waiting for parts is refused ESME_RMSGQFUL (0x14) so the customer retries; once the first is complete there is room again', { timeout: 30000 }, async () => {
+    const c = await bindAcme(w);
+    try {
+      const a = longMessage('udh8', { chunks: SERVICE, source: 'ACME', destination: '966501300001', registered_delivery: 0 });
+      const b = longMessage('udh8', { chunks: SERVICE, source: 'ACME', destination: '966501300002', registered_delivery: 0 });
+      assertAnsweredOk([await sendPart(c, a[0])], 'message A, part 1');
+      assert.equal(hex((await sendPart(c, b[0])).command_status), hex(0x14), 'message B, part 1, while A waits: queue full');
+      assertAnsweredOk(await sendAll(c, a.slice(1)), 'message A, parts 2 and 3');
+      await assertForwarded(w, '966501300001', a, 'stc', 'message A');
+      assertAnsweredOk(await sendAll(c, b), 'message B, all parts, now that A is through');
+      await assertForwarded(w, '966501300002', b, 'stc', 'message B');
+    } finally { await c.close(); }
+  });
+});

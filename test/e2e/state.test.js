@@ -134,6 +134,22 @@ describe('awareness.daily_cap: one awareness message per sender, number and Saud
     } finally { await ca.close(); await cb.close(); }
   });
 
+  test('personal data: awareness counters are keyed by a hash of the number, not the number, and expire; the two instances\' message ids never collide', { timeout: 30000 }, async () => {
+    const n = '966501000009';
+    const [ca, cb] = [await bindTo(w.hajib), await bindTo(b)];
+    try {
+      const ra = await expectStatus(w, ca, awareness(n), S.OK, 'awareness via A');
+      const rb = await expectStatus(w, cb, service('966501000010'), S.OK, 'service via B');
+      assert.notEqual(ra.message_id.slice(0, 5), rb.message_id.slice(0, 5), 'each instance has its own instance number in its ids');
+    } finally { await ca.close(); await cb.close(); }
+    const keys = await w.redis.cmd('KEYS', 'hajib:*:aw:*');
+    assert.ok(keys.length > 0, 'awareness counters exist');
+    for (const key of keys) {
+      assert.ok(!key.includes('501000009') && !key.includes('9665'), `no phone number in ${key}`);
+      assert.ok(await w.redis.cmd('TTL', key) > 0, `${key} expires by itself`);
+    }
+  });
+
   test('a message the operator refuses gives its allowance back: the next one to that number is accepted', { timeout: 30000 }, async () => {
     const n = '966501000003'; // stc
     const [ca, cb] = [await bindTo(w.hajib), await bindTo(b)];
