@@ -132,6 +132,13 @@ describe('protocol hygiene (contract 5) and stats (contract 7)', () => {
     const lines = m.body.split('\n').filter((l) => l && !l.startsWith('#'));
     assert.ok(lines.length > 0, 'some samples');
     assert.ok(lines.every((l) => l.startsWith('hajib_')), `every sample starts with hajib_ (first other: ${lines.find((l) => !l.startsWith('hajib_'))})`);
+    // What the NOC watches: refusals by status, bound sessions and links, pending deliveries, the RTT histogram.
+    const count = (re) => Number((lines.find((l) => re.test(l)) || ' NaN').split(' ').pop());
+    assert.ok(count(/^hajib_upstream_rtt_seconds_count /) >= 1, 'upstream round-trip histogram has samples');
+    assert.ok(lines.some((l) => l.startsWith('hajib_upstream_rtt_seconds_bucket{le="+Inf"}')), 'histogram buckets');
+    assert.ok(lines.some((l) => l.startsWith('hajib_upstream_links_bound{upstream="stc"} 1')), 'links bound per operator');
+    assert.ok(lines.some((l) => /^hajib_customer_sessions\{account="acme"\} [1-9]/.test(l)), 'bound sessions per account');
+    assert.ok(lines.some((l) => l.startsWith('hajib_deliveries_awaiting_ack ')), 'receipts awaiting acknowledgement');
     assert.equal((await httpGet(w.hajib.statsPort, '/healthz')).status, 200);
   });
 });

@@ -3,7 +3,7 @@
 // (customer window), under load and with an operator SMSC killed while 500 messages are in flight.
 const { describe, test, before, after, beforeEach } = require('node:test');
 const assert = require('node:assert/strict');
-const { S, PROXY_ID, startWorld, submit, submitMany, waitFor, sleep, linksBound } = require('./harness');
+const { S, PROXY_ID, startWorld, submit, submitMany, waitFor, sleep, linksBound, httpGet } = require('./harness');
 
 const FAILED = [S.RSYSERR, S.RTHROTTLED];
 
@@ -70,6 +70,7 @@ describe('resilience and windows (contracts 2 and 6)', () => {
     assert.ok(heldAtKill > 0, 'some submits reached stc before the kill');
     await stc.kill();
     stc.respond = 'ok';
+    await waitFor(async () => (await httpGet(w.hajib.statsPort, '/healthz')).status === 503, 5000, '/healthz 503 while stc has no bound link');
 
     const res = await all;
     assert.deepEqual(res.filter((r) => r.error).map((r) => `${r.msg.text}: ${r.error.message}`).slice(0, 5), [], 'submits without a response (first 5)');
