@@ -674,11 +674,14 @@ void Compiler::add_rules(const YAML::Node& policy, const std::string& file) {
       if (!to) err(v["to"], fmt::format("'{}' is not a time HH:MM", v["to"].as<std::string>("")));
       if (from && to) w = Window{*from, *to};
     } else if (key == "ramadan") {
-      YAML::Node overrides = v["overrides"];
-      if (!v.IsMap() || (v.size() && !overrides)) {
+      // Looked into only once it is a mapping: yaml-cpp's operator[] throws on a scalar, and a
+      // missing key gives a node that throws when asked its type.
+      if (!v.IsMap() || (v.size() && !v["overrides"])) {
         err(v, "ramadan takes overrides: { YEAR: { first: YYYY-MM-DD, last: YYYY-MM-DD } }");
         continue;
       }
+      YAML::Node overrides = v["overrides"];
+      if (!overrides) continue;  // `ramadan: {}`: ICU's dates for every year
       if (!overrides.IsMap()) {
         err(overrides, "ramadan.overrides must map Hijri years to { first, last }");
         continue;
@@ -687,6 +690,10 @@ void Compiler::add_rules(const YAML::Node& policy, const std::string& file) {
         int year = yv.first.as<int>(0);
         if (year < kFirstHijriYear || year > kLastHijriYear) {
           err(yv.first, fmt::format("Hijri year between {} and {}", kFirstHijriYear, kLastHijriYear));
+          continue;
+        }
+        if (!yv.second.IsMap()) {  // operator[] below would throw on a scalar
+          err(yv.second, fmt::format("ramadan override {} takes {{ first: YYYY-MM-DD, last: YYYY-MM-DD }}", year));
           continue;
         }
         constexpr int64_t kNoDate = INT64_MIN;
@@ -745,6 +752,13 @@ void Compiler::add_rules(const YAML::Node& policy, const std::string& file) {
         auto rule = parse_rule(rv.first.as<std::string>(""));
         if (!rule) {
           err(rv.first, fmt::format("unknown rule '{}' (see docs/policy.md)", rv.first.as<std::string>("")));
+          continue;
+        }
+        // operator[] throws on a scalar and iterating a list as a map throws: `rule: flag` must be
+        // an error, not a terminate (in `hajib check`, or in the proxy on SIGHUP). An empty rule
+        // (`rule:`) stays accepted, as before.
+        if (!rv.second.IsMap()) {
+          if (!rv.second.IsNull()) err(rv.second, "a rule takes { action, status, when_store_down }");
           continue;
         }
         if (YAML::Node a = rv.second["action"]) {

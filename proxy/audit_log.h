@@ -1,8 +1,11 @@
 // The audit log (REGULATIONS 7, R-AUDIT): one JSON line per decision, bind and reload.
 #pragma once
 
+#include <nlohmann/json_fwd.hpp>
+
 #include <cstdint>
 #include <cstdio>
+#include <memory>
 #include <string>
 #include <string_view>
 
@@ -10,13 +13,14 @@ namespace proxy {
 
 class AuditLog {
  public:
-  AuditLog() = default;
+  AuditLog();
   ~AuditLog();
   AuditLog(const AuditLog&) = delete;
   AuditLog& operator=(const AuditLog&) = delete;
 
   // Opens (appends to) `path`; an empty path turns the log off. Returns false with errno set.
-  bool open(const std::string& path, bool mask_numbers);
+  // Numbers are masked to the country code and `visible_digits` trailing digits, or written whole.
+  bool open(const std::string& path, bool mask_numbers, int visible_digits = 4);
   // logrotate moved the file away: start a new one under the same name (SIGHUP / SIGUSR1).
   bool reopen();
   void flush();
@@ -31,20 +35,25 @@ class AuditLog {
     std::string_view message_id, operator_message_id;
   };
   void decision(const Decision& d);
-  // Other events (binds, reloads): `fields` is a JSON object body, already escaped.
-  void event(int64_t unix_ms, std::string_view kind, std::string_view fields);
+  // Other events (opt-outs, reloads): `fields` go after time and event, in their order.
+  void event(int64_t unix_ms, std::string_view kind, const nlohmann::ordered_json& fields);
+  // `number` as this log writes it: masked, or whole if masking is off.
+  std::string masked(std::string_view number) const { return mask_ ? mask(number, visible_) : std::string(number); }
 
-  // 9665XXXXXXXX -> 9665XXXX**** (what is kept when numbers are masked).
-  static std::string mask(std::string_view number);
+  // 966501234567 -> 966*****4567: the country code 966 (when it leads) and the last `visible`
+  // characters stay, every other character becomes '*'. Anything a peer sent as a number goes
+  // through here, valid or not.
+  static std::string mask(std::string_view number, int visible = 4);
 
  private:
-  void line(const std::string& text);
+  void line(const nlohmann::ordered_json& fields);
   std::FILE* file_ = nullptr;
   std::string path_;
   bool mask_ = true;
+  int visible_ = 4;
+  // One decision object, its keys in their order, refilled for every line: building a fresh
+  // one costs about three times as much (an allocation per key), at every message.
+  std::unique_ptr<nlohmann::ordered_json> decision_;
 };
-
-// A JSON string literal for `s`, quotes included.
-std::string json_string(std::string_view s);
 
 }  // namespace proxy

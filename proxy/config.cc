@@ -109,8 +109,11 @@ class Reader {
 void read_limits(Reader& r, const YAML::Node& n, Limits& l) {
   if (!r.is_map(n, "limits")) return;
   r.only_keys(n, {"max_pdu", "customer_window", "response_timeout_ms", "enquire_link_s", "receipt_map_ttl_s",
-                  "pending_receipts_max", "pending_receipts_ttl_s", "bind_failures", "long_message_timeout_s",
-                  "long_messages_max", "long_message_bytes_max"},
+                  "pending_receipts_max", "pending_receipts_ttl_s", "receipt_map_local_max", "receipt_map_hold_s",
+                  "unknown_receipt_retry_s", "bind_failures", "long_message_timeout_s",
+                  "long_messages_max", "long_message_bytes_max", "output_buffer_max_bytes",
+                  "output_drain_timeout_ms", "connections_max", "connections_per_address_max", "stats_connections_max",
+                  "stats_connections_per_address_max", "stats_request_timeout_ms"},
               "limits");
   r.number(n, "max_pdu", l.max_pdu, 64, 1 << 20);
   r.number(n, "customer_window", l.customer_window, 1, 100000);
@@ -118,14 +121,26 @@ void read_limits(Reader& r, const YAML::Node& n, Limits& l) {
   r.number(n, "enquire_link_s", l.enquire_link_s, 1, 3600);
   r.number(n, "receipt_map_ttl_s", l.receipt_map_ttl_s, 60, 90 * 24 * 3600);
   r.number(n, "pending_receipts_max", l.pending_receipts_max, 1, 10000000);
+  r.number(n, "receipt_map_local_max", l.receipt_map_local_max, 1000, 100000000);
+  r.number(n, "receipt_map_hold_s", l.receipt_map_hold_s, 0, 3600);
+  r.number(n, "unknown_receipt_retry_s", l.unknown_receipt_retry_s, 0, 7 * 24 * 3600);
   r.number(n, "pending_receipts_ttl_s", l.pending_receipts_ttl_s, 60, 90 * 24 * 3600);
   r.number(n, "long_message_timeout_s", l.long_message_timeout_s, 1, 24 * 3600);
   r.number(n, "long_messages_max", l.long_messages_max, 1, 1000000);
   r.number(n, "long_message_bytes_max", l.long_message_bytes_max, 1024, 1 << 30);
+  r.number(n, "output_buffer_max_bytes", l.output_buffer_max_bytes, 16 << 10, 1 << 30);
+  r.number(n, "output_drain_timeout_ms", l.output_drain_timeout_ms, 100, 600000);
+  r.number(n, "connections_max", l.connections_max, 1, 1000000);
+  r.number(n, "connections_per_address_max", l.connections_per_address_max, 1, 1000000);
+  r.number(n, "stats_connections_max", l.stats_connections_max, 1, 100000);
+  r.number(n, "stats_connections_per_address_max", l.stats_connections_per_address_max, 1, 100000);
+  r.number(n, "stats_request_timeout_ms", l.stats_request_timeout_ms, 100, 600000);
   if (YAML::Node b = n["bind_failures"]) {
     if (!r.is_map(b, "limits.bind_failures")) return;
-    r.only_keys(b, {"max", "window_s", "block_s"}, "limits.bind_failures");
+    r.only_keys(b, {"max", "account_max", "window_s", "block_s"}, "limits.bind_failures");
     r.number(b, "max", l.bind_failures_max, 1, 1000000);
+    l.bind_failures_account_max = l.bind_failures_max;
+    r.number(b, "account_max", l.bind_failures_account_max, 1, 1000000);
     r.number(b, "window_s", l.bind_failures_window_s, 1, 86400);
     r.number(b, "block_s", l.bind_failures_block_s, 0, 86400);
   }
@@ -134,8 +149,9 @@ void read_limits(Reader& r, const YAML::Node& n, Limits& l) {
 void read_state(Reader& r, const YAML::Node& n, Config& c) {
   if (n.IsScalar() && n.Scalar() == "memory") return;
   if (!r.is_map(n, "state (or: state: memory)")) return;
-  r.only_keys(n, {"redis", "number_key", "timeout_ms"}, "state");
+  r.only_keys(n, {"redis", "number_key", "timeout_ms", "receipt_buckets"}, "state");
   r.number(n, "timeout_ms", c.state_timeout_ms, 10, 60000);
+  r.number(n, "receipt_buckets", c.receipt_buckets, 1, 1 << 24);
   if (YAML::Node key = n["number_key"]) {
     std::string hex = r.str(key, "state.number_key");
     std::string bytes;
@@ -358,9 +374,10 @@ std::optional<Config> load_config(const std::string& path, std::vector<ConfigErr
   }
   if (root["policy"]) compiler.add_rules(root["policy"], path);
   if (YAML::Node audit = root["audit"]; audit && r.is_map(audit, "audit")) {
-    r.only_keys(audit, {"file", "mask_numbers"}, "audit");
+    r.only_keys(audit, {"file", "mask_numbers", "visible_digits"}, "audit");
     if (audit["file"]) c.audit_file = r.str(audit["file"], "audit.file");
     if (audit["mask_numbers"]) c.audit_mask_numbers = audit["mask_numbers"].as<bool>(true);
+    r.number(audit, "visible_digits", c.audit_visible_digits, 0, 4);  // never more than the last 4 (PDPL)
   }
 
   if (YAML::Node listen = root["listen"]; listen && r.is_map(listen, "listen")) {

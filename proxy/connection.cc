@@ -3,6 +3,7 @@
 
 #include <fmt/format.h>
 
+#include "proxy/config.h"
 #include "proxy/stats.h"
 
 namespace proxy {
@@ -11,8 +12,12 @@ namespace {
 constexpr uint64_t kTickMs = 250;
 }
 
-Connection::Connection(uv_loop_t* loop, uint32_t max_pdu, Counters& counters)
-    : loop_(loop), counters_(counters), framer_(max_pdu) {
+ConnectionLimits connection_limits(const Limits& l) {
+  return {l.max_pdu, size_t(l.output_buffer_max_bytes), uint64_t(l.output_drain_timeout_ms)};
+}
+
+Connection::Connection(uv_loop_t* loop, const ConnectionLimits& limits, Counters& counters)
+    : loop_(loop), counters_(counters), limits_(limits), framer_(limits.max_pdu) {
   uv_tcp_init(loop, &tcp_);
   uv_prepare_init(loop, &flush_);
   uv_timer_init(loop, &tick_);
@@ -21,6 +26,7 @@ Connection::Connection(uv_loop_t* loop, uint32_t max_pdu, Counters& counters)
   uv_tcp_nodelay(&tcp_, 1);
   uv_timer_start(&tick_, [](uv_timer_t* t) {
     auto* self = static_cast<Connection*>(t->data);
+    if (!self->closing_) self->watch_output(uv_now(self->loop_));
     if (!self->closing_) self->on_tick(uv_now(self->loop_));
   }, kTickMs, kTickMs);
   last_received_ms_ = uv_now(loop);
@@ -50,6 +56,10 @@ void Connection::process() {
   if (processing_) return;  // resume_reading() from inside on_pdu(): the loop below goes on
   processing_ = true;
   while (!closing_) {
+    if (output_full()) {
+      pause_for_output();
+      break;
+    }
     if (!ready_for_pdu()) {
       stalled_ = true;
       on_stall();
@@ -70,6 +80,42 @@ void Connection::process() {
     on_pdu(pdu);
   }
   processing_ = false;
+}
+
+size_t Connection::unwritten() const {
+  return out_.size() + uv_stream_get_write_queue_size(reinterpret_cast<const uv_stream_t*>(&tcp_));
+}
+
+// A peer that sends requests and does not read our answers would make us buffer without end:
+// while its unwritten output is over the bound we stop reading it (its requests wait in its
+// socket), and watch_output() closes it if it does not drain in time.
+void Connection::pause_for_output() {
+  stalled_ = true;
+  if (!output_paused_) {
+    output_paused_ = true;
+    ++counters_.read_pauses_output_full;
+  }
+  if (!output_full_since_ms_) output_full_since_ms_ = uv_now(loop_);
+  if (reading_) uv_read_stop(reinterpret_cast<uv_stream_t*>(&tcp_));
+  reading_ = false;
+}
+
+// After each write and on every tick: resume a peer that drained, close one that did not.
+void Connection::watch_output(uint64_t now_ms) {
+  if (close_after_flush_ && now_ms - close_requested_ms_ >= limits_.drain_timeout_ms) {
+    ++counters_.sessions_closed_slow_reader;
+    return close(fmt::format("{} (its output not drained in {} ms)", close_reason_, limits_.drain_timeout_ms));
+  }
+  if (output_full()) {
+    if (!output_full_since_ms_) output_full_since_ms_ = now_ms;
+    if (now_ms - output_full_since_ms_ < limits_.drain_timeout_ms) return;
+    ++counters_.sessions_closed_slow_reader;
+    return close(fmt::format("{} bytes unwritten for {} ms: the peer does not read", unwritten(), limits_.drain_timeout_ms));
+  }
+  output_full_since_ms_ = 0;
+  if (!output_paused_) return;
+  output_paused_ = false;
+  if (!close_after_flush_) resume_reading();
 }
 
 void Connection::resume_reading() {
@@ -108,6 +154,7 @@ void Connection::flush() {
     self->writing_.clear();
     if (status < 0) return self->close(fmt::format("write error: {}", uv_strerror(status)));
     self->flush();
+    if (!self->closing_) self->watch_output(uv_now(self->loop_));
   });
   if (rc != 0) {
     write_pending_ = false;
@@ -119,6 +166,7 @@ void Connection::close_after_flush(std::string_view reason) {
   if (closing_ || close_after_flush_) return;
   close_after_flush_ = true;
   close_reason_ = reason;
+  close_requested_ms_ = uv_now(loop_);
   if (reading_) uv_read_stop(reinterpret_cast<uv_stream_t*>(&tcp_));
   reading_ = false;
   if (!write_pending_ && out_.empty()) return close(reason);

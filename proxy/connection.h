@@ -12,12 +12,21 @@
 namespace proxy {
 
 struct Counters;
+struct Limits;
+
+// What bounds one connection against its peer (from limits in the configuration).
+struct ConnectionLimits {
+  uint32_t max_pdu = 8192;
+  size_t output_max = 256 << 10;       // unwritten output above this: the peer is not read
+  uint64_t drain_timeout_ms = 10000;   // above it this long (or closing after a flush this long): closed
+};
+ConnectionLimits connection_limits(const Limits& limits);
 
 // Lifetime: the owner creates it, calls start() (or connect()), and destroys it only from
 // on_closed(), which runs after libuv's last close callback, never inside a read callback.
 class Connection {
  public:
-  Connection(uv_loop_t* loop, uint32_t max_pdu, Counters& counters);
+  Connection(uv_loop_t* loop, const ConnectionLimits& limits, Counters& counters);
   virtual ~Connection() = default;
   Connection(const Connection&) = delete;
   Connection& operator=(const Connection&) = delete;
@@ -34,6 +43,8 @@ class Connection {
   const std::string& peer() const { return peer_; }
   uint64_t last_received_ms() const { return last_received_ms_; }
   bool stalled() const { return stalled_; }  // not read on purpose (backpressure)
+  // Bytes queued for this peer and not yet taken by the kernel.
+  size_t unwritten() const;
   virtual std::string describe() const { return peer_; }  // for logs: who is this
 
  protected:
@@ -56,6 +67,9 @@ class Connection {
  private:
   void process();
   void flush();
+  bool output_full() const { return unwritten() > limits_.output_max; }
+  void pause_for_output();
+  void watch_output(uint64_t now_ms);
   void handle_closed();
   static void on_alloc(uv_handle_t* h, size_t, uv_buf_t* buf);
   static void on_read(uv_stream_t* s, ssize_t n, const uv_buf_t*);
@@ -66,14 +80,18 @@ class Connection {
   uv_prepare_t flush_{};
   uv_timer_t tick_{};
   uv_write_t write_req_{};
+  ConnectionLimits limits_;
   smpp::Framer framer_;
   std::string out_, writing_;
   std::string peer_;
   std::string close_reason_;
   uint64_t last_received_ms_ = 0;
+  uint64_t output_full_since_ms_ = 0;  // 0: the output is within its bound
+  uint64_t close_requested_ms_ = 0;    // when close_after_flush() was asked
   int open_handles_ = 0;
   bool reading_ = false;
-  bool stalled_ = false;  // stopped taking PDUs because ready_for_pdu() was false
+  bool stalled_ = false;  // stopped taking PDUs because ready_for_pdu() was false or the output is full
+  bool output_paused_ = false;  // stalled because the peer does not read what we send
   bool processing_ = false;
   bool write_pending_ = false;
   bool flush_scheduled_ = false;

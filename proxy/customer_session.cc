@@ -3,6 +3,7 @@
 
 #include <fmt/format.h>
 
+#include "proxy/log.h"
 #include "proxy/relay.h"
 #include "smpp/codec.h"
 
@@ -13,10 +14,11 @@ namespace status = smpp::status;
 
 namespace {
 constexpr uint64_t kBindDeadlineMs = 30000;  // a connection that never binds is closed
+constexpr int kUnboundPdusMax = 8;  // PDUs a connection may send before it binds
 }
 
 CustomerSession::CustomerSession(Relay& relay, uint64_t id)
-    : Connection(relay.loop_, relay.config().limits.max_pdu, relay.counters()), relay_(relay), id_(id) {
+    : Connection(relay.loop_, connection_limits(relay.config().limits), relay.counters()), relay_(relay), id_(id) {
   opened_ms_ = relay.now_ms();
 }
 
@@ -46,20 +48,49 @@ std::string CustomerSession::describe() const {
 }
 
 bool CustomerSession::ready_for_pdu() const {
+  if (state_ == State::unbinding) return true;  // we sent unbind (shutdown): read up to its answer
+  if (relay_.shutting_down()) return false;     // no new work while what is in flight is answered
   // While a bind is being verified nothing else is read; past the window, backpressure.
   return state_ != State::binding && outstanding_ < window_;
 }
 
 void CustomerSession::on_stall() {
-  if (state_ == State::bound) ++counters_.customer_read_pauses;  // the window is full: backpressure
+  // The window is full: backpressure.
+  if (state_ == State::bound && !relay_.shutting_down()) ++counters_.customer_read_pauses;
 }
 
 void CustomerSession::refuse(const smpp::Header& h, uint32_t st) {
   smpp::encode_message_id_resp(out(), smpp::response_to(h.command_id), h.sequence, st, "");
 }
 
+// Before it binds a peer is nobody: it may send bind, enquire_link and unbind, and only a few
+// PDUs in all, so that an unauthenticated connection costs next to nothing.
+bool CustomerSession::taken_before_bind(const smpp::Header& h) {
+  if (++unbound_pdus_ > kUnboundPdusMax) {
+    ++counters_.sessions_closed_unbound_flood;
+    close(fmt::format("more than {} PDUs before bind", kUnboundPdusMax));
+    return false;
+  }
+  switch (Command(h.command_id)) {
+    case Command::bind_transmitter:
+    case Command::bind_receiver:
+    case Command::bind_transceiver:
+    case Command::enquire_link:
+    case Command::unbind: return true;
+    default: break;
+  }
+  ++counters_.pdus_refused_unbound;
+  if (smpp::is_response(h.command_id)) return false;  // nothing was asked of it
+  if (Command(h.command_id) == Command::submit_sm) refuse(h, status::ESME_RINVBNDSTS);
+  else if (!smpp::is_known_command(h.command_id))
+    smpp::encode_header_only(out(), Command::generic_nack, h.sequence, status::ESME_RINVCMDID);
+  else smpp::encode_header_only(out(), Command::generic_nack, h.sequence, status::ESME_RINVBNDSTS);
+  return false;
+}
+
 void CustomerSession::on_pdu(std::string_view pdu) {
   smpp::Header h = smpp::read_header(reinterpret_cast<const uint8_t*>(pdu.data()));
+  if (state_ == State::open && !taken_before_bind(h)) return;
   switch (Command(h.command_id)) {
     case Command::bind_transmitter:
     case Command::bind_receiver:
@@ -72,7 +103,7 @@ void CustomerSession::on_pdu(std::string_view pdu) {
       smpp::encode_header_only(out(), Command::unbind_resp, h.sequence);
       state_ = State::unbinding;
       return close_after_flush("customer unbound");
-    case Command::unbind_resp: return close("unbind acknowledged");
+    case Command::unbind_resp: return close_after_flush("unbind acknowledged");  // answers to its last submits go first
     case Command::generic_nack: return;  // a nack of our enquire_link or deliver_sm: nothing to retry
     default: break;
   }
@@ -92,7 +123,7 @@ void CustomerSession::on_bind(const smpp::Header& h, std::string_view pdu) {
   smpp::DecodeError error;
   if (!smpp::decode_bind(pdu, bind, error)) {
     ++counters_.pdus_malformed;
-    fmt::print(stderr, "hajib: {}: malformed bind: {}\n", describe(), error.reason);
+    fmt::print(stderr, "hajib: {}: malformed bind: {}\n", describe(), json_quoted(error.reason));
     smpp::encode_bind_resp(out(), kind, h.sequence, error.status, {"hajib", std::nullopt});
     return close_after_flush("malformed bind");
   }
@@ -116,12 +147,16 @@ void CustomerSession::bind_decided(Account* account, uint32_t st, uint32_t seque
 }
 
 void CustomerSession::on_submit(const smpp::Header& h, std::string_view pdu) {
+  if (state_ == State::unbinding || relay_.shutting_down()) {
+    ++counters_.submits_temporary_error;  // read after our unbind: retry on another instance or later
+    return refuse(h, status::ESME_RSYSERR);
+  }
   if (!can_transmit()) return refuse(h, status::ESME_RINVBNDSTS);
   smpp::ShortMessage sm;
   smpp::DecodeError error;
   if (!smpp::decode_short_message(pdu, sm, error)) {
     ++counters_.pdus_malformed;
-    fmt::print(stderr, "hajib: {}: malformed submit_sm seq {}: {}\n", describe(), h.sequence, error.reason);
+    fmt::print(stderr, "hajib: {}: malformed submit_sm seq {}: {}\n", describe(), h.sequence, json_quoted(error.reason));
     return refuse(h, error.status);
   }
   ++outstanding_;
@@ -132,6 +167,15 @@ void CustomerSession::answer_submit(uint32_t sequence, uint32_t st, std::string_
   --outstanding_;
   if (!can_write()) return;
   smpp::encode_message_id_resp(out(), Command::submit_sm_resp, sequence, st, message_id);
+  resume_reading();
+}
+
+void CustomerSession::unbind() {
+  if (closing()) return;
+  if (state_ != State::bound) return close_after_flush("shutting down");
+  state_ = State::unbinding;
+  ++counters_.unbinds_sent;
+  smpp::encode_header_only(out(), Command::unbind, smpp::next_sequence(sequence_));
   resume_reading();
 }
 
@@ -147,6 +191,7 @@ void CustomerSession::send_deliveries() {
     uint32_t seq = smpp::next_sequence(sequence_);
     smpp::patch_sequence(reinterpret_cast<uint8_t*>(d->pdu.data()), seq);
     out().append(d->pdu);
+    d->sent_ms = relay_.now_ms();
     awaiting_ack_.emplace(seq, std::move(d));
   }
 }
@@ -160,10 +205,28 @@ void CustomerSession::on_deliver_resp(const smpp::Header& h) {
   send_deliveries();
 }
 
+// A delivery the customer has not acknowledged within the response timeout is given back (it
+// stays kept in the state store and is sent again later), so that its place in the window
+// serves others.
+void CustomerSession::expire_deliveries(uint64_t now_ms) {
+  uint64_t timeout = uint64_t(relay_.config().limits.response_timeout_ms);
+  for (auto it = awaiting_ack_.begin(); it != awaiting_ack_.end();) {
+    if (now_ms - it->second->sent_ms < timeout) {
+      ++it;
+      continue;
+    }
+    auto d = std::move(it->second);
+    it = awaiting_ack_.erase(it);
+    relay_.delivery_undelivered(std::move(d), true);
+  }
+}
+
 void CustomerSession::on_tick(uint64_t now_ms) {
   const auto& limits = relay_.config().limits;
   if (state_ == State::open && now_ms - opened_ms_ > kBindDeadlineMs) return close("no bind within 30 s");
   if (state_ != State::bound) return;
+  expire_deliveries(now_ms);
+  send_deliveries();
   // While its window is full we do not read the socket: silence is ours, not a dead peer, and
   // its answer to an enquire_link waits unread in the socket.
   if (stalled()) {

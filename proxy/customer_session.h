@@ -33,7 +33,16 @@ class CustomerSession final : public Connection {
   void bind_decided(Account* account, uint32_t status, uint32_t sequence);
   void answer_submit(uint32_t sequence, uint32_t status, std::string_view message_id);
   void deliver(std::unique_ptr<Delivery> delivery);
+  // Shutdown: unbind a bound session (its socket is read again for the unbind_resp; submits
+  // read from now on get ESME_RSYSERR); close any other.
+  void unbind();
+  int outstanding() const { return outstanding_; }  // submits received, not yet answered
   size_t deliveries_awaiting_ack() const { return awaiting_ack_.size(); }
+  // Deliveries it can take now: a receiver holds at most its window, the rest stay kept.
+  int delivery_room() const {
+    return can_receive() && !closing() ? std::max(0, window_ - int(awaiting_ack_.size() + to_deliver_.size())) : 0;
+  }
+  bool has_delivery_room() const { return delivery_room() > 0; }
 
  std::string describe() const override;
 
@@ -49,7 +58,9 @@ class CustomerSession final : public Connection {
   void on_submit(const smpp::Header& h, std::string_view pdu);
   void on_deliver_resp(const smpp::Header& h);
   void send_deliveries();
+  void expire_deliveries(uint64_t now_ms);
   void refuse(const smpp::Header& h, uint32_t status);
+  bool taken_before_bind(const smpp::Header& h);
 
   Relay& relay_;
   uint64_t id_;
@@ -59,6 +70,7 @@ class CustomerSession final : public Connection {
   std::string address_;
   int window_ = 1;
   int outstanding_ = 0;  // submits received and not yet answered
+  int unbound_pdus_ = 0;  // PDUs received before the bind
   uint32_t sequence_ = 0;
   uint64_t opened_ms_ = 0;
   uint64_t enquire_sent_ms_ = 0;

@@ -26,6 +26,7 @@ struct Submit {
   int upstream = -1;
   uint64_t deadline_ms = 0;
   uint64_t sent_us = 0;
+  int64_t receipt_expires_s = 0;  // when its receipt mapping may go (its validity_period); 0: the default
   // The decision, and the table that made it: a reload never changes a message in flight.
   std::shared_ptr<const policy::Table> policy;
   policy::Verdict verdict;
@@ -62,9 +63,13 @@ struct Delivery {
   std::string key;  // its name in the state store's kept deliveries
   std::string pdu;  // encoded for the customer; the sequence is patched when sent
   bool receipt = false;
-  bool kept = false;            // held in the state store: forget it there once acknowledged
+  bool kept = false;            // (being) written to the state store: forget it there once acknowledged
   uint64_t upstream_link = 0;   // the operator link waiting for our deliver_sm_resp (0: none)
   uint32_t upstream_sequence = 0;
+  uint64_t sent_ms = 0;         // when it went to the customer, for the response timeout
+  // A final receipt: its mapping is forgotten once the receipt is kept or acknowledged.
+  bool final_receipt = false;
+  std::string upstream, operator_id;
 };
 
 }  // namespace proxy

@@ -275,53 +275,73 @@ void Relay::renew_held_claims() {
     if (!msg.deciding) store_->renew_claim(msg.account, msg.key, owner_);
 }
 
-// After a restart: the parts this or another instance acknowledged before it stopped. Run once,
-// after a claim has had time to lapse, so that a crashed predecessor's messages are free.
+// After a restart: the parts this or another instance acknowledged before it stopped, read
+// account by account from each account's index of held messages (never a scan of the
+// keyspace), once a claim has had time to lapse so that a crashed predecessor's messages are
+// free. A failure waits and tries the same account again, backing off.
 void Relay::restore_held() {
-  held_restored_ = true;
-  store_->held_parts(owner_, [this](bool ok, std::vector<StateStore::HeldPart> parts) {
+  if (restore_.done || restore_.busy || now_ms() < restore_.next_ms) return;
+  if (!restore_.started) {
+    restore_.started = true;
+    for (const auto& [name, account] : accounts_) restore_.accounts.push_back(name);
+  }
+  if (restore_.accounts.empty()) {
+    restore_.done = true;
+    return;
+  }
+  restore_.busy = true;
+  store_->held_parts(owner_, restore_.accounts.back(), [this](bool ok, std::vector<StateStore::HeldPart> parts) {
+    restore_.busy = false;
     if (!ok) {
-      held_restored_ = false;  // try again on a later tick
+      restore_.backoff_ms = std::clamp<uint64_t>(restore_.backoff_ms * 2, 500, 30000);
+      restore_.next_ms = now_ms() + restore_.backoff_ms;
       return;
     }
-    std::vector<std::string> touched;
-    for (auto& p : parts) {
-      auto account = accounts_.find(p.account);
-      if (account == accounts_.end() || p.blob.size() <= 16) continue;
-      smpp::ShortMessage sm;
-      smpp::DecodeError error;
-      bool malformed = false;
-      std::string_view pdu = std::string_view(p.blob).substr(16);
-      if (!smpp::decode_short_message(pdu, sm, error)) continue;
-      auto part = concatenation_of(sm, malformed);
-      if (!part) continue;
-      std::string held_key = held_key_of(p.account, p.message);
-      auto [it, fresh] = held_.try_emplace(held_key);
-      HeldMessage& msg = it->second;
-      if (fresh) {
-        ++account->second.held_messages;
-        msg.account = p.account;
-        msg.key = p.message;
-        msg.source = sm.source_addr;
-        msg.destination = sm.destination_addr;
-        msg.total = part->total;
-        msg.deadline_ms = now_ms() + uint64_t(config_.limits.long_message_timeout_s) * 1000;
-      }
-      HeldMessage::Part held;
-      std::copy_n(p.blob.data(), 16, held.id.data());
-      held.id[16] = '\0';
-      held.pdu = std::string(pdu);
-      held.registered_delivery = sm.registered_delivery;
-      size_t bytes = held.pdu.size();
-      if (msg.parts.try_emplace(part->sequence, std::move(held)).second) {
-        msg.bytes += bytes;
-        account->second.held_bytes += bytes;
-      }
-      touched.push_back(held_key);
-    }
-    if (!parts.empty()) fmt::print(stderr, "hajib: {} parts of long messages picked up from the state store\n", parts.size());
-    for (const auto& key : touched) complete_if_whole(key);
+    restore_.backoff_ms = 0;
+    restore_.accounts.pop_back();
+    pick_up_parts(std::move(parts));
+    if (!shutting_down_) restore_held();  // the next account, one script at a time
   });
+}
+
+void Relay::pick_up_parts(std::vector<StateStore::HeldPart> parts) {
+  std::vector<std::string> touched;
+  for (auto& p : parts) {
+    auto account = accounts_.find(p.account);
+    if (account == accounts_.end() || p.blob.size() <= 16) continue;
+    smpp::ShortMessage sm;
+    smpp::DecodeError error;
+    bool malformed = false;
+    std::string_view pdu = std::string_view(p.blob).substr(16);
+    if (!smpp::decode_short_message(pdu, sm, error)) continue;
+    auto part = concatenation_of(sm, malformed);
+    if (!part) continue;
+    std::string held_key = held_key_of(p.account, p.message);
+    auto [it, fresh] = held_.try_emplace(held_key);
+    HeldMessage& msg = it->second;
+    if (fresh) {
+      ++account->second.held_messages;
+      msg.account = p.account;
+      msg.key = p.message;
+      msg.source = sm.source_addr;
+      msg.destination = sm.destination_addr;
+      msg.total = part->total;
+      msg.deadline_ms = now_ms() + uint64_t(config_.limits.long_message_timeout_s) * 1000;
+    }
+    HeldMessage::Part held;
+    std::copy_n(p.blob.data(), 16, held.id.data());
+    held.id[16] = '\0';
+    held.pdu = std::string(pdu);
+    held.registered_delivery = sm.registered_delivery;
+    size_t bytes = held.pdu.size();
+    if (msg.parts.try_emplace(part->sequence, std::move(held)).second) {
+      msg.bytes += bytes;
+      account->second.held_bytes += bytes;
+    }
+    touched.push_back(held_key);
+  }
+  if (!parts.empty()) fmt::print(stderr, "hajib: {} parts of long messages picked up from the state store\n", parts.size());
+  for (const auto& key : touched) complete_if_whole(key);
 }
 
 }  // namespace proxy

@@ -84,7 +84,7 @@ int run_proxy(const std::string& path, std::optional<int64_t> frozen_clock) {
     if (path == "/stats") return type = "application/json", body = relay.stats().json(relay.snapshot()), 200;
     if (path == "/healthz") return health(relay.snapshot(), body);
     return 0;
-  });
+  }, config->limits, relay.counters());
   if (int rc = stats.listen(config->stats_listen)) {
     fmt::print(stderr, "hajib: cannot listen on {} for stats: {}\n", config->stats_listen.to_string(), uv_strerror(rc));
     return 1;

@@ -16,14 +16,22 @@ class MemoryStore final : public StateStore {
  public:
   explicit MemoryStore(uv_loop_t* loop) : deferred_(loop) {}
 
-  void remember_receipt(std::string_view upstream, std::string_view operator_id, std::string_view value, int) override {
-    receipts_[keys::receipt(upstream, operator_id)] = std::string(value);
+  void remember_receipt(std::string_view upstream, std::string_view operator_id, std::string_view value, int64_t,
+                        Done done) override {
+    receipts_[receipt_key(upstream, operator_id)] = std::string(value);
+    deferred_.post([done = std::move(done)] { done(true); });
   }
   void find_receipt(std::string_view upstream, std::string_view operator_id, Found done) override {
     std::optional<std::string> value;
-    if (auto it = receipts_.find(keys::receipt(upstream, operator_id)); it != receipts_.end()) value = it->second;
+    if (auto it = receipts_.find(receipt_key(upstream, operator_id)); it != receipts_.end()) value = it->second;
     deferred_.post([done = std::move(done), value = std::move(value)]() mutable { done(true, std::move(value)); });
   }
+  void forget_receipt(std::string_view upstream, std::string_view operator_id) override {
+    receipts_.erase(receipt_key(upstream, operator_id));
+  }
+  // Mappings leave when their final receipt is delivered; the rest live as long as the process.
+  void sweep_receipts() override {}
+  void on_back(std::function<void(bool)>) override {}  // never away
   void keep_delivery(std::string_view account, std::string_view key, std::string_view pdu, int max, int,
                      Done done) override {
     auto& kept = kept_[std::string(account)];
@@ -31,9 +39,13 @@ class MemoryStore final : public StateStore {
     if (ok) kept[std::string(key)] = std::string(pdu);
     deferred_.post([done = std::move(done), ok] { done(ok); });
   }
-  void kept_deliveries(std::string_view account, Listed done) override {
+  void kept_deliveries(std::string_view account, int max, Listed done) override {
     std::vector<std::pair<std::string, std::string>> items;
-    if (auto it = kept_.find(std::string(account)); it != kept_.end()) items.assign(it->second.begin(), it->second.end());
+    if (auto it = kept_.find(std::string(account)); it != kept_.end())
+      for (auto& item : it->second) {
+        if (int(items.size()) >= max) break;
+        items.push_back(item);
+      }
     deferred_.post([done = std::move(done), items = std::move(items)]() mutable { done(true, std::move(items)); });
   }
   void forget_delivery(std::string_view account, std::string_view key) override {
@@ -59,9 +71,11 @@ class MemoryStore final : public StateStore {
     }
     if (r.needs.charge) counters_[keys::balance(r.account)] += r.parts;
   }
-  void count_usage(std::string_view account, int64_t day, std::string_view cls, int messages, int parts) override {
+  void count_usage(std::string_view account, int64_t day, std::string_view cls, int messages, int parts,
+                   std::string_view, uint64_t, Done done) override {
     counters_[keys::usage(account, day) + ":" + std::string(cls) + ":messages"] += messages;
     counters_[keys::usage(account, day) + ":" + std::string(cls) + ":parts"] += parts;
+    deferred_.post([done = std::move(done)] { done(true); });
   }
   void set_opted_out(std::string_view account, std::string_view number, bool opted_out, Done done) override {
     auto& set = opted_out_[std::string(account)];
@@ -78,7 +92,7 @@ class MemoryStore final : public StateStore {
   void forget_held(std::string_view account, std::string_view message) override { held_.erase(keys::held(account, message)); }
   // One process: nothing outlives it, so a fresh start has nothing to pick up.
   void renew_claim(std::string_view, std::string_view, std::string_view) override {}
-  void held_parts(std::string_view, std::function<void(bool, std::vector<HeldPart>)> done) override {
+  void held_parts(std::string_view, std::string_view, std::function<void(bool, std::vector<HeldPart>)> done) override {
     deferred_.post([done = std::move(done)] { done(true, {}); });
   }
 
@@ -87,6 +101,10 @@ class MemoryStore final : public StateStore {
   void close() override { deferred_.close(); }
 
  private:
+  static std::string receipt_key(std::string_view upstream, std::string_view operator_id) {
+    return std::string(upstream) + '\t' + std::string(operator_id);
+  }
+
   Deferred deferred_;
   std::unordered_map<std::string, std::string> receipts_;
   std::unordered_map<std::string, std::map<std::string, std::string>> kept_;

@@ -28,7 +28,9 @@ bool looks_like_password_hash(std::string_view s) { return s.starts_with("$argon
 
 namespace proxy {
 
-BindVerifier::BindVerifier(uv_loop_t* loop) : loop_(loop) { randombytes_buf(key_.data(), key_.size()); }
+BindVerifier::BindVerifier(uv_loop_t* loop, uint64_t& argon2_runs) : loop_(loop), argon2_runs_(argon2_runs) {
+  randombytes_buf(key_.data(), key_.size());
+}
 
 BindVerifier::Digest BindVerifier::digest(const std::string& hash, const std::string& password) const {
   // The stored hash is part of the input, so that a new password_hash in the config forgets the old password.
@@ -41,9 +43,12 @@ BindVerifier::Digest BindVerifier::digest(const std::string& hash, const std::st
   return d;
 }
 
+bool BindVerifier::remembered(const std::string& account, const std::string& hash, const std::string& password) const {
+  auto it = verified_.find(account);
+  return it != verified_.end() && sodium_memcmp(it->second.data(), digest(hash, password).data(), it->second.size()) == 0;
+}
+
 void BindVerifier::verify(const std::string& account, const std::string& hash, const std::string& password, Done done) {
-  if (auto it = verified_.find(account); it != verified_.end() && sodium_memcmp(it->second.data(), digest(hash, password).data(), it->second.size()) == 0)
-    return done(true);
   auto job = std::make_unique<Job>();
   job->self = this;
   job->account = account;

@@ -27,14 +27,17 @@ namespace proxy {
 
 // Verifies bind passwords on libuv's worker pool, one Argon2 at a time (each takes 16 MiB and
 // tens of ms), and remembers the last password that verified for each account as a keyed
-// BLAKE2b digest, so that a storm of reconnecting binds costs one Argon2, not a thousand.
+// BLAKE2b digest, so that a storm of reconnecting binds costs one Argon2, not a thousand, and so
+// that an account under a guessing storm can still let its real customer in without Argon2.
 class BindVerifier {
  public:
   using Done = std::function<void(bool ok)>;
-  explicit BindVerifier(uv_loop_t* loop);
-  // `done` may run inline (a remembered password) or later, on the loop thread.
+  // `argon2_runs` is the caller's counter of Argon2 checks started.
+  BindVerifier(uv_loop_t* loop, uint64_t& argon2_runs);
+  // True if `password` is the one that last verified against `hash` for `account`: no Argon2 needed.
+  bool remembered(const std::string& account, const std::string& hash, const std::string& password) const;
+  // Runs Argon2 (queued behind the others); `done` runs later, on the loop thread.
   void verify(const std::string& account, const std::string& hash, const std::string& password, Done done);
-  uint64_t argon2_runs() const { return argon2_runs_; }
 
  private:
   using Digest = std::array<unsigned char, 32>;
@@ -53,7 +56,7 @@ class BindVerifier {
   std::unordered_map<std::string, Digest> verified_;
   std::deque<std::unique_ptr<Job>> queue_;
   bool running_ = false;
-  uint64_t argon2_runs_ = 0;
+  uint64_t& argon2_runs_;
 };
 
 }  // namespace proxy

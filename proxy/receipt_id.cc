@@ -77,4 +77,14 @@ std::string replace_receipt_text_id(std::string_view text, std::string_view new_
   return out;
 }
 
+bool receipt_is_final(std::optional<uint8_t> message_state, std::string_view text) {
+  if (message_state) return *message_state == 2 || *message_state == 3 || *message_state == 4 || *message_state == 5 || *message_state == 8;
+  size_t at = text.find("stat:");
+  if (at == std::string_view::npos) return false;
+  std::string_view stat = text.substr(at + 5, 7);
+  for (std::string_view final_stat : {"DELIVRD", "EXPIRED", "DELETED", "UNDELIV", "REJECTD"})
+    if (stat == final_stat) return true;
+  return false;
+}
+
 }  // namespace proxy

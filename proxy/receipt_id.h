@@ -22,4 +22,9 @@ std::string_view receipt_text_id(std::string_view text);
 // The text with the value after "id:" replaced, or the text unchanged if it has no "id:".
 std::string replace_receipt_text_id(std::string_view text, std::string_view new_id);
 
+// Whether a receipt reports a final state (delivered, expired, deleted, undeliverable, rejected),
+// after which no other receipt follows: from the message_state TLV when present (SMPP 3.4
+// section 5.2.28), else from "stat:" in the text. ENROUTE, ACCEPTD and UNKNOWN are not final.
+bool receipt_is_final(std::optional<uint8_t> message_state, std::string_view text);
+
 }  // namespace proxy

@@ -4,6 +4,7 @@
 
 #include <fmt/format.h>
 
+#include <ctime>
 #include <deque>
 #include <iterator>
 
@@ -72,30 +73,73 @@ if has(8) then redis.call('INCRBY', KEYS[2], ARGV[2]) end
 return 0
 )lua";
 
-// The parts of every long message that no live instance holds: its owner key is gone (the
-// holder stopped renewing it) or is ours. Claims them for us. ARGV: owner, claim ms.
+// The parts of one account's long messages that no live instance holds: the owner key is gone
+// (its holder stopped renewing it) or is ours. Claims them for us. Reads the account's index of
+// held messages (bounded by limits.long_messages_max), dropping members whose parts expired.
+// KEYS: the index. ARGV: owner, claim ms, parts key prefix, owner key prefix (same hash tag).
 constexpr const char* kHeldPartsScript = R"lua(
-local out, cursor = {}, '0'
-repeat
-  local r = redis.call('SCAN', cursor, 'MATCH', 'hajib:{acct:*}:parts:*', 'COUNT', 1000)
-  cursor = r[1]
-  for _, key in ipairs(r[2]) do
-    local owner_key = string.gsub(key, '}:parts:', '}:owner:', 1)
+local out = {}
+for _, m in ipairs(redis.call('SMEMBERS', KEYS[1])) do
+  local parts_key, owner_key = ARGV[3] .. m, ARGV[4] .. m
+  if redis.call('EXISTS', parts_key) == 0 then
+    redis.call('SREM', KEYS[1], m)
+  else
     local owner = redis.call('GET', owner_key)
     if not owner or owner == ARGV[1] then
       redis.call('SET', owner_key, ARGV[1], 'PX', tonumber(ARGV[2]))
-      local fields = redis.call('HGETALL', key)
+      local fields = redis.call('HGETALL', parts_key)
       for i = 1, #fields, 2 do
-        table.insert(out, key); table.insert(out, fields[i]); table.insert(out, fields[i + 1])
+        table.insert(out, m); table.insert(out, fields[i]); table.insert(out, fields[i + 1])
       end
     end
   end
-until cursor == '0'
+end
 return out
+)lua";
+
+// One receipt mapping into its bucket: the field is the operator id, the value "EXPIRES\tVALUE".
+// The bucket lives as long as its longest-lived mapping. KEYS: bucket. ARGV: id, value, ttl s.
+constexpr const char* kRememberScript = R"lua(
+redis.call('HSET', KEYS[1], ARGV[1], ARGV[2])
+if redis.call('TTL', KEYS[1]) < tonumber(ARGV[3]) then redis.call('EXPIRE', KEYS[1], ARGV[3]) end
+return 1
+)lua";
+
+// Drops a bucket's expired mappings (Redis 7.0 has no per-field TTL). KEYS: bucket. ARGV: now.
+constexpr const char* kSweepScript = R"lua(
+local now, n, all = tonumber(ARGV[1]), 0, redis.call('HGETALL', KEYS[1])
+for i = 1, #all, 2 do
+  local expires = tonumber(string.match(all[i + 1], '^(%d+)\t'))
+  if not expires or expires < now then redis.call('HDEL', KEYS[1], all[i]); n = n + 1 end
+end
+return n
+)lua";
+
+// Usage tallies, once per batch: an instance numbers its batches in the order it sends them
+// (one connection, in order), so a batch whose number is not above the last one counted from
+// that instance was counted already. KEYS: usage hash, the account's last-counted hash.
+// ARGV: messages field, messages, parts field, parts, usage TTL, instance, batch number.
+constexpr const char* kUsageScript = R"lua(
+local last = tonumber(redis.call('HGET', KEYS[2], ARGV[6]) or '0')
+if tonumber(ARGV[7]) <= last then return 0 end
+redis.call('HINCRBY', KEYS[1], ARGV[1], ARGV[2])
+redis.call('HINCRBY', KEYS[1], ARGV[3], ARGV[4])
+redis.call('EXPIRE', KEYS[1], ARGV[5])
+redis.call('HSET', KEYS[2], ARGV[6], ARGV[7])
+redis.call('EXPIRE', KEYS[2], 30 * 86400)
+return 1
+)lua";
+
+// Whether Redis still has what it had: the marker exists unless Redis lost its data. Sets it.
+constexpr const char* kPresentScript = R"lua(
+local had = redis.call('EXISTS', KEYS[1])
+redis.call('SET', KEYS[1], '1')
+return had
 )lua";
 
 constexpr int kAwarenessTtlS = 2 * 24 * 3600;  // the Saudi day it counts, and a margin
 constexpr int kUsageTtlS = 400 * 24 * 3600;    // a year of billing, and a quarter to settle it
+constexpr size_t kSweepPeriodTicks = 1200;     // every receipt bucket swept once in 5 minutes
 
 int flags_of(const policy::StateNeeds& n) {
   return (n.throughput ? 1 : 0) | (n.opt_out ? 2 : 0) | (n.awareness ? 4 : 0) | (n.charge ? 8 : 0);
@@ -105,7 +149,8 @@ class RedisStore final : public StateStore {
  public:
   RedisStore(uv_loop_t* loop, const Config& config, Counters& counters)
       : loop_(loop), host_(config.redis_host), port_(config.redis_port), db_(config.redis_db), counters_(counters),
-        deferred_(loop), timeout_ms_(uint64_t(config.state_timeout_ms)) {
+        deferred_(loop), timeout_ms_(uint64_t(config.state_timeout_ms)), buckets_(config.receipt_buckets) {
+    for (const auto& u : config.upstreams) upstreams_.push_back(u.name);
     uv_timer_init(loop, &reconnect_timer_);
     reconnect_timer_.data = this;
     uv_timer_init(loop, &stall_timer_);
@@ -115,15 +160,49 @@ class RedisStore final : public StateStore {
   }
 
   void remember_receipt(std::string_view upstream, std::string_view operator_id, std::string_view value,
-                        int ttl_s) override {
-    std::string key = keys::receipt(upstream, operator_id);
-    send([](redisReply*) {}, "SET %b %b EX %d", key.data(), key.size(), value.data(), value.size(), ttl_s);
+                        int64_t expires_unix_s, Done done) override {
+    std::string key = keys::receipt_bucket(upstream, keys::receipt_bucket_of(operator_id, buckets_));
+    std::string id(operator_id), field = fmt::format("{}\t{}", expires_unix_s, value);
+    std::string ttl = std::to_string(std::max<int64_t>(60, expires_unix_s - unix_now()) + 60);
+    const char* argv[] = {"EVALSHA", "", "1", key.c_str(), id.c_str(), field.c_str(), ttl.c_str()};
+    script(remember_, argv, std::size(argv), [done](redisReply* r) { done(r != nullptr); });
   }
 
   void find_receipt(std::string_view upstream, std::string_view operator_id, Found done) override {
-    std::string key = keys::receipt(upstream, operator_id);
-    send([done](redisReply* r) { done(r != nullptr, string_reply(r)); }, "GET %b", key.data(), key.size());
+    std::string key = keys::receipt_bucket(upstream, keys::receipt_bucket_of(operator_id, buckets_));
+    send(
+        [this, done](redisReply* r) {
+          std::optional<std::string> value = string_reply(r);
+          if (value) {  // "EXPIRES\tVALUE": an expired one the sweep has not reached yet is gone
+            size_t tab = value->find('\t');
+            int64_t expires = tab == std::string::npos ? 0 : std::atoll(value->c_str());
+            value = expires >= unix_now() ? std::optional(value->substr(tab + 1)) : std::nullopt;
+          }
+          done(r != nullptr, std::move(value));
+        },
+        "HGET %b %b", key.data(), key.size(), operator_id.data(), operator_id.size());
   }
+
+  void forget_receipt(std::string_view upstream, std::string_view operator_id) override {
+    std::string key = keys::receipt_bucket(upstream, keys::receipt_bucket_of(operator_id, buckets_));
+    send([](redisReply*) {}, "HDEL %b %b", key.data(), key.size(), operator_id.data(), operator_id.size());
+  }
+
+  // Every bucket of every upstream once in kSweepPeriodTicks ticks, a few per tick, each one
+  // small (a hundred-odd fields): Redis is never blocked for long.
+  void sweep_receipts() override {
+    size_t total = upstreams_.size() * buckets_;
+    if (!connected_ || total == 0) return;
+    size_t per_tick = (total + kSweepPeriodTicks - 1) / kSweepPeriodTicks;
+    std::string now = std::to_string(unix_now());
+    for (size_t i = 0; i < per_tick; ++i, sweep_cursor_ = (sweep_cursor_ + 1) % total) {
+      std::string key = keys::receipt_bucket(upstreams_[sweep_cursor_ / buckets_], uint32_t(sweep_cursor_ % buckets_));
+      const char* argv[] = {"EVALSHA", "", "1", key.c_str(), now.c_str()};
+      script(sweep_, argv, std::size(argv), [](redisReply*) {});
+    }
+  }
+
+  void on_back(std::function<void(bool lost)> fn) override { on_back_ = std::move(fn); }
 
   void keep_delivery(std::string_view account, std::string_view key, std::string_view pdu, int max, int ttl_s,
                      Done done) override {
@@ -133,9 +212,10 @@ class RedisStore final : public StateStore {
          pdu.size(), max, ttl_s);
   }
 
-  void kept_deliveries(std::string_view account, Listed done) override {
+  void kept_deliveries(std::string_view account, int max, Listed done) override {
     std::string hash = keys::kept(account);
-    send([done](redisReply* r) { done(r != nullptr, pairs_reply(r)); }, "HGETALL %b", hash.data(), hash.size());
+    send([done](redisReply* r) { done(r != nullptr, pairs_reply(r && r->type == REDIS_REPLY_ARRAY && r->elements == 2 ? r->element[1] : nullptr)); },
+         "HSCAN %b 0 COUNT %d", hash.data(), hash.size(), max);
   }
 
   void forget_delivery(std::string_view account, std::string_view key) override {
@@ -156,9 +236,9 @@ class RedisStore final : public StateStore {
                 aware = keys::awareness(r.account, r.saudi_day, r.sender, r.number_hash), balance = keys::balance(r.account);
     std::string flags = std::to_string(flags_of(r.needs)), rate = std::to_string(r.needs.rate),
                 cap = std::to_string(r.needs.awareness_cap), parts = std::to_string(r.parts), ttl = std::to_string(kAwarenessTtlS);
-    const char* argv[] = {"EVALSHA", reserve_sha_.c_str(), "4", bucket.c_str(), optout.c_str(), aware.c_str(), balance.c_str(),
+    const char* argv[] = {"EVALSHA", "", "4", bucket.c_str(), optout.c_str(), aware.c_str(), balance.c_str(),
                           flags.c_str(), rate.c_str(), r.number.c_str(), cap.c_str(), parts.c_str(), ttl.c_str()};
-    script(reserve_sha_, kReserveScript, argv, std::size(argv), [done](redisReply* reply) {
+    script(reserve_, argv, std::size(argv), [done](redisReply* reply) {
       if (!reply || reply->type != REDIS_REPLY_INTEGER) return done(false, policy::Rule::none);
       static constexpr policy::Rule kFailed[] = {policy::Rule::none, policy::Rule::account_throughput,
                                                  policy::Rule::recipient_opted_out, policy::Rule::awareness_daily_cap,
@@ -171,16 +251,19 @@ class RedisStore final : public StateStore {
   void release(const Reservation& r) override {
     std::string aware = keys::awareness(r.account, r.saudi_day, r.sender, r.number_hash), balance = keys::balance(r.account);
     std::string flags = std::to_string(flags_of(r.needs)), parts = std::to_string(r.parts);
-    const char* argv[] = {"EVALSHA", release_sha_.c_str(), "2", aware.c_str(), balance.c_str(), flags.c_str(), parts.c_str()};
-    script(release_sha_, kReleaseScript, argv, std::size(argv), [](redisReply*) {});
+    const char* argv[] = {"EVALSHA", "", "2", aware.c_str(), balance.c_str(), flags.c_str(), parts.c_str()};
+    script(release_, argv, std::size(argv), [](redisReply*) {});
   }
 
-  void count_usage(std::string_view account, int64_t day, std::string_view cls, int messages, int parts) override {
-    std::string key = keys::usage(account, day);
+  void count_usage(std::string_view account, int64_t day, std::string_view cls, int messages, int parts,
+                   std::string_view instance, uint64_t batch, Done done) override {
+    std::string key = keys::usage(account, day), seen = keys::usage_counted(account);
     std::string messages_field = fmt::format("{}:messages", cls), parts_field = fmt::format("{}:parts", cls);
-    send([](redisReply*) {}, "HINCRBY %b %b %d", key.data(), key.size(), messages_field.data(), messages_field.size(), messages);
-    send([](redisReply*) {}, "HINCRBY %b %b %d", key.data(), key.size(), parts_field.data(), parts_field.size(), parts);
-    send([](redisReply*) {}, "EXPIRE %b %d", key.data(), key.size(), kUsageTtlS);
+    std::string m = std::to_string(messages), p = std::to_string(parts), ttl = std::to_string(kUsageTtlS),
+                who(instance), n = std::to_string(batch);
+    const char* argv[] = {"EVALSHA", "", "2", key.c_str(), seen.c_str(), messages_field.c_str(), m.c_str(),
+                          parts_field.c_str(), p.c_str(), ttl.c_str(), who.c_str(), n.c_str()};
+    script(usage_, argv, std::size(argv), [done](redisReply* r) { done(r != nullptr); });
   }
 
   void set_opted_out(std::string_view account, std::string_view number, bool opted_out, Done done) override {
@@ -191,10 +274,12 @@ class RedisStore final : public StateStore {
 
   void hold_part(std::string_view account, std::string_view message, std::string_view part, std::string_view blob,
                  int ttl_s, std::string_view owner, Done done) override {
-    std::string key = keys::held(account, message);
+    std::string key = keys::held(account, message), index = keys::held_index(account);
     renew_claim(account, message, owner);
     send([](redisReply*) {}, "HSET %b %b %b", key.data(), key.size(), part.data(), part.size(), blob.data(), blob.size());
-    send([done](redisReply* r) { done(r != nullptr); }, "EXPIRE %b %d", key.data(), key.size(), ttl_s);
+    send([](redisReply*) {}, "EXPIRE %b %d", key.data(), key.size(), ttl_s);
+    send([](redisReply*) {}, "SADD %b %b", index.data(), index.size(), message.data(), message.size());
+    send([done](redisReply* r) { done(r != nullptr); }, "EXPIRE %b %d", index.data(), index.size(), ttl_s);
   }
 
   void renew_claim(std::string_view account, std::string_view message, std::string_view owner) override {
@@ -203,28 +288,28 @@ class RedisStore final : public StateStore {
   }
 
   void forget_held(std::string_view account, std::string_view message) override {
-    std::string key = keys::held(account, message), owner = keys::held_owner(account, message);
+    std::string key = keys::held(account, message), owner = keys::held_owner(account, message),
+                index = keys::held_index(account);
     send([](redisReply*) {}, "DEL %b %b", key.data(), key.size(), owner.data(), owner.size());
+    send([](redisReply*) {}, "SREM %b %b", index.data(), index.size(), message.data(), message.size());
   }
 
-  void held_parts(std::string_view owner, std::function<void(bool, std::vector<HeldPart>)> done) override {
-    // Held parts are few (bounded per account, expiring): one script collects them all.
+  void held_parts(std::string_view owner, std::string_view account,
+                  std::function<void(bool, std::vector<HeldPart>)> done) override {
+    std::string index = keys::held_index(account), parts_prefix = keys::held(account, ""),
+                owner_prefix = keys::held_owner(account, "");
     send(
-        [done](redisReply* r) {
+        [done, account = std::string(account)](redisReply* r) {
           std::vector<HeldPart> parts;
           if (r && r->type == REDIS_REPLY_ARRAY)
-            for (size_t i = 0; i + 2 < r->elements; i += 3) {
-              std::string key(r->element[i]->str, r->element[i]->len);
-              // hajib:{acct:NAME}:parts:MESSAGE
-              size_t open = key.find("{acct:"), close = key.find("}:parts:");
-              if (open == std::string::npos || close == std::string::npos) continue;
-              parts.push_back({key.substr(open + 6, close - open - 6), key.substr(close + 8),
+            for (size_t i = 0; i + 2 < r->elements; i += 3)
+              parts.push_back({account, std::string(r->element[i]->str, r->element[i]->len),
                                std::string(r->element[i + 1]->str, r->element[i + 1]->len),
                                std::string(r->element[i + 2]->str, r->element[i + 2]->len)});
-            }
           done(r != nullptr, std::move(parts));
         },
-        "EVAL %s 0 %b %d", kHeldPartsScript, owner.data(), owner.size(), keys::kClaimMs);
+        "EVAL %s 1 %b %b %d %b %b", kHeldPartsScript, index.data(), index.size(), owner.data(), owner.size(),
+        keys::kClaimMs, parts_prefix.data(), parts_prefix.size(), owner_prefix.data(), owner_prefix.size());
   }
 
   bool up() const override { return connected_; }
@@ -241,17 +326,23 @@ class RedisStore final : public StateStore {
  private:
   using Reply = std::function<void(redisReply*)>;
 
+  // A Lua script and its SHA once Redis has loaded it.
+  struct Script {
+    const char* text;
+    std::string sha;
+  };
+
   // EVALSHA with the script's SHA, loaded again on every connect (before any EVALSHA on that
   // connection, since commands are pipelined in order); EVAL with the text until it is known.
   // A NOSCRIPT (someone flushed the script cache) fails that one call, which the rules treat as
-  // the store being down, and loads the scripts again.
-  void script(const std::string& sha, const char* text, const char** argv, size_t argc, Reply fn) {
-    if (sha.empty()) {
-      std::vector<const char*> eval(argv, argv + argc);
-      eval[0] = "EVAL";
-      eval[1] = text;
-      return send_argv(std::move(fn), eval.data(), eval.size());
+  // the store being down, and loads the scripts again. argv[1] is filled in here.
+  void script(Script& s, const char** argv, size_t argc, Reply fn) {
+    if (s.sha.empty()) {
+      argv[0] = "EVAL";
+      argv[1] = s.text;
+      return send_argv(std::move(fn), argv, argc);
     }
+    argv[1] = s.sha.c_str();
     send_argv(
         [this, fn = std::move(fn)](redisReply* r) {
           if (!r && last_error_noscript_) {
@@ -270,11 +361,26 @@ class RedisStore final : public StateStore {
   }
 
   void load_scripts() {
-    send([this](redisReply* r) { if (r && r->type == REDIS_REPLY_STRING) reserve_sha_.assign(r->str, r->len); },
-         "SCRIPT LOAD %s", kReserveScript);
-    send([this](redisReply* r) { if (r && r->type == REDIS_REPLY_STRING) release_sha_.assign(r->str, r->len); },
-         "SCRIPT LOAD %s", kReleaseScript);
+    for (Script* s : {&reserve_, &release_, &remember_, &sweep_, &usage_})
+      send([s](redisReply* r) { if (r && r->type == REDIS_REPLY_STRING) s->sha.assign(r->str, r->len); },
+           "SCRIPT LOAD %s", s->text);
   }
+
+  // Tells the owner that Redis is back, and whether it kept its data.
+  void check_presence() {
+    const char* argv[] = {"EVAL", kPresentScript, "1", keys::present};
+    send_argv(
+        [this](redisReply* r) {
+          if (!r || r->type != REDIS_REPLY_INTEGER) return;
+          bool lost = was_connected_ && r->integer == 0;
+          was_connected_ = true;
+          if (lost) fmt::print(stderr, "hajib: redis {}:{} came back without its data\n", host_, port_);
+          if (on_back_) on_back_(lost);
+        },
+        argv, std::size(argv));
+  }
+
+  static int64_t unix_now() { return int64_t(std::time(nullptr)); }
 
   static std::vector<std::pair<std::string, std::string>> pairs_reply(redisReply* r) {
     std::vector<std::pair<std::string, std::string>> items;
@@ -363,6 +469,7 @@ class RedisStore final : public StateStore {
       fmt::print(stderr, "hajib: redis {}:{} connected\n", self->host_, self->port_);
       if (self->db_ != 0) self->send([](redisReply*) {}, "SELECT %d", self->db_);
       self->load_scripts();
+      self->check_presence();
     });
     redisAsyncSetDisconnectCallback(ctx_, [](const redisAsyncContext* c, int) {
       auto* self = static_cast<RedisStore*>(c->data);
@@ -425,7 +532,13 @@ class RedisStore final : public StateStore {
   std::deque<uint64_t> sent_at_;  // when each of them was sent, oldest first
   uint64_t timeout_ms_;
   uv_timer_t stall_timer_{};  // set by on_reply just before the callback that sees it
-  std::string reserve_sha_, release_sha_;
+  Script reserve_{kReserveScript, {}}, release_{kReleaseScript, {}}, remember_{kRememberScript, {}},
+      sweep_{kSweepScript, {}}, usage_{kUsageScript, {}};
+  uint32_t buckets_;
+  std::vector<std::string> upstreams_;
+  size_t sweep_cursor_ = 0;
+  bool was_connected_ = false;  // connected once before: a missing marker then means lost data
+  std::function<void(bool)> on_back_;
 };
 
 }  // namespace

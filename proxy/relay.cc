@@ -21,9 +21,11 @@
 
 #include <chrono>
 #include <cstring>
+#include <nlohmann/json.hpp>
 
 #include "policy/msisdn.h"
 #include "proxy/customer_session.h"
+#include "proxy/log.h"
 #include "proxy/message_text.h"
 #include "policy/saudi_time.h"
 #include "proxy/passwords.h"
@@ -32,6 +34,7 @@
 #include "proxy/upstream_session.h"
 #include "smpp/codec.h"
 #include "smpp/pdu_edit.h"
+#include "smpp/smpp_time.h"
 
 namespace proxy {
 
@@ -40,21 +43,37 @@ namespace status = smpp::status;
 namespace {
 constexpr uint64_t kTickMs = 250;
 constexpr int kShutdownGraceMs = 2000;
+constexpr uint64_t kUnbindWaitMs = 2000;  // at shutdown, for each peer's unbind_resp
+constexpr uint64_t kLastFlushMs = 1000;   // then for what is still queued to peers that did not answer
 constexpr uint32_t kSequenceSetWhenSent = 1;  // libsmpp34 refuses 0; the session patches the real one
+
+// When a message's receipt mapping may go: its receipt can come until its validity_period ends,
+// and an EXPIRED receipt a little after. 0 (the configured default) when it gives none.
+int64_t receipt_expiry(std::string_view validity_period, int64_t now) {
+  auto until = smpp::smpp_time_to_unix(validity_period, now);
+  if (!until) return 0;
+  return std::clamp<int64_t>(*until + 3600, now + 60, now + 30 * 86400);
+}
 }  // namespace
 
 Relay::Relay(uv_loop_t* loop, Config config, uint32_t instance, std::string version)
-    : loop_(loop), config_(std::move(config)), store_(make_state_store(loop, config_, stats_.counters)), ids_(instance),
-      bind_guard_(config_.limits.bind_failures_max, config_.limits.bind_failures_window_s,
-                  config_.limits.bind_failures_block_s),
-      verifier_(loop), version_(std::move(version)), started_ms_(uv_now(loop)), owner_(fmt::format("{:05x}", instance)) {
+    : loop_(loop), config_(std::move(config)), store_(make_state_store(loop, config_, stats_.counters)),
+      receipts_(*store_, stats_.counters,
+                ReceiptMap::Limits{size_t(config_.limits.receipt_map_local_max), uint64_t(config_.limits.receipt_map_hold_s) * 1000,
+                                   uint64_t(config_.limits.unknown_receipt_retry_s) * 1000}),
+      ids_(instance),
+      address_guard_(config_.limits.bind_failures_max, config_.limits.bind_failures_window_s, config_.limits.bind_failures_block_s),
+      account_guard_(config_.limits.bind_failures_account_max, config_.limits.bind_failures_window_s,
+                     config_.limits.bind_failures_block_s),
+      verifier_(loop, stats_.counters.argon2_runs), version_(std::move(version)), started_ms_(uv_now(loop)), owner_(fmt::format("{:05x}", instance)) {
   for (const auto& [name, account] : config_.accounts) {
     accounts_[name].name = name;
     accounts_[name].config = account;
   }
   policy_ = config_.policy;
+  store_->on_back([this](bool lost) { receipts_.store_back(lost); });
   if (!policy_->enforcing()) fmt::print(stderr, "hajib: WARNING: policy.mode is off: messages are relayed without any rule\n");
-  if (!audit_.open(config_.audit_file, config_.audit_mask_numbers))
+  if (!audit_.open(config_.audit_file, config_.audit_mask_numbers, config_.audit_visible_digits))
     fmt::print(stderr, "hajib: cannot open the audit log {}: {}\n", config_.audit_file, std::strerror(errno));
   pools_.resize(config_.upstreams.size());
   for (size_t i = 0; i < pools_.size(); ++i) {
@@ -113,67 +132,119 @@ void Relay::accept_customer() {
   }
   ++counters().customer_connections;
   session->accepted();
+  admit(*session);
   customers_.emplace(id, std::move(session));
 }
 
+// Accepted, then closed at once when over a cap (each refusal counted): what one address, or
+// everyone together, can hold open stays bounded. Counted open until customer_closed().
+bool Relay::admit(CustomerSession& session) {
+  const Limits& l = config_.limits;
+  int& from_address = connections_per_address_[session.remote_address()];
+  bool over_total = customers_.size() >= size_t(l.connections_max);
+  bool over_address = from_address >= l.connections_per_address_max;
+  ++from_address;
+  if (!over_total && !over_address) return true;
+  ++(over_address ? counters().connections_refused_per_address : counters().connections_refused_total);
+  session.close(over_address ? fmt::format("{} connections from this address already", l.connections_per_address_max)
+                             : fmt::format("{} customer connections already", l.connections_max));
+  return false;
+}
+
+// A guess costs an Argon2 check only while both its address and the account are under their
+// failure limits, checks in flight included; an account over its limit still takes a password that
+// verified recently (no Argon2), so a storm of guesses blocks the attacker, not the real customer.
+// A bind slot is taken only once the password verified.
 void Relay::authorize(CustomerSession& session, const smpp::Bind& bind, uint32_t sequence) {
   const std::string& address = session.remote_address();
-  auto refuse_bind = [&](uint32_t st, std::string_view why, bool count_failure) {
-    ++counters().binds_refused;
-    if (count_failure) bind_guard_.failed(address, now_ms());
-    fmt::print(stderr, "hajib: bind refused for system_id '{}' from {}: {}\n", bind.system_id, session.peer(), why);
-    session.bind_decided(nullptr, st, sequence);
+  auto refuse = [&](uint64_t& reason, uint32_t st, std::string_view why) {
+    refuse_bind(session, bind.system_id, reason, st, why, sequence);
   };
-  if (shutting_down_) return refuse_bind(status::ESME_RBINDFAIL, "shutting down", false);
-  if (bind_guard_.blocked(address, now_ms())) {
-    ++counters().binds_blocked;
-    return refuse_bind(status::ESME_RBINDFAIL, "too many failed binds from this address", false);
-  }
+  if (shutting_down_) return refuse(counters().binds_refused_shutting_down, status::ESME_RBINDFAIL, "shutting down");
+  if (address_guard_.blocked(address, now_ms()))
+    return refuse(counters().binds_blocked, status::ESME_RBINDFAIL, "too many failed binds from this address");
   auto it = accounts_.find(bind.system_id);
-  if (it == accounts_.end() || !it->second.config) return refuse_bind(status::ESME_RINVSYSID, "unknown system_id", true);
+  if (it == accounts_.end() || !it->second.config) {
+    address_guard_.failed(address, now_ms());
+    return refuse(counters().binds_refused_unknown_system_id, status::ESME_RINVSYSID, "unknown system_id");
+  }
   Account& account = it->second;
   sockaddr_storage peer{};
   int len = sizeof peer;
   uv_tcp_getpeername(session.tcp(), reinterpret_cast<sockaddr*>(&peer), &len);
   bool allowed = false;
   for (const auto& cidr : account.config->allow_ips) allowed = allowed || cidr.contains(reinterpret_cast<sockaddr*>(&peer));
-  if (!allowed) return refuse_bind(status::ESME_RBINDFAIL, "address not in allow_ips", true);
-  if (account.binds >= account.config->max_binds)
-    return refuse_bind(status::ESME_RBINDFAIL, fmt::format("account already has {} binds", account.binds), false);
+  if (!allowed) {
+    address_guard_.failed(address, now_ms());
+    return refuse(counters().binds_refused_address_not_allowed, status::ESME_RBINDFAIL, "address not in allow_ips");
+  }
+  if (account.binds >= account.config->max_binds)  // checked again once the password verified
+    return refuse(counters().binds_refused_bind_limit, status::ESME_RBINDFAIL, fmt::format("account already has {} binds", account.binds));
+  if (verifier_.remembered(account.name, account.config->password_hash, bind.password)) return accept_bind(session, account, sequence);
+  if (account_guard_.blocked(account.name, now_ms()))
+    return refuse(counters().binds_refused_account_locked, status::ESME_RBINDFAIL, "too many failed binds for this account");
 
-  ++account.binds;  // held while the password is checked, so two racing binds cannot both pass
-  uint64_t id = session.id();
-  std::string name = account.name;
-  verifier_.verify(name, account.config->password_hash, bind.password, [this, id, name, sequence](bool ok) {
-    // The session may have gone while Argon2 ran: look it up again.
-    Account& account = accounts_[name];
-    auto it = customers_.find(id);
-    if (it == customers_.end() || it->second->closing()) {
-      --account.binds;
-      return;
-    }
-    CustomerSession& session = *it->second;
-    if (!ok) {
-      --account.binds;
-      ++counters().binds_refused;
-      bind_guard_.failed(session.remote_address(), now_ms());
-      fmt::print(stderr, "hajib: bind refused for system_id '{}' from {}: wrong password\n", name, session.peer());
-      return session.bind_decided(nullptr, status::ESME_RINVPASWD, sequence);
-    }
-    ++counters().binds_ok;
-    bind_guard_.succeeded(session.remote_address());
-    session.bind_decided(&account, status::ESME_ROK, sequence);
-    fmt::print(stderr, "hajib: {} bound\n", session.describe());
-    if (session.can_receive()) receiver_bound(session);
-  });
+  address_guard_.started(address);
+  account_guard_.started(account.name);
+  verifier_.verify(account.name, account.config->password_hash, bind.password,
+                   [this, id = session.id(), address = address, name = account.name, sequence](bool ok) {
+                     password_checked(id, address, name, sequence, ok);
+                   });
+}
+
+// Counted whether or not the session is still there: closing the connection must not hide a guess.
+void Relay::password_checked(uint64_t session_id, const std::string& address, const std::string& account_name,
+                             uint32_t sequence, bool ok) {
+  address_guard_.finished(address, ok, now_ms());
+  account_guard_.finished(account_name, ok, now_ms());
+  auto it = customers_.find(session_id);
+  bool gone = it == customers_.end() || it->second->closing();
+  if (!ok && gone) {
+    ++counters().binds_refused;
+    ++counters().binds_refused_wrong_password;
+    fmt::print(stderr, "hajib: bind refused for system_id {} from {}: wrong password (the connection had closed)\n",
+               json_quoted(account_name), address);
+  }
+  if (gone) return;
+  CustomerSession& session = *it->second;
+  if (!ok)
+    return refuse_bind(session, account_name, counters().binds_refused_wrong_password, status::ESME_RINVPASWD, "wrong password", sequence);
+  Account& account = accounts_[account_name];
+  if (!account.config)  // removed by a reload while Argon2 ran
+    return refuse_bind(session, account_name, counters().binds_refused_unknown_system_id, status::ESME_RINVSYSID, "unknown system_id", sequence);
+  accept_bind(session, account, sequence);
+}
+
+void Relay::accept_bind(CustomerSession& session, Account& account, uint32_t sequence) {
+  if (shutting_down_) return refuse_bind(session, account.name, counters().binds_refused_shutting_down, status::ESME_RBINDFAIL, "shutting down", sequence);
+  if (account.binds >= account.config->max_binds)
+    return refuse_bind(session, account.name, counters().binds_refused_bind_limit, status::ESME_RBINDFAIL,
+                       fmt::format("account already has {} binds", account.binds), sequence);
+  ++account.binds;
+  ++counters().binds_ok;
+  session.bind_decided(&account, status::ESME_ROK, sequence);
+  fmt::print(stderr, "hajib: {} bound\n", session.describe());
+  if (session.can_receive()) receiver_bound(session);
+}
+
+void Relay::refuse_bind(CustomerSession& session, std::string_view system_id, uint64_t& reason, uint32_t st, std::string_view why,
+                        uint32_t sequence) {
+  ++counters().binds_refused;
+  ++reason;
+  fmt::print(stderr, "hajib: bind refused for system_id {} from {}: {}\n", json_quoted(system_id), session.peer(), why);
+  session.bind_decided(nullptr, st, sequence);
 }
 
 void Relay::receiver_bound(CustomerSession& session) {
-  session.account()->receivers.push_back(&session);
-  send_kept_deliveries(session);
+  Account& account = *session.account();
+  account.receivers.push_back(&session);
+  account.next_kept_fetch_ms = 0;
+  fetch_kept_deliveries(account, now_ms());
 }
 
 void Relay::customer_closed(CustomerSession& session) {
+  if (auto it = connections_per_address_.find(session.remote_address()); it != connections_per_address_.end())
+    if (--it->second <= 0) connections_per_address_.erase(it);
   if (Account* account = session.account()) {
     --account->binds;
     std::erase(account->receivers, &session);
@@ -229,6 +300,7 @@ void Relay::submit(CustomerSession& session, uint32_t sequence, std::string_view
   submit->destination = std::move(*destination);
   submit->policy = policy_;
   submit->verdict = verdict;
+  submit->receipt_expires_s = receipt_expiry(sm.validity_period, wall_ms() / 1000);
   if (audit_.enabled()) submit->sender = sm.source_addr;
   // International TON/NPI with the normalised number; every other byte is the customer's.
   if (!smpp::rewrite_destination(pdu, 1, 1, submit->destination, submit->pdu))
@@ -415,12 +487,13 @@ void Relay::submit_answered(std::unique_ptr<Submit> submit, uint32_t st, std::st
   UpstreamPool& pool = pools_[size_t(submit->upstream)];
   if (st == status::ESME_ROK) {
     ++counters().submits_relayed;
+    int64_t expires = submit->receipt_expires_s ? submit->receipt_expires_s
+                                                : wall_ms() / 1000 + config_.limits.receipt_map_ttl_s;
     if (auto key = canonical_operator_id(operator_id, pool.config->submit_id_format))
-      store_->remember_receipt(pool.config->name, *key, fmt::format("{}\t{}", *submit->account, view(submit->id)),
-                               config_.limits.receipt_map_ttl_s);
+      receipts_.remember(pool.config->name, *key, *submit->account, view(submit->id), expires, now_ms());
     else
-      fmt::print(stderr, "hajib: upstream {} gave message id '{}' which is not {}; its receipts will not map\n",
-                 pool.config->name, operator_id, "in the configured format");
+      fmt::print(stderr, "hajib: upstream {} gave message id {} which is not {}; its receipts will not map\n",
+                 pool.config->name, json_quoted(operator_id), "in the configured format");
   } else if (operator_id.empty() && (st == status::ESME_RSYSERR)) {
     ++counters().submits_temporary_error;
   } else {
@@ -447,35 +520,43 @@ void Relay::relay_receipt(UpstreamSession& link, uint32_t sequence, smpp::ShortM
   auto key = canonical_operator_id(operator_id, config->receipt_id_format);
   if (!key) {
     ++counters().receipts_unmatched;
-    fmt::print(stderr, "hajib: receipt from {} with unreadable id '{}'\n", config->name, operator_id);
+    fmt::print(stderr, "hajib: receipt from {} with unreadable id {}\n", config->name, json_quoted(operator_id));
     return link.acknowledge_deliver(sequence, status::ESME_ROK);
   }
   uint64_t link_id = link.id();
-  std::string upstream_name = config->name;
   auto* held = new smpp::ShortMessage(std::move(sm));
-  store_->find_receipt(upstream_name, *key, [this, link_id, sequence, held, upstream_name, operator_id](
-                                                bool ok, std::optional<std::string> value) {
+  receipts_.find(config->name, *key, now_ms(), [this, link_id, sequence, held, upstream = config->name, key = *key,
+                                                operator_id](ReceiptMap::Found found) {
     std::unique_ptr<smpp::ShortMessage> receipt(held);
     auto reply = [&](uint32_t st) {
       if (auto it = links_.find(link_id); it != links_.end()) it->second->acknowledge_deliver(sequence, st);
     };
-    if (!ok) return reply(status::ESME_RX_T_APPN);  // the operator retries once the store is back
-    size_t tab = value ? value->find('\t') : std::string::npos;
-    if (tab == std::string::npos) {
-      ++counters().receipts_unmatched;
-      fmt::print(stderr, "hajib: receipt from {} for unknown message id '{}'\n", upstream_name, operator_id);
-      return reply(status::ESME_ROK);
+    switch (found.outcome) {
+      case ReceiptMap::Outcome::mapped: break;
+      case ReceiptMap::Outcome::store_down: ++counters().receipts_store_down; return reply(status::ESME_RX_T_APPN);
+      case ReceiptMap::Outcome::retry: return reply(status::ESME_RX_T_APPN);  // its mapping may be on its way
+      case ReceiptMap::Outcome::delivered: ++counters().receipts_duplicate; return reply(status::ESME_ROK);
+      case ReceiptMap::Outcome::drop:
+        ++counters().receipts_unmatched;
+        fmt::print(stderr, "hajib: receipt from {} for unknown message id {} dropped after {} s of retries\n", upstream,
+                   json_quoted(operator_id), config_.limits.unknown_receipt_retry_s);
+        return reply(status::ESME_ROK);
     }
-    std::string account = value->substr(0, tab), our_id = value->substr(tab + 1);
-    receipt->set(smpp::tag::receipted_message_id, our_id + '\0');
-    receipt->short_message = replace_receipt_text_id(receipt->short_message, our_id);
-    if (receipt->short_message.size() > 254) receipt->short_message.resize(254);
+    const smpp::Tlv* state = receipt->find(smpp::tag::message_state);
+    std::optional<uint8_t> message_state;
+    if (state && !state->value.empty()) message_state = uint8_t(state->value[0]);
     auto d = std::make_unique<Delivery>();
-    d->account = std::move(account);
+    d->final_receipt = receipt_is_final(message_state, receipt->short_message);
+    receipt->set(smpp::tag::receipted_message_id, found.our_id + '\0');
+    receipt->short_message = replace_receipt_text_id(receipt->short_message, found.our_id);
+    if (receipt->short_message.size() > 254) receipt->short_message.resize(254);
+    d->account = std::move(found.account);
     d->receipt = true;
-    d->key = fmt::format("r:{}:{}", our_id, view(ids_.next()));  // one message can have several receipts
+    d->key = fmt::format("r:{}:{}", found.our_id, view(ids_.next()));  // one message can have several receipts
     d->upstream_link = link_id;
     d->upstream_sequence = sequence;
+    d->upstream = upstream;
+    d->operator_id = key;
     smpp::encode_short_message(d->pdu, smpp::Command::deliver_sm, kSequenceSetWhenSent, *receipt);
     route_delivery(std::move(d));
   });
@@ -487,7 +568,7 @@ void Relay::relay_mo(UpstreamSession& link, uint32_t sequence, smpp::ShortMessag
   auto owner = config_.mo_owner.find(number);
   if (owner == config_.mo_owner.end()) {
     ++counters().mo_unroutable;
-    fmt::print(stderr, "hajib: MO to {} which no account owns\n", sm.destination_addr);
+    fmt::print(stderr, "hajib: MO to {} which no account owns\n", json_quoted(sm.destination_addr));
     return link.acknowledge_deliver(sequence, status::ESME_RINVDSTADR);
   }
   see_opt_out_word(owner->second, sm);
@@ -517,7 +598,7 @@ void Relay::see_opt_out_word(const std::string& account, const smpp::ShortMessag
       return;
     }
     audit_.event(wall_ms(), word == policy::OptOutWord::stop ? "opt_out" : "opt_in",
-                 fmt::format(R"("account":{},"recipient":"{}")", json_string(account), AuditLog::mask(number)));
+                 {{"account", account}, {"recipient", audit_.masked(number)}});
     send_confirmation(account, number, word);
   });
 }
@@ -551,72 +632,134 @@ void Relay::send_confirmation(const std::string& account, const std::string& num
   route(std::move(submit));
 }
 
+// A receipt or MO for a customer. It is written to the state store at once and, when a
+// receiver of the account has room, sent to it at the same time: the operator is answered as
+// soon as either the store kept it or the customer acknowledged it, so that a slow customer
+// never holds the operator's window. What the customer does not acknowledge stays kept and is
+// sent again later (fetch_kept_deliveries).
 void Relay::route_delivery(std::unique_ptr<Delivery> delivery) {
   auto it = accounts_.find(delivery->account);
   if (it == accounts_.end()) {  // the account left the config since the message was sent
-    acknowledge_operator(*delivery, status::ESME_ROK);
+    if (auto link = links_.find(delivery->upstream_link); link != links_.end())
+      link->second->acknowledge_deliver(delivery->upstream_sequence, status::ESME_ROK);
     return;
   }
   Account& account = it->second;
-  if (account.receivers.empty()) return keep(std::move(delivery));
-  CustomerSession* session = account.receivers[account.next_receiver++ % account.receivers.size()];
-  session->deliver(std::move(delivery));
-}
-
-void Relay::keep(std::unique_ptr<Delivery> delivery) {
-  if (delivery->kept) return;  // already in the store: it stays there until acknowledged
-  std::string account = delivery->account, key = delivery->key, pdu = delivery->pdu;
-  auto* d = delivery.release();
-  store_->keep_delivery(account, key, pdu, config_.limits.pending_receipts_max, config_.limits.pending_receipts_ttl_s,
-                        [this, d](bool ok) {
-                          std::unique_ptr<Delivery> held(d);
-                          if (ok) ++counters().deliveries_stored;
-                          else ++counters().deliveries_store_failed;
-                          // Not kept: a temporary error, so that the operator sends it again later.
-                          acknowledge_operator(*held, ok ? status::ESME_ROK : status::ESME_RX_T_APPN);
+  const std::string& key = delivery->key;
+  if (delivery->upstream_link) operator_waits_[key] = {delivery->upstream_link, delivery->upstream_sequence, false};
+  delivery->kept = true;
+  store_->keep_delivery(account.name, key, delivery->pdu, config_.limits.pending_receipts_max,
+                        config_.limits.pending_receipts_ttl_s,
+                        [this, name = account.name, key, final_receipt = delivery->final_receipt,
+                         upstream = delivery->upstream, operator_id = delivery->operator_id](bool ok) {
+                          if (ok && final_receipt) receipts_.delivered(upstream, operator_id);
+                          delivery_kept(name, key, ok);
                         });
+  if (CustomerSession* session = receiver_with_room(account)) {
+    account.kept_in_flight.insert(key);
+    session->deliver(std::move(delivery));
+  }
 }
 
-void Relay::acknowledge_operator(const Delivery& delivery, uint32_t st) {
-  if (!delivery.upstream_link) return;
-  if (auto it = links_.find(delivery.upstream_link); it != links_.end())
-    it->second->acknowledge_deliver(delivery.upstream_sequence, st);
+CustomerSession* Relay::receiver_with_room(Account& account) {
+  for (size_t i = 0; i < account.receivers.size(); ++i) {
+    CustomerSession* session = account.receivers[account.next_receiver++ % account.receivers.size()];
+    if (session->has_delivery_room()) return session;
+  }
+  return nullptr;
+}
+
+void Relay::delivery_kept(const std::string& account, const std::string& key, bool ok) {
+  if (ok) ++counters().deliveries_stored;
+  else ++counters().deliveries_store_failed;
+  auto a = accounts_.find(account);
+  bool at_customer = a != accounts_.end() && a->second.kept_in_flight.count(key);
+  if (ok) {
+    if (a != accounts_.end() && !at_customer) a->second.next_kept_fetch_ms = std::min(a->second.next_kept_fetch_ms, now_ms());
+    return answer_operator(key, status::ESME_ROK);
+  }
+  // Not kept (store down, or the account's kept deliveries full): while a customer has it, its
+  // acknowledgement decides; otherwise a temporary error, so that the operator sends it again.
+  if (at_customer) {
+    if (auto w = operator_waits_.find(key); w != operator_waits_.end()) w->second.keep_failed = true;
+    return;
+  }
+  answer_operator(key, status::ESME_RX_T_APPN);
+}
+
+void Relay::answer_operator(const std::string& key, uint32_t st) {
+  auto w = operator_waits_.find(key);
+  if (w == operator_waits_.end()) return;  // answered already
+  if (auto link = links_.find(w->second.link); link != links_.end())
+    link->second->acknowledge_deliver(w->second.sequence, st);
+  operator_waits_.erase(w);
+}
+
+// The customer has it: it leaves the store, and a final receipt's mapping goes too.
+void Relay::delivery_handed_on(const Delivery& delivery) {
+  if (delivery.kept) store_->forget_delivery(delivery.account, delivery.key);
+  if (delivery.final_receipt) receipts_.delivered(delivery.upstream, delivery.operator_id);
 }
 
 void Relay::delivery_acknowledged(std::unique_ptr<Delivery> delivery, uint32_t) {
   if (delivery->receipt) ++counters().receipts_relayed;
-  if (delivery->kept) {
-    store_->forget_delivery(delivery->account, delivery->key);
-    if (auto it = accounts_.find(delivery->account); it != accounts_.end()) it->second.kept_in_flight.erase(delivery->key);
+  delivery_handed_on(*delivery);
+  if (auto it = accounts_.find(delivery->account); it != accounts_.end()) {
+    Account& account = it->second;
+    account.kept_in_flight.erase(delivery->key);
+    account.kept_backoff_ms = 0;
   }
-  acknowledge_operator(*delivery, status::ESME_ROK);
+  answer_operator(delivery->key, status::ESME_ROK);
 }
 
-void Relay::delivery_undelivered(std::unique_ptr<Delivery> delivery) {
-  if (delivery->kept) {
-    if (auto it = accounts_.find(delivery->account); it != accounts_.end()) it->second.kept_in_flight.erase(delivery->key);
-    return;
+void Relay::delivery_undelivered(std::unique_ptr<Delivery> delivery, bool timed_out) {
+  if (timed_out) ++counters().deliveries_timed_out;
+  auto it = accounts_.find(delivery->account);
+  if (it != accounts_.end()) {
+    Account& account = it->second;
+    account.kept_in_flight.erase(delivery->key);
+    if (timed_out) {  // a customer that does not answer is tried again less and less often
+      account.kept_backoff_ms = std::clamp<uint64_t>(account.kept_backoff_ms * 2, 1000, 60000);
+      account.next_kept_fetch_ms = now_ms() + account.kept_backoff_ms;
+    }
   }
-  keep(std::move(delivery));
+  auto w = operator_waits_.find(delivery->key);
+  if (w != operator_waits_.end() && w->second.keep_failed) answer_operator(delivery->key, status::ESME_RX_T_APPN);
+  // Otherwise it is kept (or being kept): fetch_kept_deliveries sends it again.
 }
 
-void Relay::send_kept_deliveries(CustomerSession& session) {
-  std::string account = session.account()->name;
-  uint64_t id = session.id();
-  store_->kept_deliveries(account, [this, account, id](bool ok, std::vector<std::pair<std::string, std::string>> items) {
-    auto it = customers_.find(id);
-    if (!ok || it == customers_.end() || !it->second->can_receive() || it->second->closing()) return;
-    Account& acct = accounts_[account];
+// Kept deliveries go to the account's bound receivers: at bind, and again while any remain.
+void Relay::fetch_kept_deliveries(Account& account, uint64_t now) {
+  constexpr uint64_t kIdleFetchMs = 5000;  // another instance may have kept some for us
+  if (account.kept_fetching || account.receivers.empty() || now < account.next_kept_fetch_ms || !store_->up()) return;
+  int room = 0;
+  for (CustomerSession* s : account.receivers) room += s->delivery_room();
+  if (room == 0) return;
+  account.kept_fetching = true;
+  account.next_kept_fetch_ms = now + std::max(kIdleFetchMs, account.kept_backoff_ms);
+  store_->kept_deliveries(account.name, room + int(account.kept_in_flight.size()),
+                          [this, name = account.name](bool ok, std::vector<std::pair<std::string, std::string>> items) {
+    auto it = accounts_.find(name);
+    if (it == accounts_.end()) return;
+    Account& acct = it->second;
+    acct.kept_fetching = false;
+    if (!ok) return;
+    int sent = 0;
     for (auto& [key, pdu] : items) {
-      if (!acct.kept_in_flight.insert(key).second) continue;  // another session of the account has it
+      if (acct.kept_in_flight.count(key)) continue;  // at a customer right now
+      CustomerSession* session = receiver_with_room(acct);
+      if (!session) break;
       auto d = std::make_unique<Delivery>();
-      d->account = account;
+      d->account = name;
       d->key = key;
       d->pdu = std::move(pdu);
       d->kept = true;
-      d->receipt = key.starts_with("r:");
-      it->second->deliver(std::move(d));
+      d->receipt = !key.starts_with("m:");
+      acct.kept_in_flight.insert(key);
+      session->deliver(std::move(d));
+      ++sent;
     }
+    if (sent && acct.kept_backoff_ms == 0) acct.next_kept_fetch_ms = now_ms();  // more may wait: go on next tick
   });
 }
 
@@ -657,7 +800,6 @@ void Relay::link_closed(UpstreamSession& link, bool was_bound) {
     }
   }
   links_.erase(link.id());
-  if (shutting_down_ && links_.empty()) close_customers();
 }
 
 void Relay::schedule_reconnect(int upstream, int slot) {
@@ -690,7 +832,7 @@ bool Relay::reload() {
     ++counters().policy_reload_failures;
     for (const auto& e : errors) fmt::print(stderr, "{}\n", e.to_string());
     fmt::print(stderr, "hajib: reload refused: {} errors; policy {} stays\n", errors.size(), policy_->version());
-    audit_.event(wall_ms(), "reload", fmt::format(R"("ok":false,"errors":{},"policy":"{}")", errors.size(), policy_->version()));
+    audit_.event(wall_ms(), "reload", {{"ok", false}, {"errors", errors.size()}, {"policy", policy_->version()}});
     return false;
   }
   // What the running process cannot change: reported, not half-applied.
@@ -714,16 +856,18 @@ bool Relay::reload() {
   config_.accounts = fresh->accounts;
   config_.mo_owner = fresh->mo_owner;
   config_.policy = fresh->policy;
-  if (fresh->audit_file != config_.audit_file || fresh->audit_mask_numbers != config_.audit_mask_numbers) {
+  if (fresh->audit_file != config_.audit_file || fresh->audit_mask_numbers != config_.audit_mask_numbers ||
+      fresh->audit_visible_digits != config_.audit_visible_digits) {
     config_.audit_file = fresh->audit_file;
     config_.audit_mask_numbers = fresh->audit_mask_numbers;
-    audit_.open(config_.audit_file, config_.audit_mask_numbers);
+    config_.audit_visible_digits = fresh->audit_visible_digits;
+    audit_.open(config_.audit_file, config_.audit_mask_numbers, config_.audit_visible_digits);
   }
   std::string old_version = policy_->version();
   policy_ = fresh->policy;  // one step: messages in flight keep the table they were decided by
   ++counters().policy_reloads;
   fmt::print(stderr, "hajib: reloaded {}: policy {} -> {}\n", config_.path, old_version, policy_->version());
-  audit_.event(wall_ms(), "reload", fmt::format(R"("ok":true,"policy":"{}","previous":"{}")", policy_->version(), old_version));
+  audit_.event(wall_ms(), "reload", {{"ok", true}, {"policy", policy_->version()}, {"previous", old_version}});
   return true;
 }
 
@@ -750,19 +894,47 @@ void Relay::refresh_ported_numbers() {
   });
 }
 
+// Usage is written once per tick; a batch stays here until the store confirmed it, and is sent
+// again under its own number, which the store counts once. Nothing new goes out while a batch
+// is awaiting its answer, so each instance's numbers reach the store in order.
 void Relay::flush_usage() {
-  for (const auto& [key, tally] : usage_)
-    store_->count_usage(std::get<0>(key), std::get<1>(key), policy::name(std::get<2>(key)), tally.first, tally.second);
+  for (const auto& [n, batch] : usage_unconfirmed_)
+    if (batch.sending) return;
+  if (!store_->up()) return;  // tallies wait here, merged, until it is back
+  for (auto& [n, batch] : usage_unconfirmed_) {
+    ++counters().usage_batches_retried;
+    send_usage(n);
+  }
+  for (const auto& [key, tally] : usage_) {
+    uint64_t n = ++usage_batches_;
+    usage_unconfirmed_[n] = UsageBatch{std::get<0>(key), std::get<1>(key), std::get<2>(key), tally.first, tally.second, false};
+    send_usage(n);
+  }
   usage_.clear();
+}
+
+void Relay::send_usage(uint64_t n) {
+  UsageBatch& b = usage_unconfirmed_.at(n);
+  b.sending = true;
+  store_->count_usage(b.account, b.day, policy::name(b.message_class), b.messages, b.parts, owner_, n, [this, n](bool ok) {
+    auto it = usage_unconfirmed_.find(n);
+    if (it == usage_unconfirmed_.end()) return;
+    if (ok) usage_unconfirmed_.erase(it);
+    else it->second.sending = false;
+  });
 }
 
 void Relay::on_tick() {
   uint64_t now = now_ms();
   audit_.flush();
   flush_usage();
+  receipts_.on_tick(now);
+  store_->sweep_receipts();
+  if (!shutting_down_)
+    for (auto& [name, account] : accounts_) fetch_kept_deliveries(account, now);
   expire_held(now);
   if (ticks_ % 2 == 0) renew_held_claims();
-  if (!held_restored_ && store_->up() && !shutting_down_ && now - started_ms_ > uint64_t(keys::kClaimMs) + 500) restore_held();
+  if (store_->up() && !shutting_down_ && now - started_ms_ > uint64_t(keys::kClaimMs) + 500) restore_held();
   if (ticks_++ % 4 == 0 && !shutting_down_) refresh_ported_numbers();
   for (auto& pool : pools_)
     while (!pool.waiting.empty() && pool.waiting.front()->deadline_ms <= now) {
@@ -771,8 +943,7 @@ void Relay::on_tick() {
       ++counters().submits_temporary_error;
       answer(*submit, status::ESME_RTHROTTLED);
     }
-  if (shutting_down_ && (finished_draining() || now - shutdown_started_ms_ >= uint64_t(kShutdownGraceMs)))
-    close_links();
+  if (shutting_down_) shutdown_step(now);
 }
 
 // ---- the NOC's view and shutdown ----
@@ -805,11 +976,16 @@ Snapshot Relay::snapshot() const {
   s.state_store = store_->describe();
   s.ported_numbers = ported_.size();
   s.long_messages_held = held_.size();
+  s.receipt_mappings_held = receipts_.held();
+  s.receipt_mappings_unconfirmed = receipts_.unconfirmed();
+  s.usage_batches_unconfirmed = usage_unconfirmed_.size();
   s.ported_version = ported_version_.value_or("0");
   return s;
 }
 
 bool Relay::finished_draining() const {
+  for (const auto& [id, c] : customers_)
+    if (c->outstanding() > 0) return false;  // deciding, waiting for the store, or at an operator
   for (const auto& pool : pools_) {
     if (!pool.waiting.empty()) return false;
     for (const auto& l : pool.links)
@@ -818,33 +994,79 @@ bool Relay::finished_draining() const {
   return true;
 }
 
+// SIGTERM, in steps driven by the tick (each bounded, so that the process always exits):
+//   draining   customers are not read; what is in flight is answered (at most kShutdownGraceMs)
+//   unbinding  unbind to every operator link, then every bound customer (whose socket is read
+//              again: submits found there get ESME_RSYSERR); each unbind_resp closes its session
+//   closing    after kUnbindWaitMs, peers that did not answer are closed once their output is
+//              flushed, or at once after kLastFlushMs more; then the state store and the timers.
 void Relay::shutdown() {
   if (shutting_down_) return;
   shutting_down_ = true;
   shutdown_started_ms_ = now_ms();
-  fmt::print(stderr, "hajib: shutting down: answering what is in flight (at most {} ms)\n", kShutdownGraceMs);
+  fmt::print(stderr, "hajib: shutting down: answering what is in flight (at most {} ms), then unbinding\n", kShutdownGraceMs);
   uv_close(reinterpret_cast<uv_handle_t*>(&listener_), nullptr);
   for (auto& pool : pools_) fail_all_waiting(pool, status::ESME_RSYSERR);
-  if (finished_draining()) close_links();
+  if (finished_draining()) unbind_everyone(now_ms());
 }
 
-void Relay::close_links() {
-  if (uv_is_closing(reinterpret_cast<uv_handle_t*>(&tick_))) return;
+void Relay::shutdown_step(uint64_t now) {
+  switch (shutdown_step_) {
+    case ShutdownStep::draining:
+      if (finished_draining() || now - shutdown_started_ms_ >= uint64_t(kShutdownGraceMs)) unbind_everyone(now);
+      return;
+    case ShutdownStep::unbinding:
+    case ShutdownStep::closing:
+      if (links_.empty() && customers_.empty()) return finish_shutdown();
+      if (shutdown_step_ == ShutdownStep::unbinding && now - unbind_started_ms_ >= kUnbindWaitMs) {
+        shutdown_step_ = ShutdownStep::closing;
+        close_unanswered(false);
+      } else if (now - unbind_started_ms_ >= kUnbindWaitMs + kLastFlushMs) {
+        close_unanswered(true);
+      }
+      return;
+    case ShutdownStep::done: return;
+  }
+}
+
+void Relay::unbind_everyone(uint64_t now) {
+  if (shutdown_step_ != ShutdownStep::draining) return;
+  shutdown_step_ = ShutdownStep::unbinding;
+  unbind_started_ms_ = now;
+  for (auto& pool : pools_) fail_all_waiting(pool, status::ESME_RSYSERR);
+  // Links first: what they still hold is answered now, ahead of its customer's unbind.
+  std::vector<UpstreamSession*> links;
+  for (auto& [id, link] : links_) links.push_back(link.get());
+  for (auto* link : links) link->unbind();
+  std::vector<CustomerSession*> customers;
+  for (auto& [id, c] : customers_) customers.push_back(c.get());
+  for (auto* c : customers) c->unbind();
+  fmt::print(stderr, "hajib: shutting down: unbind sent to {} operator links and {} customer sessions\n", links.size(),
+             customers.size());
+}
+
+// Peers that did not answer the unbind: closed once what is queued to them is written; at
+// the last step (hard), at once.
+void Relay::close_unanswered(bool hard) {
+  std::vector<Connection*> peers;
+  for (auto& [id, link] : links_) peers.push_back(link.get());
+  for (auto& [id, c] : customers_) peers.push_back(c.get());
+  for (auto* peer : peers) {
+    if (hard) {
+      peer->close("shutting down: its output could not be flushed");
+      continue;
+    }
+    if (peer->closing()) continue;
+    ++counters().unbinds_unanswered;
+    peer->close_after_flush("shutting down: no unbind_resp in time");
+  }
+}
+
+void Relay::finish_shutdown() {
+  shutdown_step_ = ShutdownStep::done;
   uv_close(reinterpret_cast<uv_handle_t*>(&tick_), nullptr);
   for (auto& pool : pools_)
     for (auto& l : pool.links) uv_close(reinterpret_cast<uv_handle_t*>(&l->reconnect), nullptr);
-  // Submits still unanswered on these links are answered ESME_RSYSERR by their close path;
-  // customers are closed only after that (link_closed), so those answers reach them.
-  std::vector<UpstreamSession*> links;
-  for (auto& [id, link] : links_) links.push_back(link.get());
-  for (auto* link : links) link->close("shutting down");
-  if (links_.empty()) close_customers();
-}
-
-void Relay::close_customers() {
-  std::vector<CustomerSession*> customers;
-  for (auto& [id, c] : customers_) customers.push_back(c.get());
-  for (auto* c : customers) c->close_after_flush("shutting down");
   flush_usage();
   store_->close();
 }

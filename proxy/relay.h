@@ -19,6 +19,7 @@
 #include "proxy/flow.h"
 #include "proxy/message_id.h"
 #include "proxy/passwords.h"
+#include "proxy/receipt_map.h"
 #include "proxy/state_store.h"
 #include "proxy/stats.h"
 #include "smpp/pdu.h"
@@ -38,7 +39,12 @@ struct Account {
   size_t held_bytes = 0;  // their parts' bytes, against limits.long_message_bytes_max
   std::vector<CustomerSession*> receivers;
   size_t next_receiver = 0;
-  std::unordered_set<std::string> kept_in_flight;  // kept deliveries being sent right now
+  std::unordered_set<std::string> kept_in_flight;  // deliveries at a customer right now, by key
+  // Kept deliveries are fetched again for the bound receivers: soon after one was
+  // acknowledged, after a growing back-off while they time out, every few seconds otherwise.
+  uint64_t next_kept_fetch_ms = 0;
+  uint64_t kept_backoff_ms = 0;
+  bool kept_fetching = false;
 };
 
 // The configured links to one operator, and the submits waiting for room on them.
@@ -66,6 +72,7 @@ class Relay {
   uint16_t smpp_port() const { return smpp_port_; }
   // SIGTERM: answer everything in flight, unbind, close; the loop then ends.
   void shutdown();
+  bool shutting_down() const { return shutting_down_; }
   // SIGHUP: load the files again; apply the policy and accounts if they are valid, keep the old
   // ones if not; report settings that need a restart. Returns false when the files had errors.
   bool reload();
@@ -84,7 +91,8 @@ class Relay {
   void authorize(CustomerSession& session, const smpp::Bind& bind, uint32_t sequence);
   void submit(CustomerSession& session, uint32_t sequence, std::string_view pdu, const smpp::ShortMessage& sm);
   void delivery_acknowledged(std::unique_ptr<Delivery> delivery, uint32_t status);
-  void delivery_undelivered(std::unique_ptr<Delivery> delivery);
+  // Not acknowledged: the session closed, or the customer let response_timeout_ms pass.
+  void delivery_undelivered(std::unique_ptr<Delivery> delivery, bool timed_out = false);
   void customer_closed(CustomerSession& session);
 
   // From operator links.
@@ -107,6 +115,7 @@ class Relay {
   void forget_held(const std::string& held_key);
   void expire_held(uint64_t now_ms);
   void restore_held();
+  void pick_up_parts(std::vector<StateStore::HeldPart> parts);
   void renew_held_claims();
   void failure_receipt(const std::string& account, std::string_view id, std::string_view customer_source,
                        std::string_view destination, uint32_t status, std::string_view stat, uint8_t state);
@@ -124,28 +133,42 @@ class Relay {
   void relay_receipt(UpstreamSession& link, uint32_t sequence, smpp::ShortMessage sm);
   void relay_mo(UpstreamSession& link, uint32_t sequence, smpp::ShortMessage sm);
   void route_delivery(std::unique_ptr<Delivery> delivery);
-  void keep(std::unique_ptr<Delivery> delivery);
-  void acknowledge_operator(const Delivery& delivery, uint32_t status);
-  void send_kept_deliveries(CustomerSession& session);
+  void delivery_kept(const std::string& account, const std::string& key, bool ok);
+  void answer_operator(const std::string& key, uint32_t status);
+  void delivery_handed_on(const Delivery& delivery);
+  CustomerSession* receiver_with_room(Account& account);
+  void fetch_kept_deliveries(Account& account, uint64_t now);
   void receiver_bound(CustomerSession& session);
+  void password_checked(uint64_t session_id, const std::string& address, const std::string& account, uint32_t sequence, bool ok);
+  void accept_bind(CustomerSession& session, Account& account, uint32_t sequence);
+  void refuse_bind(CustomerSession& session, std::string_view system_id, uint64_t& reason, uint32_t status,
+                   std::string_view why, uint32_t sequence);
   void start_link(int upstream, int slot);
   void schedule_reconnect(int upstream, int slot);
   void on_tick();
   void fail_all_waiting(UpstreamPool& pool, uint32_t status);
+  bool admit(CustomerSession& session);
   bool finished_draining() const;
-  void close_links();
-  void close_customers();
+  void shutdown_step(uint64_t now);
+  void unbind_everyone(uint64_t now);
+  void close_unanswered(bool hard);
+  void finish_shutdown();
 
   uv_loop_t* loop_;
   Config config_;
   Stats stats_;
   std::unique_ptr<StateStore> store_;
+  ReceiptMap receipts_;
   MessageIdAllocator ids_;
-  BindGuard bind_guard_;
+  BindGuard address_guard_;  // failed binds per remote address
+  BindGuard account_guard_;  // failed binds per account, from any address
   BindVerifier verifier_;
   std::string version_;
   uint64_t started_ms_;
   uint64_t shutdown_started_ms_ = 0;
+  enum class ShutdownStep { draining, unbinding, closing, done } shutdown_step_ = ShutdownStep::draining;
+  uint64_t unbind_started_ms_ = 0;
+  std::unordered_map<std::string, int> connections_per_address_;  // open customer connections by IP
   uv_tcp_t listener_{};
   uv_timer_t tick_{};
   uint16_t smpp_port_ = 0;
@@ -161,10 +184,35 @@ class Relay {
   std::optional<int64_t> frozen_clock_;
   std::string text_;  // the decoded text of the submit being decided (reused)
   std::unordered_map<std::string, HeldMessage> held_;  // long messages by account + key
-  bool held_restored_ = false;
+  // Start-up pick-up of held parts, one account at a time, backing off when the store fails.
+  struct Restore {
+    bool started = false, done = false, busy = false;
+    std::vector<std::string> accounts;  // still to read
+    uint64_t next_ms = 0, backoff_ms = 0;
+  } restore_;
+  // Deliveries whose operator waits for our deliver_sm_resp, by delivery key: answered once the
+  // store kept it or the customer acknowledged it, whichever comes first.
+  struct OperatorWait {
+    uint64_t link = 0;
+    uint32_t sequence = 0;
+    bool keep_failed = false;
+  };
+  std::unordered_map<std::string, OperatorWait> operator_waits_;
   std::string owner_;  // this instance, as the holder of long messages' parts in the store
   // Usage not yet written to the store: (account, Saudi day, class) -> (messages, parts).
   std::map<std::tuple<std::string, int64_t, policy::MessageClass>, std::pair<int, int>> usage_;
+  // Usage sent and not yet confirmed, by batch number: kept, and sent again under the same
+  // number (the store counts a number once), until the store confirms it.
+  struct UsageBatch {
+    std::string account;
+    int64_t day = 0;
+    policy::MessageClass message_class{};
+    int messages = 0, parts = 0;
+    bool sending = false;
+  };
+  std::map<uint64_t, UsageBatch> usage_unconfirmed_;
+  uint64_t usage_batches_ = 0;
+  void send_usage(uint64_t batch);
   std::optional<std::string> ported_version_;
   bool ported_loading_ = false;
   uint64_t ticks_ = 0;

@@ -37,15 +37,26 @@ class StateStore {
   using Listed = std::function<void(bool ok, std::vector<std::pair<std::string, std::string>> items)>;
 
   virtual ~StateStore() = default;
+
+  // ---- receipt mappings: an operator's message id -> "account\tour id" (see ReceiptMap) ----
+  // Kept until `expires_unix_s` (the message's validity, else limits.receipt_map_ttl_s) or until
+  // forgotten once its final receipt was handed on. `done(true)` once the store has it.
   virtual void remember_receipt(std::string_view upstream, std::string_view operator_id, std::string_view value,
-                                int ttl_s) = 0;
+                                int64_t expires_unix_s, Done done) = 0;
   virtual void find_receipt(std::string_view upstream, std::string_view operator_id, Found done) = 0;
+  virtual void forget_receipt(std::string_view upstream, std::string_view operator_id) = 0;
+  // Called every tick: drops the expired mappings of a few buckets, all of them every few minutes.
+  virtual void sweep_receipts() = 0;
+  // Runs each time the store is reachable again after an outage; `lost` when it came back
+  // without its data (a Redis restarted with no persistence).
+  virtual void on_back(std::function<void(bool lost)> fn) = 0;
 
   // Deliveries (receipts, MOs) kept for an account that has no receiver bound. put answers
   // false when the account already has `max` kept or the store is down.
   virtual void keep_delivery(std::string_view account, std::string_view key, std::string_view pdu, int max, int ttl_s,
                              Done done) = 0;
-  virtual void kept_deliveries(std::string_view account, Listed done) = 0;
+  // At most about `max` of them (Redis' HSCAN count), oldest first when the store can tell.
+  virtual void kept_deliveries(std::string_view account, int max, Listed done) = 0;
   virtual void forget_delivery(std::string_view account, std::string_view key) = 0;
 
   // Ported numbers are read whole and kept in the proxy's memory, reloaded when their version
@@ -61,8 +72,11 @@ class StateStore {
   virtual void reserve(const Reservation& r, Checked done) = 0;
   // Gives back the awareness allowance and the balance of a message that was not relayed.
   virtual void release(const Reservation& r) = 0;
+  // Adds to the billing tallies once per batch: `batch` numbers grow with each batch an
+  // `instance` sends, so one sent again after a failure whose outcome was unknown is not counted
+  // twice. `done(true)` once counted.
   virtual void count_usage(std::string_view account, int64_t saudi_day, std::string_view message_class, int messages,
-                           int parts) = 0;
+                           int parts, std::string_view instance, uint64_t batch, Done done) = 0;
   virtual void set_opted_out(std::string_view account, std::string_view number, bool opted_out, Done done) = 0;
 
   // ---- parts of long messages waiting for the rest (docs/long-messages.md) ----
@@ -76,8 +90,11 @@ class StateStore {
   struct HeldPart {
     std::string account, message, part, blob;
   };
-  // The parts of every message no live instance holds (or `owner` holds), claimed for `owner`.
-  virtual void held_parts(std::string_view owner, std::function<void(bool ok, std::vector<HeldPart> parts)> done) = 0;
+  // The parts of the account's messages that no live instance holds (or `owner` holds), claimed
+  // for `owner`. Read from the account's index of held messages: the work is proportional to
+  // what is held, never to the size of the keyspace.
+  virtual void held_parts(std::string_view owner, std::string_view account,
+                          std::function<void(bool ok, std::vector<HeldPart> parts)> done) = 0;
 
   virtual bool up() const = 0;
   virtual std::string describe() const = 0;
@@ -104,19 +121,25 @@ std::unique_ptr<StateStore> make_redis_store(uv_loop_t* loop, const Config& conf
 
 // Key names, in one place.
 namespace keys {
-std::string receipt(std::string_view upstream, std::string_view operator_id);
+// Receipt mappings live in hashes of about a hundred fields each (Redis keeps those compact):
+// the bucket is a hash of the operator id, `buckets` the same on every instance.
+uint32_t receipt_bucket_of(std::string_view operator_id, uint32_t buckets);
+std::string receipt_bucket(std::string_view upstream, uint32_t bucket);
 std::string kept(std::string_view account);
 std::string bucket(std::string_view account);
 std::string opted_out(std::string_view account);
 std::string awareness(std::string_view account, int64_t day, std::string_view sender, std::string_view number_hash);
 std::string balance(std::string_view account);
 std::string usage(std::string_view account, int64_t day);
+std::string usage_counted(std::string_view account);  // each instance's last batch counted
 std::string held(std::string_view account, std::string_view message);
 std::string held_owner(std::string_view account, std::string_view message);
+std::string held_index(std::string_view account);
 inline constexpr int kClaimMs = 2000;  // a held message's claim lasts this long unless renewed
 inline constexpr const char* ported = "hajib:ported";
 inline constexpr const char* ported_version = "hajib:ported:version";
 inline constexpr const char* instance = "hajib:instance";
+inline constexpr const char* present = "hajib:present";  // gone when Redis lost its data
 }  // namespace keys
 
 }  // namespace proxy

@@ -61,9 +61,11 @@ std::string Stats::json(const Snapshot& s) const {
     sep = ",";
   }
   out += fmt::format("}},\"ported\":{{\"numbers\":{},\"version\":\"{}\"}}", s.ported_numbers, s.ported_version);
-  out += fmt::format(",\"long_messages_held\":{}", s.long_messages_held);
-  out += fmt::format(",\"deliveries_awaiting_ack\":{},\"upstream_rtt_us\":{{\"count\":{},\"sum\":{},\"buckets\":[",
-                     s.deliveries_awaiting_ack, upstream_rtt.count(), upstream_rtt.sum_us());
+#define X(name, help) out += fmt::format(",\"{}\":{}", #name, s.name);
+#include "proxy/stats_gauges.def"
+#undef X
+  out += fmt::format(",\"upstream_rtt_us\":{{\"count\":{},\"sum\":{},\"buckets\":[", upstream_rtt.count(),
+                     upstream_rtt.sum_us());
   for (size_t i = 0; i < upstream_rtt.buckets().size(); ++i)
     out += fmt::format("{}{}", i ? "," : "", upstream_rtt.buckets()[i]);
   out += "]}}\n";
@@ -92,12 +94,10 @@ std::string Stats::prometheus(const Snapshot& s) const {
   for (const auto& u : s.upstreams) out += fmt::format("hajib_upstream_links_bound{{upstream=\"{}\"}} {}\n", u.name, u.links_bound);
   out += "# HELP hajib_upstream_in_flight submits sent to an operator and not yet answered\n# TYPE hajib_upstream_in_flight gauge\n";
   for (const auto& u : s.upstreams) out += fmt::format("hajib_upstream_in_flight{{upstream=\"{}\"}} {}\n", u.name, u.in_flight);
-  out += fmt::format("# HELP hajib_deliveries_awaiting_ack receipts/MOs sent to customers, not yet acknowledged\n"
-                     "# TYPE hajib_deliveries_awaiting_ack gauge\nhajib_deliveries_awaiting_ack {}\n",
-                     s.deliveries_awaiting_ack);
-  out += fmt::format("# HELP hajib_long_messages_held long messages waiting for their last part\n"
-                     "# TYPE hajib_long_messages_held gauge\nhajib_long_messages_held {}\n",
-                     s.long_messages_held);
+#define X(name, help) \
+  out += fmt::format("# HELP hajib_{0} {1}\n# TYPE hajib_{0} gauge\nhajib_{0} {2}\n", #name, help, s.name);
+#include "proxy/stats_gauges.def"
+#undef X
   out += fmt::format("# HELP hajib_state_store_up 1 when the state store answers\n# TYPE hajib_state_store_up gauge\n"
                      "hajib_state_store_up {}\n",
                      s.state_store == "redis down" ? 0 : 1);

@@ -47,9 +47,10 @@ struct Snapshot {
   std::map<std::string, int> sessions;  // bound customer sessions per account
   std::vector<UpstreamSnapshot> upstreams;
   std::string state_store;  // "memory", "redis up", "redis down"
-  uint64_t deliveries_awaiting_ack = 0;
   uint64_t ported_numbers = 0;
-  uint64_t long_messages_held = 0;  // long messages waiting for their last part
+#define X(name, help) uint64_t name = 0;
+#include "proxy/stats_gauges.def"
+#undef X
   std::string ported_version;
 };
 

@@ -6,6 +6,8 @@
 #include <cstring>
 #include <fmt/format.h>
 
+#include "proxy/stats.h"
+
 namespace proxy {
 
 int to_sockaddr(const Endpoint& e, sockaddr_storage& out) {
@@ -23,24 +25,45 @@ uint16_t bound_port(uv_tcp_t* handle) {
   return ntohs(reinterpret_cast<sockaddr_in*>(&addr)->sin_port);
 }
 
+std::string peer_host(uv_tcp_t* handle) {
+  sockaddr_storage addr{};
+  int len = sizeof addr;
+  char host[INET6_ADDRSTRLEN] = "?";
+  if (uv_tcp_getpeername(handle, reinterpret_cast<sockaddr*>(&addr), &len) != 0) return host;
+  if (addr.ss_family == AF_INET6) uv_ip6_name(reinterpret_cast<sockaddr_in6*>(&addr), host, sizeof host);
+  else uv_ip4_name(reinterpret_cast<sockaddr_in*>(&addr), host, sizeof host);
+  return host;
+}
+
+// One client of the stats port: a socket and the timer that bounds its life.
+struct HttpConnection {
+  StatsServer* server = nullptr;
+  StatsServer::Handler* handler = nullptr;
+  uv_tcp_t tcp{};
+  uv_timer_t timer{};
+  uv_write_t write{};
+  http_parser parser{};
+  std::string address, url, response;
+  size_t received = 0;
+  int open_handles = 2;  // tcp and timer: freed after both close callbacks
+  bool done = false;
+  char buf[2048];
+};
+
 namespace {
 
 constexpr size_t kMaxRequest = 8192;
 
-struct HttpConnection {
-  uv_tcp_t tcp{};
-  uv_write_t write{};
-  http_parser parser{};
-  std::string url, response;
-  size_t received = 0;
-  bool done = false;
-  StatsServer::Handler* handler = nullptr;
-  char buf[2048];
-};
-
+// Its place under the caps is given back at once; the memory after libuv's last callback.
 void close_connection(HttpConnection* c) {
   if (uv_is_closing(reinterpret_cast<uv_handle_t*>(&c->tcp))) return;
-  uv_close(reinterpret_cast<uv_handle_t*>(&c->tcp), [](uv_handle_t* h) { delete static_cast<HttpConnection*>(h->data); });
+  c->server->closed(c);
+  auto closed = [](uv_handle_t* h) {
+    auto* conn = static_cast<HttpConnection*>(h->data);
+    if (--conn->open_handles == 0) delete conn;
+  };
+  uv_close(reinterpret_cast<uv_handle_t*>(&c->tcp), closed);
+  uv_close(reinterpret_cast<uv_handle_t*>(&c->timer), closed);
 }
 
 void respond(HttpConnection* c, int code, const char* reason, const std::string& type, const std::string& body) {
@@ -94,7 +117,8 @@ void on_read(uv_stream_t* stream, ssize_t n, const uv_buf_t*) {
 
 }  // namespace
 
-StatsServer::StatsServer(uv_loop_t* loop, Handler handler) : loop_(loop), handler_(std::move(handler)) {}
+StatsServer::StatsServer(uv_loop_t* loop, Handler handler, const Limits& limits, Counters& counters)
+    : loop_(loop), handler_(std::move(handler)), limits_(limits), counters_(counters) {}
 
 int StatsServer::listen(const Endpoint& at) {
   sockaddr_storage addr;
@@ -104,32 +128,66 @@ int StatsServer::listen(const Endpoint& at) {
   listening_ = true;
   if (int rc = uv_tcp_bind(&server_, reinterpret_cast<sockaddr*>(&addr), 0)) return rc;
   int rc = uv_listen(reinterpret_cast<uv_stream_t*>(&server_), 64, [](uv_stream_t* server, int status) {
-    if (status < 0) return;
-    auto* self = static_cast<StatsServer*>(server->data);
-    auto* c = new HttpConnection;
-    c->handler = &self->handler_;
-    uv_tcp_init(self->loop_, &c->tcp);
-    c->tcp.data = c;
-    c->write.data = c;
-    c->parser.data = c;
-    http_parser_init(&c->parser, HTTP_REQUEST);
-    if (uv_accept(server, reinterpret_cast<uv_stream_t*>(&c->tcp)) != 0) return close_connection(c);
-    uv_read_start(
-        reinterpret_cast<uv_stream_t*>(&c->tcp),
-        [](uv_handle_t* h, size_t, uv_buf_t* b) {
-          auto* conn = static_cast<HttpConnection*>(h->data);
-          *b = uv_buf_init(conn->buf, sizeof conn->buf);
-        },
-        on_read);
+    if (status == 0) static_cast<StatsServer*>(server->data)->accept();
   });
   if (rc == 0) port_ = bound_port(&server_);
   return rc;
+}
+
+void StatsServer::accept() {
+  auto* c = new HttpConnection;
+  c->server = this;
+  c->handler = &handler_;
+  uv_tcp_init(loop_, &c->tcp);
+  uv_timer_init(loop_, &c->timer);
+  c->tcp.data = c->timer.data = c->write.data = c->parser.data = c;
+  http_parser_init(&c->parser, HTTP_REQUEST);
+  open_.insert(c);
+  if (uv_accept(reinterpret_cast<uv_stream_t*>(&server_), reinterpret_cast<uv_stream_t*>(&c->tcp)) != 0) return close_connection(c);
+  c->address = peer_host(&c->tcp);
+  ++per_address_[c->address];
+  if (!admit(c)) return close_connection(c);
+  // The whole request must come within the timeout: an idle or trickling client holds no slot for long.
+  uv_timer_start(&c->timer, [](uv_timer_t* t) {
+    auto* conn = static_cast<HttpConnection*>(t->data);
+    ++conn->server->counters_.stats_connections_timed_out;
+    close_connection(conn);
+  }, uint64_t(limits_.stats_request_timeout_ms), 0);
+  uv_read_start(
+      reinterpret_cast<uv_stream_t*>(&c->tcp),
+      [](uv_handle_t* h, size_t, uv_buf_t* b) {
+        auto* conn = static_cast<HttpConnection*>(h->data);
+        *b = uv_buf_init(conn->buf, sizeof conn->buf);
+      },
+      on_read);
+}
+
+// Over a cap the connection is closed at once, counted; it is already in open_ and per_address_.
+bool StatsServer::admit(HttpConnection* c) {
+  if (per_address_[c->address] > limits_.stats_connections_per_address_max) {
+    ++counters_.stats_connections_refused_per_address;
+    return false;
+  }
+  if (open_.size() > size_t(limits_.stats_connections_max)) {
+    ++counters_.stats_connections_refused_total;
+    return false;
+  }
+  return true;
+}
+
+void StatsServer::closed(HttpConnection* c) {
+  open_.erase(c);
+  if (c->address.empty()) return;
+  auto it = per_address_.find(c->address);
+  if (it != per_address_.end() && --it->second <= 0) per_address_.erase(it);
 }
 
 void StatsServer::close() {
   if (listening_ && !uv_is_closing(reinterpret_cast<uv_handle_t*>(&server_)))
     uv_close(reinterpret_cast<uv_handle_t*>(&server_), nullptr);
   listening_ = false;
+  std::vector<HttpConnection*> all(open_.begin(), open_.end());
+  for (auto* c : all) close_connection(c);
 }
 
 }  // namespace proxy

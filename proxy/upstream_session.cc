@@ -3,6 +3,7 @@
 
 #include <fmt/format.h>
 
+#include "proxy/log.h"
 #include "proxy/relay.h"
 #include "proxy/stats_server.h"
 #include "smpp/codec.h"
@@ -13,7 +14,7 @@ using smpp::Command;
 namespace status = smpp::status;
 
 UpstreamSession::UpstreamSession(Relay& relay, const UpstreamConfig& config, int upstream, int slot, uint64_t id)
-    : Connection(relay.loop_, relay.config().limits.max_pdu, relay.counters()),
+    : Connection(relay.loop_, connection_limits(relay.config().limits), relay.counters()),
       relay_(relay), config_(config), upstream_(upstream), slot_(slot), id_(id) {
   set_peer(config.address.to_string());
   state_since_ms_ = relay.now_ms();
@@ -58,6 +59,12 @@ void UpstreamSession::acknowledge_deliver(uint32_t sequence, uint32_t st) {
 void UpstreamSession::unbind() {
   if (closing()) return;
   if (state_ != State::bound) return close("shutting down");
+  // Never re-sent on our own: the operator may still take these, as when a link drops.
+  for (auto& [seq, submit] : in_flight_) relay_.submit_answered(std::move(submit), status::ESME_RSYSERR, "");
+  in_flight_.clear();
+  state_ = State::unbinding;
+  state_since_ms_ = relay_.now_ms();
+  ++counters_.unbinds_sent;
   smpp::encode_header_only(out(), Command::unbind, smpp::next_sequence(sequence_));
 }
 
@@ -72,7 +79,7 @@ void UpstreamSession::on_pdu(std::string_view pdu) {
       smpp::DecodeError error;
       if (!smpp::decode_short_message(pdu, sm, error)) {
         ++counters_.pdus_malformed;
-        fmt::print(stderr, "hajib: {}: malformed deliver_sm seq {}: {}\n", describe(), h.sequence, error.reason);
+        fmt::print(stderr, "hajib: {}: malformed deliver_sm seq {}: {}\n", describe(), h.sequence, json_quoted(error.reason));
         return acknowledge_deliver(h.sequence, error.status);
       }
       return relay_.operator_delivered(*this, h.sequence, std::move(sm));
@@ -95,9 +102,9 @@ void UpstreamSession::on_bind_resp(const smpp::Header& h, std::string_view pdu) 
   smpp::BindResp resp;
   smpp::DecodeError error;
   if (h.status != status::ESME_ROK || !smpp::decode_bind_resp(pdu, resp, error))
-    return close(fmt::format("bind refused: status 0x{:08X} {}", h.status, error.reason));
+    return close(fmt::format("bind refused: status 0x{:08X} {}", h.status, json_quoted(error.reason)));
   state_ = State::bound;
-  fmt::print(stderr, "hajib: {} bound (system_id {})\n", describe(), resp.system_id);
+  fmt::print(stderr, "hajib: {} bound (system_id {})\n", describe(), json_quoted(resp.system_id));
   relay_.link_bound(*this);
 }
 
@@ -113,7 +120,7 @@ void UpstreamSession::on_submit_resp(const smpp::Header& h, std::string_view pdu
   if (!pdu.empty() && !smpp::decode_message_id_resp(pdu, operator_id, error)) {
     ++counters_.pdus_malformed;
     // The operator took the message but its id is unreadable: accept, receipts will not map.
-    fmt::print(stderr, "hajib: {}: malformed submit_sm_resp: {}\n", describe(), error.reason);
+    fmt::print(stderr, "hajib: {}: malformed submit_sm_resp: {}\n", describe(), json_quoted(error.reason));
   }
   if (Command(h.command_id) == Command::generic_nack && st == status::ESME_ROK) st = status::ESME_RSYSERR;
   relay_.submit_answered(std::move(submit), st, operator_id);
@@ -135,6 +142,10 @@ void UpstreamSession::fail_expired(uint64_t now_ms) {
 void UpstreamSession::on_tick(uint64_t now_ms) {
   const auto& limits = relay_.config().limits;
   uint64_t timeout = uint64_t(limits.response_timeout_ms);
+  if (state_ == State::unbinding) {
+    if (now_ms - state_since_ms_ > timeout) close("no unbind_resp");
+    return;
+  }
   if (state_ != State::bound) {
     if (now_ms - state_since_ms_ > timeout) close(state_ == State::connecting ? "connect timed out" : "bind timed out");
     return;

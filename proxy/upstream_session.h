@@ -15,7 +15,7 @@ class Relay;
 
 class UpstreamSession final : public Connection {
  public:
-  enum class State { connecting, binding, bound };
+  enum class State { connecting, binding, bound, unbinding };
 
   UpstreamSession(Relay& relay, const UpstreamConfig& config, int upstream, int slot, uint64_t id);
   void connect();
@@ -29,7 +29,8 @@ class UpstreamSession final : public Connection {
 
   void send(std::unique_ptr<Submit> submit);
   void acknowledge_deliver(uint32_t sequence, uint32_t status);
-  // Graceful stop: unbind and close after the operator answers (or the timeout).
+  // Shutdown: submits still unanswered are answered ESME_RSYSERR (before their customers are
+  // unbound), then unbind; the operator's unbind_resp closes the link. An unbound link just closes.
   void unbind();
 
  std::string describe() const override;

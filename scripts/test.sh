@@ -20,16 +20,39 @@ echo "== unit tests"
 echo "== hajib check etc/hajib.yaml"
 build/hajib check --config etc/hajib.yaml
 
-echo "== fuzzing the framer and codec (libFuzzer + ASan/UBSan, 60 s)"
-CC=clang CXX=clang++ build_tree build-fuzz -DCMAKE_BUILD_TYPE=Debug -DHAJIB_SANITIZE=ON -DHAJIB_FUZZ=ON
-corpus=$(mktemp -d); cp test/fuzz/corpus/* "$corpus"/
-build-fuzz/pdu-fuzz -max_total_time=60 -print_final_stats=1 -artifact_prefix=build-fuzz/ "$corpus" 2>&1 \
-  | grep -E 'stat::number_of_executed_units|ERROR|SUMMARY' || true
-build-fuzz/pdu-fuzz -runs=0 "$corpus" >/dev/null 2>&1  # fails if the corpus it grew crashes
-rm -rf "$corpus"
-if ls build-fuzz/crash-* build-fuzz/leak-* >/dev/null 2>&1; then echo "fuzzing found a crash: build-fuzz/"; exit 1; fi
+echo "== fuzzing every parser (libFuzzer + ASan/UBSan, instrumented libraries, test/fuzz/)"
+# name:seconds, about 2.5 minutes in all; HAJIB_FUZZ_SECONDS=N gives every target N seconds.
+fuzz_runs=(pdu:30 text:25 receipt_id:25 msisdn:20 config:40)
+CC=clang CXX=clang++ cmake -S . -B build-fuzz -DCMAKE_BUILD_TYPE=Debug -DHAJIB_SANITIZE=ON -DHAJIB_FUZZ=ON >/dev/null
+fuzz_targets=(); for run in "${fuzz_runs[@]}"; do name=${run%%:*}; fuzz_targets+=("${name//_/-}-fuzz"); done
+cmake --build build-fuzz -j"$(nproc)" --target "${fuzz_targets[@]}" -- --no-print-directory 2>&1 \
+  | grep -E 'warning|error|Error' || true
+rm -f build-fuzz/*-crash-* build-fuzz/*-leak-* build-fuzz/*-timeout-* build-fuzz/*-oom-*
+for run in "${fuzz_runs[@]}"; do
+  name=${run%%:*}; seconds=${HAJIB_FUZZ_SECONDS:-${run#*:}}; bin=build-fuzz/${name//_/-}-fuzz
+  log=build-fuzz/$name-fuzz.log; dict=(); [[ -f test/fuzz/$name.dict ]] && dict=(-dict="test/fuzz/$name.dict")
+  corpus=$(mktemp -d); cp test/fuzz/corpus/"$name"/* "$corpus"/
+  # A crash, a leak, a unit slower than 10 s, or a committed seed that crashes: libFuzzer exits non-zero.
+  status=0
+  "$bin" "${dict[@]}" -max_total_time="$seconds" -timeout=10 -print_final_stats=1 \
+    -artifact_prefix="build-fuzz/$name-" "$corpus" >"$log" 2>&1 || status=$?
+  # The corpus it grew must replay cleanly too (a crash that needs state from earlier units).
+  if [[ $status == 0 ]]; then "$bin" -runs=0 "$corpus" >>"$log" 2>&1 || status=$?; fi
+  rm -rf "$corpus"
+  points=$(grep -oE 'Loaded 1 modules +\([0-9]+' "$log" | grep -oE '[0-9]+$' | head -1)
+  cov=$(grep -oE 'cov: [0-9]+' "$log" | tail -1)
+  units=$(grep -oE 'stat::number_of_executed_units: [0-9]+' "$log" | grep -oE '[0-9]+$' | head -1)
+  echo "$name-fuzz: ${units:-?} units in ${seconds} s, ${cov:-cov: ?} of ${points:-?} points"
+  if [[ $status != 0 ]]; then
+    grep -E 'ERROR|SUMMARY|property broken|Test unit written|==[0-9]+==' "$log" | head -20
+    echo "fuzzing $name found a failure (exit $status): $log, build-fuzz/$name-*"; exit 1
+  fi
+done
 
 echo "== end-to-end tests (sanitizer build, npm smpp peers, redis-server)"
 export ASAN_OPTIONS="detect_leaks=1:abort_on_error=0:exitcode=66"
 export UBSAN_OPTIONS="print_stacktrace=1:halt_on_error=1"
 (cd test/e2e && HAJIB_BIN="$HAJIB_ROOT/build-asan/hajib" node --test --test-concurrency=1)
+
+echo "== fault suite, short form (sanitizer build; long form: scripts/fault.sh)"
+(cd test/fault && HAJIB_BIN="$HAJIB_ROOT/build-asan/hajib" node --test --test-concurrency=1)

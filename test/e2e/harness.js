@@ -254,6 +254,7 @@ async function startOperator(name, opts = {}) {
     held: [],         // submits not answered (respond: 'none')
     binds: [],        // every bind PDU received
     enquireLinks: 0,  // enquire_link received from the proxy
+    unbinds: 0,       // unbind received from the proxy (it unbinds on shutdown)
     sessions: new Set(),
     server: null,
   };
@@ -282,7 +283,7 @@ async function startOperator(name, opts = {}) {
     session.on('bind_transmitter', onBind);
     session.on('bind_receiver', onBind);
     session.on('enquire_link', (pdu) => { op.enquireLinks += 1; session.send(pdu.response()); });
-    session.on('unbind', (pdu) => { session.send(pdu.response()); session.close(); });
+    session.on('unbind', (pdu) => { op.unbinds += 1; session.send(pdu.response()); session.close(); });
     session.on('unknown', (pdu) => session.send(pdu.response()));
     session.on('submit_sm', (pdu) => {
       const rec = { pdu, dest: pdu.destination_addr, text: textOf(pdu), id: null, session, at: Date.now() };

@@ -109,7 +109,7 @@ describe('policy through the binary', () => {
     assert.equal(quiet.verdict, 'reject');
     assert.equal(quiet.status, V.quiet);
     assert.equal(quiet.account, 'shop');
-    assert.equal(quiet.recipient, '96650123****', 'recipient masked');
+    assert.equal(quiet.recipient, '966*****4567', 'recipient masked: the country code and the last 4 digits');
     assert.match(quiet.policy, /^[0-9a-f]{16}$/);
     const accepted = lines.find((l) => l.verdict === 'accept' && l.upstream === 'stc');
     assert.match(accepted.message_id, /^[0-9a-f]{16}$/);

@@ -2,6 +2,7 @@
 // operator could send them. Run under ASan/UBSan by scripts/test.sh for a bounded time.
 #include <cstring>
 
+#include "proxy/message_text.h"
 #include "smpp/codec.h"
 #include "smpp/framer.h"
 #include "smpp/pdu_edit.h"
@@ -37,6 +38,11 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
         // What decodes must re-encode, and must survive the destination rewrite.
         smpp::encode_short_message(out, smpp::Command::deliver_sm, 1, sm);
         smpp::rewrite_destination(pdu, 1, 1, "966501234567", out);
+        // And what the relay then reads from it: the text the rules see, the long-message part.
+        std::string text;
+        bool malformed = false;
+        (void)proxy::message_text(sm, smpp::TextOptions{}, text);
+        (void)proxy::concatenation_of(sm, malformed);
       }
       (void)smpp::decode_message_id_resp(pdu, id, error);
     }

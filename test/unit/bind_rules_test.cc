@@ -72,11 +72,3 @@ TEST_CASE("failures spread wider than the window do not block") {
   guard.failed("a", t + 61'000);  // the window restarted: this is the first of a new one
   CHECK_FALSE(guard.blocked("a", t + 61'000));
 }
-
-TEST_CASE("a successful bind clears the address's failures") {
-  proxy::BindGuard guard(2, 60, 300);
-  guard.failed("a", 1000);
-  guard.succeeded("a");
-  guard.failed("a", 2000);
-  CHECK_FALSE(guard.blocked("a", 2000));
-}

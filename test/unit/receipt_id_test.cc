@@ -46,3 +46,14 @@ TEST_CASE("message ids are 16 hex digits, carry the instance and never repeat") 
   CHECK(proxy::view(second) == "abcde00000000001");
   CHECK(proxy::view(other) == "0000100000000000");
 }
+
+TEST_CASE("a receipt is final when its state is: delivered, expired, deleted, undeliverable, rejected") {
+  using proxy::receipt_is_final;
+  for (uint8_t state : {2, 3, 4, 5, 8}) CHECK(receipt_is_final(state, ""));
+  for (uint8_t state : {1, 6, 7}) CHECK_FALSE(receipt_is_final(state, "stat:DELIVRD"));  // the TLV wins
+  CHECK(receipt_is_final(std::nullopt, "id:1 sub:001 dlvrd:001 submit date:2501011200 done date:2501011200 stat:DELIVRD err:000"));
+  CHECK(receipt_is_final(std::nullopt, "id:1 stat:UNDELIV err:001"));
+  CHECK_FALSE(receipt_is_final(std::nullopt, "id:1 stat:ENROUTE err:000"));
+  CHECK_FALSE(receipt_is_final(std::nullopt, "id:1 stat:ACCEPTD err:000"));
+  CHECK_FALSE(receipt_is_final(std::nullopt, "no state at all"));
+}

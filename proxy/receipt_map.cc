@@ -1,0 +1,155 @@
+// The receipt id table: in-process first, the state store behind it, nothing lost between them.
+#include "proxy/receipt_map.h"
+
+#include <fmt/format.h>
+
+#include "proxy/state_store.h"
+#include "proxy/stats.h"
+
+namespace proxy {
+
+namespace {
+constexpr size_t kWritesPerTick = 20000;       // rewriting after an outage: 80,000 a second at most
+constexpr size_t kUnknownTracked = 100000;     // ids of unknown receipts remembered at once
+}  // namespace
+
+ReceiptMap::ReceiptMap(StateStore& store, Counters& counters, Limits limits)
+    : store_(store), counters_(counters), limits_(limits) {}
+
+std::string ReceiptMap::key_of(std::string_view upstream, std::string_view operator_id) {
+  std::string key;
+  key.reserve(upstream.size() + 1 + operator_id.size());
+  key.append(upstream).push_back('\t');
+  key.append(operator_id);
+  return key;
+}
+
+void ReceiptMap::set_state(Entry& entry, State state) {
+  bool was = entry.state == State::writing || entry.state == State::unconfirmed;
+  bool is = state == State::writing || state == State::unconfirmed;
+  unconfirmed_ += size_t(is) - size_t(was);
+  entry.state = state;
+}
+
+void ReceiptMap::remember(std::string_view upstream, std::string_view operator_id, std::string_view account,
+                          std::string_view our_id, int64_t expires_unix_s, uint64_t now_ms) {
+  std::string key = key_of(upstream, operator_id);
+  auto [it, fresh] = entries_.try_emplace(key);
+  Entry& entry = it->second;
+  // Confirmed is the state that counts for nothing; write() moves it on. An operator reusing an
+  // id: the newest mapping wins.
+  if (fresh) entry.state = State::confirmed;
+  else set_state(entry, State::confirmed);
+  entry.value = fmt::format("{}\t{}", account, our_id);
+  entry.expires_unix_s = expires_unix_s;
+  entry.created_ms = now_ms;
+  order_.emplace_back(key, now_ms);
+  write(key, entry);
+  make_room();
+}
+
+void ReceiptMap::write(const std::string& key, Entry& entry) {
+  set_state(entry, State::writing);
+  size_t tab = key.find('\t');
+  uint64_t created = entry.created_ms;
+  store_.remember_receipt(std::string_view(key).substr(0, tab), std::string_view(key).substr(tab + 1), entry.value,
+                          entry.expires_unix_s, [this, key, created](bool ok) {
+                            auto it = entries_.find(key);
+                            if (it == entries_.end() || it->second.created_ms != created ||
+                                it->second.state != State::writing)
+                              return;  // gone, replaced or delivered meanwhile
+                            set_state(it->second, ok ? State::confirmed : State::unconfirmed);
+                            if (!ok) to_write_.push_back(key);
+                          });
+}
+
+void ReceiptMap::find(std::string_view upstream, std::string_view operator_id, uint64_t now_ms,
+                      std::function<void(Found)> done) {
+  std::string key = key_of(upstream, operator_id);
+  if (auto it = entries_.find(key); it != entries_.end()) {
+    if (it->second.state == State::delivered) return done(Found{Outcome::delivered, {}, {}});
+    const std::string& v = it->second.value;
+    size_t tab = v.find('\t');
+    return done(Found{Outcome::mapped, v.substr(0, tab), v.substr(tab + 1)});
+  }
+  store_.find_receipt(upstream, operator_id, [this, key, now_ms, done = std::move(done)](bool ok, std::optional<std::string> value) {
+    if (!ok) return done(Found{Outcome::store_down, {}, {}});
+    size_t tab = value ? value->find('\t') : std::string::npos;
+    if (tab != std::string::npos) {
+      unknown_since_.erase(key);
+      return done(Found{Outcome::mapped, value->substr(0, tab), value->substr(tab + 1)});
+    }
+    forget_stale_unknown(now_ms);
+    auto [it, fresh] = unknown_since_.try_emplace(key, now_ms);
+    if (now_ms - it->second < limits_.unknown_retry_ms) {
+      ++counters_.receipts_unknown_retried;
+      return done(Found{Outcome::retry, {}, {}});
+    }
+    unknown_since_.erase(it);
+    done(Found{Outcome::drop, {}, {}});
+  });
+}
+
+void ReceiptMap::delivered(std::string_view upstream, std::string_view operator_id) {
+  std::string key = key_of(upstream, operator_id);
+  store_.forget_receipt(upstream, operator_id);
+  // A tombstone for the rest of the hold: the same receipt sent again is acknowledged, not relayed twice.
+  if (auto it = entries_.find(key); it != entries_.end()) set_state(it->second, State::delivered);
+}
+
+void ReceiptMap::make_room() {
+  while (entries_.size() > limits_.max_entries && !order_.empty()) {
+    auto [key, created] = std::move(order_.front());
+    order_.pop_front();
+    auto it = entries_.find(key);
+    if (it == entries_.end() || it->second.created_ms != created) continue;
+    if (it->second.state == State::writing || it->second.state == State::unconfirmed) {
+      ++counters_.receipt_mappings_dropped;
+      fmt::print(stderr, "hajib: receipt map full ({} entries): dropped the unconfirmed mapping of {}\n",
+                 limits_.max_entries, key.substr(key.find('\t') + 1));
+    }
+    set_state(it->second, State::confirmed);
+    entries_.erase(it);
+  }
+}
+
+void ReceiptMap::on_tick(uint64_t now_ms) {
+  // Confirmed entries leave after the hold; the oldest unconfirmed one stops the walk (it stays
+  // until the store has it), so an outage holds everything made since it began.
+  while (!order_.empty() && order_.front().second + limits_.hold_ms <= now_ms) {
+    auto it = entries_.find(order_.front().first);
+    if (it != entries_.end() && it->second.created_ms == order_.front().second) {
+      if (it->second.state == State::writing || it->second.state == State::unconfirmed) break;
+      entries_.erase(it);
+    }
+    order_.pop_front();
+  }
+  if (!store_.up()) return;
+  for (size_t n = 0; n < kWritesPerTick && !to_write_.empty(); ++n) {
+    std::string key = std::move(to_write_.front());
+    to_write_.pop_front();
+    auto it = entries_.find(key);
+    if (it != entries_.end() && it->second.state == State::unconfirmed) write(key, it->second);
+  }
+}
+
+void ReceiptMap::store_back(bool lost) {
+  if (!lost) return;  // what it confirmed is still there; the unconfirmed are being written again
+  size_t rewritten = 0;
+  for (auto& [key, entry] : entries_) {
+    if (entry.state != State::confirmed) continue;
+    set_state(entry, State::unconfirmed);
+    to_write_.push_back(key);
+    ++rewritten;
+  }
+  fmt::print(stderr, "hajib: the state store came back without its data: writing {} recent receipt mappings again\n",
+             rewritten);
+}
+
+void ReceiptMap::forget_stale_unknown(uint64_t now_ms) {
+  if (unknown_since_.size() < kUnknownTracked) return;
+  std::erase_if(unknown_since_, [&](const auto& e) { return now_ms - e.second >= limits_.unknown_retry_ms; });
+  if (unknown_since_.size() >= kUnknownTracked) unknown_since_.clear();  // a flood of unknown ids: start over
+}
+
+}  // namespace proxy
