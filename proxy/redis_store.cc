@@ -97,20 +97,13 @@ end
 return out
 )lua";
 
-// One receipt mapping into its bucket: the field is the operator id, the value "EXPIRES\tVALUE".
-// The bucket lives as long as its longest-lived mapping. KEYS: bucket. ARGV: id, value, ttl s.
-constexpr const char* kRememberScript = R"lua(
-redis.call('HSET', KEYS[1], ARGV[1], ARGV[2])
-if redis.call('TTL', KEYS[1]) < tonumber(ARGV[3]) then redis.call('EXPIRE', KEYS[1], ARGV[3]) end
-return 1
-)lua";
-
-// Drops a bucket's expired mappings (Redis 7.0 has no per-field TTL). KEYS: bucket. ARGV: now.
+// Drops a bucket's expired mappings (Redis 7.0 has no per-field TTL); the value starts with its
+// expiry, 4 bytes big-endian (see encode_mapping). KEYS: bucket. ARGV: now.
 constexpr const char* kSweepScript = R"lua(
 local now, n, all = tonumber(ARGV[1]), 0, redis.call('HGETALL', KEYS[1])
 for i = 1, #all, 2 do
-  local expires = tonumber(string.match(all[i + 1], '^(%d+)\t'))
-  if not expires or expires < now then redis.call('HDEL', KEYS[1], all[i]); n = n + 1 end
+  local a, b, c, d = string.byte(all[i + 1], 1, 4)
+  if not d or ((a * 256 + b) * 256 + c) * 256 + d < now then redis.call('HDEL', KEYS[1], all[i]); n = n + 1 end
 end
 return n
 )lua";
@@ -141,6 +134,35 @@ constexpr int kAwarenessTtlS = 2 * 24 * 3600;  // the Saudi day it counts, and a
 constexpr int kUsageTtlS = 400 * 24 * 3600;    // a year of billing, and a quarter to settle it
 constexpr size_t kSweepPeriodTicks = 1200;     // every receipt bucket swept once in 5 minutes
 
+// A receipt mapping as Redis keeps it, in as few bytes as it can (it is the store's largest
+// population: one per message whose final receipt has not come): 4 bytes of expiry, 8 bytes of
+// our id, then the account. `value` is "account\tour id" with a 16-hex id, as ReceiptMap writes it.
+std::string encode_mapping(int64_t expires_unix_s, std::string_view value) {
+  size_t tab = value.find('\t');
+  std::string_view account = value.substr(0, tab), id = tab == std::string_view::npos ? "" : value.substr(tab + 1);
+  std::string out(12, '\0');
+  for (int i = 0; i < 4; ++i) out[size_t(i)] = char(uint32_t(expires_unix_s) >> (24 - 8 * i));
+  auto nibble = [](char c) { return c >= 'a' ? c - 'a' + 10 : c >= 'A' ? c - 'A' + 10 : c - '0'; };
+  for (size_t i = 0; i < 8 && 2 * i + 1 < id.size(); ++i) out[4 + i] = char(nibble(id[2 * i]) << 4 | nibble(id[2 * i + 1]));
+  out.append(account);
+  return out;
+}
+
+std::optional<std::string> decode_mapping(std::string_view field, int64_t now) {
+  if (field.size() < 12) return std::nullopt;
+  uint32_t expires = 0;
+  for (int i = 0; i < 4; ++i) expires = expires << 8 | uint8_t(field[size_t(i)]);
+  if (int64_t(expires) < now) return std::nullopt;
+  static constexpr char kHex[] = "0123456789abcdef";
+  std::string value(field.substr(12));
+  value.push_back('\t');
+  for (size_t i = 4; i < 12; ++i) {
+    value.push_back(kHex[uint8_t(field[i]) >> 4]);
+    value.push_back(kHex[uint8_t(field[i]) & 15]);
+  }
+  return value;
+}
+
 int flags_of(const policy::StateNeeds& n) {
   return (n.throughput ? 1 : 0) | (n.opt_out ? 2 : 0) | (n.awareness ? 4 : 0) | (n.charge ? 8 : 0);
 }
@@ -149,7 +171,8 @@ class RedisStore final : public StateStore {
  public:
   RedisStore(uv_loop_t* loop, const Config& config, Counters& counters)
       : loop_(loop), host_(config.redis_host), port_(config.redis_port), db_(config.redis_db), counters_(counters),
-        deferred_(loop), timeout_ms_(uint64_t(config.state_timeout_ms)), buckets_(config.receipt_buckets) {
+        deferred_(loop), timeout_ms_(uint64_t(config.state_timeout_ms)), buckets_(config.receipt_buckets),
+        bucket_ttl_s_(int(std::max<int64_t>(config.limits.receipt_map_ttl_s, kReceiptMappingMaxS)) + 7200) {
     for (const auto& u : config.upstreams) upstreams_.push_back(u.name);
     uv_timer_init(loop, &reconnect_timer_);
     reconnect_timer_.data = this;
@@ -161,11 +184,13 @@ class RedisStore final : public StateStore {
 
   void remember_receipt(std::string_view upstream, std::string_view operator_id, std::string_view value,
                         int64_t expires_unix_s, Done done) override {
+    // A bucket lives bucket_ttl_s after its last write, longer than any mapping in it; the sweep
+    // removes each mapping when it expires, and an empty hash is gone.
     std::string key = keys::receipt_bucket(upstream, keys::receipt_bucket_of(operator_id, buckets_));
-    std::string id(operator_id), field = fmt::format("{}\t{}", expires_unix_s, value);
-    std::string ttl = std::to_string(std::max<int64_t>(60, expires_unix_s - unix_now()) + 60);
-    const char* argv[] = {"EVALSHA", "", "1", key.c_str(), id.c_str(), field.c_str(), ttl.c_str()};
-    script(remember_, argv, std::size(argv), [done](redisReply* r) { done(r != nullptr); });
+    std::string field = encode_mapping(expires_unix_s, value);
+    send([](redisReply*) {}, "HSET %b %b %b", key.data(), key.size(), operator_id.data(), operator_id.size(),
+         field.data(), field.size());
+    send([done](redisReply* r) { done(r != nullptr); }, "EXPIRE %b %d", key.data(), key.size(), bucket_ttl_s_);
   }
 
   void find_receipt(std::string_view upstream, std::string_view operator_id, Found done) override {
@@ -173,11 +198,7 @@ class RedisStore final : public StateStore {
     send(
         [this, done](redisReply* r) {
           std::optional<std::string> value = string_reply(r);
-          if (value) {  // "EXPIRES\tVALUE": an expired one the sweep has not reached yet is gone
-            size_t tab = value->find('\t');
-            int64_t expires = tab == std::string::npos ? 0 : std::atoll(value->c_str());
-            value = expires >= unix_now() ? std::optional(value->substr(tab + 1)) : std::nullopt;
-          }
+          if (value) value = decode_mapping(*value, unix_now());  // an expired one the sweep has not reached is gone
           done(r != nullptr, std::move(value));
         },
         "HGET %b %b", key.data(), key.size(), operator_id.data(), operator_id.size());
@@ -361,7 +382,7 @@ class RedisStore final : public StateStore {
   }
 
   void load_scripts() {
-    for (Script* s : {&reserve_, &release_, &remember_, &sweep_, &usage_})
+    for (Script* s : {&reserve_, &release_, &sweep_, &usage_})
       send([s](redisReply* r) { if (r && r->type == REDIS_REPLY_STRING) s->sha.assign(r->str, r->len); },
            "SCRIPT LOAD %s", s->text);
   }
@@ -532,9 +553,9 @@ class RedisStore final : public StateStore {
   std::deque<uint64_t> sent_at_;  // when each of them was sent, oldest first
   uint64_t timeout_ms_;
   uv_timer_t stall_timer_{};  // set by on_reply just before the callback that sees it
-  Script reserve_{kReserveScript, {}}, release_{kReleaseScript, {}}, remember_{kRememberScript, {}},
-      sweep_{kSweepScript, {}}, usage_{kUsageScript, {}};
+  Script reserve_{kReserveScript, {}}, release_{kReleaseScript, {}}, sweep_{kSweepScript, {}}, usage_{kUsageScript, {}};
   uint32_t buckets_;
+  int bucket_ttl_s_;
   std::vector<std::string> upstreams_;
   size_t sweep_cursor_ = 0;
   bool was_connected_ = false;  // connected once before: a missing marker then means lost data

@@ -52,7 +52,7 @@ constexpr uint32_t kSequenceSetWhenSent = 1;  // libsmpp34 refuses 0; the sessio
 int64_t receipt_expiry(std::string_view validity_period, int64_t now) {
   auto until = smpp::smpp_time_to_unix(validity_period, now);
   if (!until) return 0;
-  return std::clamp<int64_t>(*until + 3600, now + 60, now + 30 * 86400);
+  return std::clamp<int64_t>(*until + 3600, now + 60, now + StateStore::kReceiptMappingMaxS);
 }
 }  // namespace
 

@@ -45,6 +45,7 @@ class StateStore {
                                 int64_t expires_unix_s, Done done) = 0;
   virtual void find_receipt(std::string_view upstream, std::string_view operator_id, Found done) = 0;
   virtual void forget_receipt(std::string_view upstream, std::string_view operator_id) = 0;
+  static constexpr int64_t kReceiptMappingMaxS = 30 * 86400;  // the longest life a validity_period gives one
   // Called every tick: drops the expired mappings of a few buckets, all of them every few minutes.
   virtual void sweep_receipts() = 0;
   // Runs each time the store is reachable again after an outage; `lost` when it came back

@@ -4,26 +4,36 @@
 // once: the real acme customer still binds and its traffic passes.
 const { test } = require('node:test');
 const { waitFor } = require('../e2e/harness');
-const { runScenario, RecordingCustomer, SCENARIO_TIMEOUT_MS } = require('./world');
+const { runScenario, RecordingCustomer, SCENARIO_TIMEOUT_MS, isSanitizerBuild } = require('./world');
 const { floodEnquireLinks, guessPasswords } = require('./hostile');
 
 const RSS_LIMIT_MIB = 64;
+// The promise is for the production build. Under ASan (shadow memory, quarantine) the proxy
+// starts near the limit, so there the same 64 MiB bounds the growth from the moment the flood starts.
+const rssLimitKiB = (nowKiB) => RSS_LIMIT_MIB * 1024 + (isSanitizerBuild() ? nowKiB : 0);
 
 test(`an unbound client flooding enquire_link and never reading: proxy RSS < ${RSS_LIMIT_MIB} MiB, the good customer unaffected`,
   { timeout: SCENARIO_TIMEOUT_MS }, (t) => runScenario(t, {
     name: 'hostile: enquire_link flood',
     faultAt: 0.2,
-    // past 4x the limit the promise is already broken: stop there rather than exhaust the machine
-    fault(w, ctx) { ctx.flood = floodEnquireLinks(w.smppPort(), { enough: () => w.rss.peakKiB > 4 * RSS_LIMIT_MIB * 1024 }); },
+    fault(w, ctx) {
+      w.rss.sample();
+      ctx.limitKiB = rssLimitKiB(w.rss.nowKiB);
+      // past 4x the limit the promise is already broken: stop there rather than exhaust the machine
+      ctx.flood = floodEnquireLinks(w.smppPort(), { enough: () => w.rss.peakKiB > 4 * ctx.limitKiB });
+    },
     async afterTraffic(w, ctx) {
       const f = await ctx.flood.stop();
       ctx.figures.floodMiB = +(f.bytes / 1048576).toFixed(1);
       ctx.figures.floodClosedByProxy = f.closedByProxy;
       ctx.figures.floodStoppedAtRssCap = Boolean(f.enough);
     },
-    check(w) {
-      const peak = w.rss.peakKiB / 1024;
-      return { figures: {}, violations: peak < RSS_LIMIT_MIB ? [] : [`proxy RSS peaked at ${peak.toFixed(1)} MiB (limit ${RSS_LIMIT_MIB} MiB)`] };
+    check(w, ctx) {
+      const [peak, limit] = [w.rss.peakKiB / 1024, ctx.limitKiB / 1024];
+      return {
+        figures: { rssLimitMiB: +limit.toFixed(1) },
+        violations: peak < limit ? [] : [`proxy RSS peaked at ${peak.toFixed(1)} MiB (limit ${limit.toFixed(1)} MiB)`],
+      };
     },
     async cleanup(w, ctx) { if (ctx.flood) await ctx.flood.stop(); },
   }));

@@ -10,7 +10,7 @@ const { spawn } = require('child_process');
 const assert = require('node:assert/strict');
 const {
   HOST, sleep, waitFor, withTimeout, freePort, tempDir, redisCommand, passwordHash, baseConfig, writeConfig,
-  startHajib, stats,
+  startHajib, stats, HAJIB_BIN,
 } = require('../e2e/harness');
 const { startRecordingOperator } = require('./recording_operator');
 const { RecordingCustomer } = require('./recording_customer');
@@ -125,19 +125,28 @@ async function stopFaultWorld(w) {
 
 // The proxy's resident set (VmRSS) every 100 ms, whichever process is the proxy now.
 function startRssSampler(w) {
-  const s = { peakKiB: 0, timer: null };
+  const s = { peakKiB: 0, nowKiB: 0, timer: null };
   const sample = () => {
     const pid = w.hajib && w.hajib.alive() ? w.hajib.proc.pid : null;
     if (!pid) return;
     try {
       const m = /VmRSS:\s+(\d+) kB/.exec(fs.readFileSync(`/proc/${pid}/status`, 'utf8'));
-      if (m) s.peakKiB = Math.max(s.peakKiB, Number(m[1]));
+      if (m) { s.nowKiB = Number(m[1]); s.peakKiB = Math.max(s.peakKiB, s.nowKiB); }
     } catch (_) { /* exiting */ }
   };
   s.timer = setInterval(sample, 100);
   s.sample = sample;
   s.stop = () => clearInterval(s.timer);
   return s;
+}
+
+// A sanitizer build (ASan's shadow memory and quarantine) has no production memory figures.
+let sanitizer;
+function isSanitizerBuild() {
+  if (sanitizer === undefined) {
+    try { sanitizer = fs.readFileSync(HAJIB_BIN).includes('__asan_init'); } catch (_) { sanitizer = false; }
+  }
+  return sanitizer;
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -255,5 +264,5 @@ const SCENARIO_TIMEOUT_MS = SECONDS * 1000 + GIVE_UP_MS + 90000;
 
 module.exports = {
   RATE, SECONDS, OUTAGE_MS, GIVE_UP_MS, TICK_MS, SCENARIO_TIMEOUT_MS,
-  startPersistentRedis, startFaultWorld, stopFaultWorld, settle, runScenario, RecordingCustomer,
+  startPersistentRedis, startFaultWorld, stopFaultWorld, settle, runScenario, RecordingCustomer, isSanitizerBuild,
 };
