@@ -201,6 +201,7 @@ void CustomerSession::on_deliver_resp(const smpp::Header& h) {
   if (it == awaiting_ack_.end()) return;  // late or unknown: the delivery was already handled
   auto d = std::move(it->second);
   awaiting_ack_.erase(it);
+  deliveries_timed_out_ = 0;
   relay_.delivery_acknowledged(std::move(d), h.status);
   send_deliveries();
 }
@@ -217,6 +218,7 @@ void CustomerSession::expire_deliveries(uint64_t now_ms) {
     }
     auto d = std::move(it->second);
     it = awaiting_ack_.erase(it);
+    ++deliveries_timed_out_;
     relay_.delivery_undelivered(std::move(d), true);
   }
 }

@@ -43,6 +43,8 @@ class CustomerSession final : public Connection {
     return can_receive() && !closing() ? std::max(0, window_ - int(awaiting_ack_.size() + to_deliver_.size())) : 0;
   }
   bool has_delivery_room() const { return delivery_room() > 0; }
+  // It let a delivery time out and has acknowledged none since: others are preferred.
+  bool slow_receiver() const { return deliveries_timed_out_ > 0; }
 
  std::string describe() const override;
 
@@ -76,6 +78,7 @@ class CustomerSession final : public Connection {
   uint64_t enquire_sent_ms_ = 0;
   std::deque<std::unique_ptr<Delivery>> to_deliver_;
   std::unordered_map<uint32_t, std::unique_ptr<Delivery>> awaiting_ack_;
+  int deliveries_timed_out_ = 0;  // since its last acknowledgement
 };
 
 }  // namespace proxy

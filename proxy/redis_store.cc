@@ -4,6 +4,7 @@
 
 #include <fmt/format.h>
 
+#include <cstring>
 #include <ctime>
 #include <deque>
 #include <iterator>
@@ -218,8 +219,8 @@ class RedisStore final : public StateStore {
     std::string now = std::to_string(unix_now());
     for (size_t i = 0; i < per_tick; ++i, sweep_cursor_ = (sweep_cursor_ + 1) % total) {
       std::string key = keys::receipt_bucket(upstreams_[sweep_cursor_ / buckets_], uint32_t(sweep_cursor_ % buckets_));
-      const char* argv[] = {"EVALSHA", "", "1", key.c_str(), now.c_str()};
-      script(sweep_, argv, std::size(argv), [](redisReply*) {});
+      const std::string_view args[] = {"1", key.c_str(), now.c_str()};
+      script(sweep_, args, [](redisReply*) {});
     }
   }
 
@@ -227,10 +228,9 @@ class RedisStore final : public StateStore {
 
   void keep_delivery(std::string_view account, std::string_view key, std::string_view pdu, int max, int ttl_s,
                      Done done) override {
-    std::string hash = keys::kept(account);
-    send([done](redisReply* r) { done(r && r->type == REDIS_REPLY_INTEGER && r->integer == 1); },
-         "EVAL %s 1 %b %b %b %d %d", kKeepScript, hash.data(), hash.size(), key.data(), key.size(), pdu.data(),
-         pdu.size(), max, ttl_s);
+    std::string hash = keys::kept(account), limit = std::to_string(max), ttl = std::to_string(ttl_s);
+    const std::string_view args[] = {"1", hash, key, pdu, limit, ttl};  // the PDU is binary: lengths, not NULs
+    script(keep_, args, [done](redisReply* r) { done(r && r->type == REDIS_REPLY_INTEGER && r->integer == 1); });
   }
 
   void kept_deliveries(std::string_view account, int max, Listed done) override {
@@ -257,9 +257,9 @@ class RedisStore final : public StateStore {
                 aware = keys::awareness(r.account, r.saudi_day, r.sender, r.number_hash), balance = keys::balance(r.account);
     std::string flags = std::to_string(flags_of(r.needs)), rate = std::to_string(r.needs.rate),
                 cap = std::to_string(r.needs.awareness_cap), parts = std::to_string(r.parts), ttl = std::to_string(kAwarenessTtlS);
-    const char* argv[] = {"EVALSHA", "", "4", bucket.c_str(), optout.c_str(), aware.c_str(), balance.c_str(),
+    const std::string_view args[] = {"4", bucket.c_str(), optout.c_str(), aware.c_str(), balance.c_str(),
                           flags.c_str(), rate.c_str(), r.number.c_str(), cap.c_str(), parts.c_str(), ttl.c_str()};
-    script(reserve_, argv, std::size(argv), [done](redisReply* reply) {
+    script(reserve_, args, [done](redisReply* reply) {
       if (!reply || reply->type != REDIS_REPLY_INTEGER) return done(false, policy::Rule::none);
       static constexpr policy::Rule kFailed[] = {policy::Rule::none, policy::Rule::account_throughput,
                                                  policy::Rule::recipient_opted_out, policy::Rule::awareness_daily_cap,
@@ -272,8 +272,8 @@ class RedisStore final : public StateStore {
   void release(const Reservation& r) override {
     std::string aware = keys::awareness(r.account, r.saudi_day, r.sender, r.number_hash), balance = keys::balance(r.account);
     std::string flags = std::to_string(flags_of(r.needs)), parts = std::to_string(r.parts);
-    const char* argv[] = {"EVALSHA", "", "2", aware.c_str(), balance.c_str(), flags.c_str(), parts.c_str()};
-    script(release_, argv, std::size(argv), [](redisReply*) {});
+    const std::string_view args[] = {"2", aware.c_str(), balance.c_str(), flags.c_str(), parts.c_str()};
+    script(release_, args, [](redisReply*) {});
   }
 
   void count_usage(std::string_view account, int64_t day, std::string_view cls, int messages, int parts,
@@ -282,9 +282,9 @@ class RedisStore final : public StateStore {
     std::string messages_field = fmt::format("{}:messages", cls), parts_field = fmt::format("{}:parts", cls);
     std::string m = std::to_string(messages), p = std::to_string(parts), ttl = std::to_string(kUsageTtlS),
                 who(instance), n = std::to_string(batch);
-    const char* argv[] = {"EVALSHA", "", "2", key.c_str(), seen.c_str(), messages_field.c_str(), m.c_str(),
+    const std::string_view args[] = {"2", key.c_str(), seen.c_str(), messages_field.c_str(), m.c_str(),
                           parts_field.c_str(), p.c_str(), ttl.c_str(), who.c_str(), n.c_str()};
-    script(usage_, argv, std::size(argv), [done](redisReply* r) { done(r != nullptr); });
+    script(usage_, args, [done](redisReply* r) { done(r != nullptr); });
   }
 
   void set_opted_out(std::string_view account, std::string_view number, bool opted_out, Done done) override {
@@ -356,41 +356,42 @@ class RedisStore final : public StateStore {
   // EVALSHA with the script's SHA, loaded again on every connect (before any EVALSHA on that
   // connection, since commands are pipelined in order); EVAL with the text until it is known.
   // A NOSCRIPT (someone flushed the script cache) fails that one call, which the rules treat as
-  // the store being down, and loads the scripts again. argv[1] is filled in here.
-  void script(Script& s, const char** argv, size_t argc, Reply fn) {
-    if (s.sha.empty()) {
-      argv[0] = "EVAL";
-      argv[1] = s.text;
-      return send_argv(std::move(fn), argv, argc);
+  // the store being down, and loads the scripts again. `args`: numkeys, keys, arguments.
+  template <size_t N>
+  void script(Script& s, const std::string_view (&args)[N], Reply fn) {
+    const char* argv[N + 2];
+    size_t lengths[N + 2];
+    bool known = !s.sha.empty();
+    argv[0] = known ? "EVALSHA" : "EVAL";
+    lengths[0] = std::strlen(argv[0]);
+    argv[1] = known ? s.sha.c_str() : s.text;
+    lengths[1] = std::strlen(argv[1]);
+    for (size_t i = 0; i < N; ++i) {
+      argv[i + 2] = args[i].data();
+      lengths[i + 2] = args[i].size();
     }
-    argv[1] = s.sha.c_str();
-    send_argv(
-        [this, fn = std::move(fn)](redisReply* r) {
-          if (!r && last_error_noscript_) {
-            last_error_noscript_ = false;
-            load_scripts();
-          }
-          fn(r);
-        },
-        argv, argc);
-  }
-
-  void send_argv(Reply fn, const char** argv, size_t argc) {
+    if (known)
+      fn = [this, fn = std::move(fn)](redisReply* r) {
+        if (!r && last_error_noscript_) {
+          last_error_noscript_ = false;
+          load_scripts();
+        }
+        fn(r);
+      };
     issue(std::move(fn), [&](Reply* pending) {
-      return redisAsyncCommandArgv(ctx_, on_reply, pending, int(argc), argv, nullptr);
+      return redisAsyncCommandArgv(ctx_, on_reply, pending, int(N + 2), argv, lengths);
     });
   }
 
   void load_scripts() {
-    for (Script* s : {&reserve_, &release_, &sweep_, &usage_})
+    for (Script* s : {&reserve_, &release_, &sweep_, &usage_, &keep_})
       send([s](redisReply* r) { if (r && r->type == REDIS_REPLY_STRING) s->sha.assign(r->str, r->len); },
            "SCRIPT LOAD %s", s->text);
   }
 
   // Tells the owner that Redis is back, and whether it kept its data.
   void check_presence() {
-    const char* argv[] = {"EVAL", kPresentScript, "1", keys::present};
-    send_argv(
+    send(
         [this](redisReply* r) {
           if (!r || r->type != REDIS_REPLY_INTEGER) return;
           bool lost = was_connected_ && r->integer == 0;
@@ -398,7 +399,7 @@ class RedisStore final : public StateStore {
           if (lost) fmt::print(stderr, "hajib: redis {}:{} came back without its data\n", host_, port_);
           if (on_back_) on_back_(lost);
         },
-        argv, std::size(argv));
+        "EVAL %s 1 %s", kPresentScript, keys::present);
   }
 
   static int64_t unix_now() { return int64_t(std::time(nullptr)); }
@@ -553,7 +554,8 @@ class RedisStore final : public StateStore {
   std::deque<uint64_t> sent_at_;  // when each of them was sent, oldest first
   uint64_t timeout_ms_;
   uv_timer_t stall_timer_{};  // set by on_reply just before the callback that sees it
-  Script reserve_{kReserveScript, {}}, release_{kReleaseScript, {}}, sweep_{kSweepScript, {}}, usage_{kUsageScript, {}};
+  Script reserve_{kReserveScript, {}}, release_{kReleaseScript, {}}, sweep_{kSweepScript, {}}, usage_{kUsageScript, {}},
+      keep_{kKeepScript, {}};
   uint32_t buckets_;
   int bucket_ttl_s_;
   std::vector<std::string> upstreams_;

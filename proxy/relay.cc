@@ -661,12 +661,17 @@ void Relay::route_delivery(std::unique_ptr<Delivery> delivery) {
   }
 }
 
+// Round robin over the account's receivers with room, a receiver that lets deliveries time out
+// only when no other has room.
 CustomerSession* Relay::receiver_with_room(Account& account) {
+  CustomerSession* slow = nullptr;
   for (size_t i = 0; i < account.receivers.size(); ++i) {
     CustomerSession* session = account.receivers[account.next_receiver++ % account.receivers.size()];
-    if (session->has_delivery_room()) return session;
+    if (!session->has_delivery_room()) continue;
+    if (!session->slow_receiver()) return session;
+    if (!slow) slow = session;
   }
-  return nullptr;
+  return slow;
 }
 
 void Relay::delivery_kept(const std::string& account, const std::string& key, bool ok) {
@@ -718,9 +723,13 @@ void Relay::delivery_undelivered(std::unique_ptr<Delivery> delivery, bool timed_
   if (it != accounts_.end()) {
     Account& account = it->second;
     account.kept_in_flight.erase(delivery->key);
-    if (timed_out) {  // a customer that does not answer is tried again less and less often
+    uint64_t now = now_ms();
+    // A customer that does not answer is tried again less and less often: once a round, however
+    // many of the round's deliveries timed out.
+    if (timed_out && now >= account.kept_backoff_since_ms + account.kept_backoff_ms) {
       account.kept_backoff_ms = std::clamp<uint64_t>(account.kept_backoff_ms * 2, 1000, 60000);
-      account.next_kept_fetch_ms = now_ms() + account.kept_backoff_ms;
+      account.kept_backoff_since_ms = now;
+      account.next_kept_fetch_ms = now + account.kept_backoff_ms;
     }
   }
   auto w = operator_waits_.find(delivery->key);

@@ -43,7 +43,7 @@ struct Account {
   // Kept deliveries are fetched again for the bound receivers: soon after one was
   // acknowledged, after a growing back-off while they time out, every few seconds otherwise.
   uint64_t next_kept_fetch_ms = 0;
-  uint64_t kept_backoff_ms = 0;
+  uint64_t kept_backoff_ms = 0, kept_backoff_since_ms = 0;
   bool kept_fetching = false;
 };
 

@@ -121,7 +121,7 @@ function checkReceipts(customer, arrivals) {
   if (rokLost.length) v.push(`${rokLost.length} messages answered ESME_ROK reached no operator and got no failure receipt: ${rokLost.slice(0, EXAMPLES).join(', ')}`);
   if (lost.length) {
     const states = summarise(lost.flatMap((m) => (arrivals.get(m) || []).map((a) => (a.receipt ? a.receipt.state : 'none'))));
-    v.push(`${lost.length} receipts lost: accepted messages whose receipt never reached the customer ` +
+    v.push(`${lost.length} receipts lost: accepted messages whose receipt had not reached the customer when settling ended ` +
       `(${lostAfterAck.length} of them acknowledged ESME_ROK to the operator; operator side: ${states}): ${lost.slice(0, EXAMPLES).join(', ')}`);
   }
   if (mismatched.length) v.push(`${mismatched.length} receipts carried the wrong message: ${mismatched.slice(0, EXAMPLES).join('; ')}`);

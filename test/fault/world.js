@@ -174,7 +174,7 @@ function customerHasReceipt(customer, s) {
   return seen.ids.has(normId(s.responses[0].messageId));
 }
 
-async function settle(customers, operators, { maxMs = GIVE_UP_MS + 5000, extraMs = 5000 } = {}) {
+async function settle(customers, operators, { maxMs = GIVE_UP_MS + 5000, extraMs = 15000 } = {}) {
   const started = Date.now();
   const answered = () => customers.every((c) => c.outstanding() === 0);
   const final = () => customers.every((c) => rokMarkersAtOperators(c, operators).every(({ r }) => !r || r.state !== 'pending'));

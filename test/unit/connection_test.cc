@@ -39,6 +39,7 @@ struct World {
   uv_connect_t connect{};
   uv_write_t write{};
   uv_timer_t start_reading{}, give_up{};
+  uv_prepare_t check{};
   proxy::Counters counters;
   proxy::ConnectionLimits limits;
   std::unique_ptr<Answering> server;
@@ -84,15 +85,12 @@ struct World {
     });
     uv_timer_start(&give_up, [](uv_timer_t* t) { static_cast<World*>(t->data)->finish(); }, 20000, 0);
     // Ends when the server side closed (slow reader) or everything arrived.
-    uv_prepare_t check;
     uv_prepare_init(&loop, &check);
     check.data = this;
     uv_prepare_start(&check, [](uv_prepare_t* p) {
       auto* w = static_cast<World*>(p->data);
       if ((w->server && w->server->closed) || (w->expected && w->received >= w->expected)) w->finish();
     });
-    uv_run(&loop, UV_RUN_DEFAULT);
-    uv_close(reinterpret_cast<uv_handle_t*>(&check), nullptr);
     uv_run(&loop, UV_RUN_DEFAULT);
     if (server) {
       most_unwritten = server->most_unwritten;
@@ -119,7 +117,8 @@ struct World {
     if (uv_is_closing(reinterpret_cast<uv_handle_t*>(&listener))) return;
     if (server && !server->closed) server->close("test over");
     for (uv_handle_t* h : {reinterpret_cast<uv_handle_t*>(&listener), reinterpret_cast<uv_handle_t*>(&client),
-                           reinterpret_cast<uv_handle_t*>(&start_reading), reinterpret_cast<uv_handle_t*>(&give_up)})
+                           reinterpret_cast<uv_handle_t*>(&start_reading), reinterpret_cast<uv_handle_t*>(&give_up),
+                           reinterpret_cast<uv_handle_t*>(&check)})
       uv_close(h, nullptr);
   }
 };
