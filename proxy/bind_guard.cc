@@ -10,6 +10,13 @@ bool BindGuard::blocked(const std::string& key, uint64_t now_ms) const {
   return e.blocked_until_ms > now_ms || failures_in_window(e, now_ms) + e.in_flight >= max_;
 }
 
+bool BindGuard::clean(const std::string& key, uint64_t now_ms) const {
+  auto it = entries_.find(key);
+  if (it == entries_.end()) return true;
+  const Entry& e = it->second;
+  return e.blocked_until_ms <= now_ms && failures_in_window(e, now_ms) == 0 && e.in_flight == 0;
+}
+
 void BindGuard::started(const std::string& key) { ++entries_[key].in_flight; }
 
 void BindGuard::finished(const std::string& key, bool ok, uint64_t now_ms) {

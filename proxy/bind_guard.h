@@ -25,6 +25,8 @@ class BindGuard {
   void finished(const std::string& key, bool ok, uint64_t now_ms);
   // A refusal without a check (unknown system_id, address not allowed).
   void failed(const std::string& key, uint64_t now_ms);
+  // No failure in the window, no check in flight, not blocked: a key with nothing against it.
+  bool clean(const std::string& key, uint64_t now_ms) const;
   size_t keys() const { return entries_.size(); }
 
  private:

@@ -181,7 +181,10 @@ void Relay::authorize(CustomerSession& session, const smpp::Bind& bind, uint32_t
   if (account.binds >= account.config->max_binds)  // checked again once the password verified
     return refuse(counters().binds_refused_bind_limit, status::ESME_RBINDFAIL, fmt::format("account already has {} binds", account.binds));
   if (verifier_.remembered(account.name, account.config->password_hash, bind.password)) return accept_bind(session, account, sequence);
-  if (account_guard_.blocked(account.name, now_ms()))
+  // An account under attack is not locked against its own customer: an address with nothing
+  // against it (no failure, no check running) still gets its password checked, one at a time;
+  // every address that already guessed wrong is refused without a check.
+  if (account_guard_.blocked(account.name, now_ms()) && !address_guard_.clean(address, now_ms()))
     return refuse(counters().binds_refused_account_locked, status::ESME_RBINDFAIL, "too many failed binds for this account");
 
   address_guard_.started(address);
@@ -238,7 +241,8 @@ void Relay::refuse_bind(CustomerSession& session, std::string_view system_id, ui
 void Relay::receiver_bound(CustomerSession& session) {
   Account& account = *session.account();
   account.receivers.push_back(&session);
-  account.next_kept_fetch_ms = 0;
+  account.next_kept_fetch_ms = 0;  // a receiver bound now gets what was kept at once, whatever the back-off
+  account.kept_backoff_ms = 0;
   fetch_kept_deliveries(account, now_ms());
 }
 

@@ -132,11 +132,17 @@ template <typename T>
 void pack_into(std::string& out, T& pdu) {
   std::array<uint8_t, kMaxMandatory + 64> buf;
   int len = 0;
+  // libsmpp34 refuses sequence numbers outside 1..0x7FFFFFFF, but a response echoes whatever the
+  // peer sent (a bind with sequence 0 must get its answer, not abort the proxy): pack with 1 and
+  // write the real one into the header afterwards.
+  uint32_t sequence = pdu.sequence_number;
+  pdu.sequence_number = 1;
   if (smpp34_pack2(buf.data(), int(buf.size()), &len, &pdu) != 0 || len < int(kHeaderSize)) {
     // Only reachable with fields we filled ourselves beyond their limits: a programming error.
     std::fprintf(stderr, "hajib: libsmpp34 pack failed: %s\n", smpp34_strerror);
     std::abort();
   }
+  patch_sequence(buf.data(), sequence);
   out.append(reinterpret_cast<const char*>(buf.data()), size_t(len));
 }
 

@@ -141,4 +141,17 @@ describe('protocol hygiene (contract 5) and stats (contract 7)', () => {
     assert.ok(lines.some((l) => l.startsWith('hajib_deliveries_awaiting_ack ')), 'receipts awaiting acknowledgement');
     assert.equal((await httpGet(w.hajib.statsPort, '/healthz')).status, 200);
   });
+
+  test('a bind with sequence number 0 (or above 0x7FFFFFFF) is answered with that number; the proxy lives on', async () => {
+    for (const sequence of [0, 0xFFFFFFFF]) {
+      const bind = encodePdu('bind_transceiver', { system_id: 'acme', password: 'wrong-pw', interface_version: 0x34 });
+      bind.writeUInt32BE(sequence, 12);
+      const r = await rawPdu(w.hajib.smppPort, bind, { waitMs: 5000 });
+      assert.equal(r.pdus.length, 1, `one answer to sequence ${sequence}`);
+      assert.equal(r.pdus[0].command_id, CMD.bind_transceiver_resp);
+      assert.equal(r.pdus[0].sequence_number, sequence);
+      assert.notEqual(r.pdus[0].command_status, S.OK);
+    }
+    assert.ok(w.hajib.alive(), 'hajib still running');
+  });
 });

@@ -4,13 +4,16 @@
 // operator link, waits (bounded) for their unbind_resp, closes, and exits cleanly.
 const { describe, test, before, after } = require('node:test');
 const assert = require('node:assert/strict');
-const { S, startWorld, submit, submitMany, waitFor } = require('./harness');
+const { S, CMD, startWorld, submit, submitMany, waitFor, RawClient } = require('./harness');
 
 describe('shutdown: unbind both ways (issue 8, item 9)', () => {
   let w;
   before(async () => {
     // The held submit must be failed by the shutdown's grace, not by the response timeout.
-    w = await startWorld({ tweak: (c) => { c.limits.response_timeout_ms = 10000; } });
+    w = await startWorld({ tweak: (c) => {
+      c.limits.response_timeout_ms = 10000;
+      c.accounts.acme.max_binds = 3;
+    } });
   }, { timeout: 60000 });
   after(async () => { if (w) await w.stop(); }, { timeout: 30000 });
 
@@ -22,6 +25,8 @@ describe('shutdown: unbind both ways (issue 8, item 9)', () => {
     assert.equal(tx.status, S.OK);
     const unbindsAt = new Map([[trx, 0], [tx, 0]]);
     for (const c of unbindsAt.keys()) c.session.on('unbind', () => unbindsAt.set(c, unbindsAt.get(c) + 1));
+    const mute = await RawClient.connect(w.hajib.smppPort); // reads, and never answers our unbind
+    assert.equal((await mute.bind()).command_status, S.OK, 'raw bind');
 
     stc.delayMs = 500;       // answers after SIGTERM, within the grace
     mobily.respond = 'none'; // never answers: ESME_RSYSERR once the grace is over
@@ -32,7 +37,8 @@ describe('shutdown: unbind both ways (issue 8, item 9)', () => {
     await waitFor(() => toStc.every((m) => stc.submitsWithText(m.text).length === 1) &&
       toMobily.every((m) => mobily.submitsWithText(m.text).length === 1), 10000, 'every submit at its operator');
 
-    const stopped = w.hajib.stop(15000); // SIGTERM; resolves once the process exited cleanly
+    const proxy = w.hajib;
+    const stopped = proxy.stop(15000); // SIGTERM; resolves once the process exited cleanly
     // Sent after SIGTERM: either relayed (if it came first) or refused for retry; one answer either way.
     const late = submit(tx, { destination: '966581234567', text: 'after SIGTERM', timeoutMs: 20000 }).catch((e) => e);
     const [stcRes, mobilyRes] = await Promise.all([atStc, atMobily]);
@@ -54,5 +60,8 @@ describe('shutdown: unbind both ways (issue 8, item 9)', () => {
       await c.waitClosed(5000);
     }
     for (const op of [stc, mobily, zain]) assert.equal(op.unbinds, 1, `${op.name} received one unbind`);
+    assert.deepEqual(mute.pdus.map((p) => p.command_id), [CMD.unbind], 'the mute customer received unbind, nothing else');
+    assert.equal(await mute.waitClosed(5000), true, 'the mute customer was closed');
+    assert.match(proxy.stderr(), /no unbind_resp in time/, 'its silence logged');
   });
 });

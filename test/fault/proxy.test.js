@@ -2,7 +2,7 @@
 // Fault: the proxy itself stops mid-run, SIGKILL or SIGTERM, and a new one starts on the same
 // config and Redis while the customer reconnects and the operators re-send their receipts.
 const { test } = require('node:test');
-const { runScenario, TICK_MS, SCENARIO_TIMEOUT_MS } = require('./world');
+const { runScenario, briefly, TICK_MS, SCENARIO_TIMEOUT_MS } = require('./world');
 
 // Submits on a connection the kill cut: the documented rule is "no response, the customer retries".
 const cutByKill = (ctx) => (s) => ctx.customer.closes.some((c) => c.conn === s.conn && c.at >= ctx.killAt);
@@ -37,7 +37,7 @@ test('proxy SIGTERMed and restarted: every submit sent before the signal answere
     async fault(w, ctx) {
       ctx.termAt = Date.now();
       ctx.unbindsAtOps = w.operators().reduce((n, op) => n + op.unbinds, 0);
-      await w.hajib.stop().catch((e) => ctx.violations.push(`SIGTERM: ${e.message.split('\n')[0]}`));
+      await w.hajib.stop().catch((e) => ctx.violations.push(`SIGTERM: ${briefly(e)}`));
       ctx.unbindsAtOps = w.operators().reduce((n, op) => n + op.unbinds, 0) - ctx.unbindsAtOps;
       ctx.unbindsAtCustomer = ctx.customer.unbindsFromProxy;
       await w.startHajibAgain();

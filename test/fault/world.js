@@ -194,7 +194,7 @@ async function settle(customers, operators, { maxMs = GIVE_UP_MS + 5000, extraMs
 //         usageBound(ctx, accepted) -> { min, max, why }, check(w, ctx) -> { figures, violations },
 //         cleanup(w, ctx) }
 async function runScenario(t, spec) {
-  const ctx = { figures: {}, violations: [], events: [] };
+  const ctx = { figures: {}, violations: [] };
   const w = await startFaultWorld({ tweak: spec.tweak });
   ctx.w = w;
   let result;
@@ -219,7 +219,7 @@ async function runScenario(t, spec) {
     if (spec.cleanup) await spec.cleanup(w, ctx).catch(() => {});
     stopErrors = await stopFaultWorld(w);
   }
-  for (const e of stopErrors) result.violations.push(`stopping the world: ${e.message.split('\n')[0]}`);
+  for (const e of stopErrors) result.violations.push(`stopping the world: ${briefly(e)}`);
   report(t, spec.name, result);
   assert.deepEqual(result.violations, [], `${spec.name}: promises broken`);
 }
@@ -257,6 +257,13 @@ function report(t, name, { figures: f, violations }) {
   }
 }
 
+// An error's first line, or, for a sanitizer report, the lines that say what and where.
+function briefly(e) {
+  const lines = String(e.message).split('\n');
+  if (!/sanitizer/i.test(lines[0])) return lines[0];
+  return lines.filter((l) => /ERROR|SUMMARY|runtime error|^\s+#\d+ /.test(l)).slice(0, 12).join('\n');
+}
+
 function hex(n) { return `0x${Number(n).toString(16).padStart(2, '0')}`; }
 
 // The test's own time budget: traffic, the operators' give-up, settling, start and stop.
@@ -264,5 +271,5 @@ const SCENARIO_TIMEOUT_MS = SECONDS * 1000 + GIVE_UP_MS + 90000;
 
 module.exports = {
   RATE, SECONDS, OUTAGE_MS, GIVE_UP_MS, TICK_MS, SCENARIO_TIMEOUT_MS,
-  startPersistentRedis, startFaultWorld, stopFaultWorld, settle, runScenario, RecordingCustomer, isSanitizerBuild,
+  startPersistentRedis, startFaultWorld, stopFaultWorld, settle, runScenario, RecordingCustomer, isSanitizerBuild, briefly,
 };

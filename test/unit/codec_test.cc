@@ -185,3 +185,11 @@ TEST_CASE("rewrite_destination keeps every other byte of the customer's submit_s
   CHECK(back.tlvs.size() == 2);
   CHECK(read_header(reinterpret_cast<const uint8_t*>(out.data())).length == out.size());
 }
+
+TEST_CASE("a response echoes any sequence number the peer sent, 0 and above 0x7FFFFFFF included") {
+  for (uint32_t sequence : {0u, 1u, 0x7FFFFFFFu, 0x80000000u, 0xFFFFFFFFu}) {
+    std::string resp;
+    encode_bind_resp(resp, Command::bind_transceiver, sequence, status::ESME_RINVPASWD, {"hajib", std::nullopt});
+    CHECK(read_header(reinterpret_cast<const uint8_t*>(resp.data())).sequence == sequence);
+  }
+}

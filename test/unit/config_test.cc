@@ -104,3 +104,34 @@ TEST_CASE("a missing file is reported without a position") {
   REQUIRE(errors.size() == 1);
   CHECK(errors[0].to_string() == "/nonexistent/hajib.yaml: cannot read the file");
 }
+
+TEST_CASE("the limits against hostile peers load, with their defaults and their bounds") {
+  {
+    TempConfig t(valid_config());
+    std::vector<proxy::ConfigError> errors;
+    auto config = proxy::load_config(t.path(), errors);
+    REQUIRE(config);
+    CHECK(config->limits.output_buffer_max_bytes == 256 << 10);
+    CHECK(config->limits.connections_per_address_max == 100);
+    CHECK(config->limits.stats_request_timeout_ms == 5000);
+  }
+  std::string yaml = valid_config() +
+                     "limits: { output_buffer_max_bytes: 65536, output_drain_timeout_ms: 2000, connections_max: 10, "
+                     "connections_per_address_max: 3, stats_connections_max: 4, stats_connections_per_address_max: 2, "
+                     "stats_request_timeout_ms: 1000 }\n";
+  TempConfig t(yaml);
+  std::vector<proxy::ConfigError> errors;
+  auto config = proxy::load_config(t.path(), errors);
+  REQUIRE(config);
+  const proxy::Limits& l = config->limits;
+  CHECK(l.output_buffer_max_bytes == 65536);
+  CHECK(l.output_drain_timeout_ms == 2000);
+  CHECK(l.connections_max == 10);
+  CHECK(l.connections_per_address_max == 3);
+  CHECK(l.stats_connections_max == 4);
+  CHECK(l.stats_connections_per_address_max == 2);
+  CHECK(l.stats_request_timeout_ms == 1000);
+  auto too_small = errors_of(valid_config() + "limits: { output_buffer_max_bytes: 100 }\n");
+  REQUIRE(too_small.size() == 1);
+  CHECK(too_small[0].message.find("output_buffer_max_bytes") != std::string::npos);
+}

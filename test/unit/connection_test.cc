@@ -131,7 +131,7 @@ TEST_CASE("a peer that sends and never reads is paused at the output bound, then
   w.run();
   CHECK(w.pdus < 4000);  // its requests wait unread
   CHECK(w.most_unwritten <= limits.output_max + kAnswerBytes);
-  CHECK(w.counters.read_pauses_output_full == 1);
+  CHECK(w.counters.read_pauses_output_full >= 1);  // again each time the kernel took a little more
   CHECK(w.counters.sessions_closed_slow_reader == 1);
   CHECK(w.received == 0);
 }
