@@ -30,8 +30,8 @@ struct Limits {
   int response_timeout_ms = 10000;
   int enquire_link_s = 30;
   int receipt_map_ttl_s = 3 * 24 * 3600;  // a mapping's life when the message gives no validity_period
-  int receipt_map_local_max = 500000;   // mappings held in the process (unconfirmed, or recent)
-  int receipt_map_hold_s = 60;          // how long a confirmed mapping stays in the process too
+  int receipt_map_local_max = 1500000;  // mappings held in the process (unconfirmed, or recent): ~150 B each
+  int receipt_map_hold_s = 10;          // how long a confirmed mapping stays in the process too
   int unknown_receipt_retry_s = 600;    // a receipt nobody knows is refused (retry) this long, then dropped
   int pending_receipts_max = 10000;
   int pending_receipts_ttl_s = 3 * 24 * 3600;

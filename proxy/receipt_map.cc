@@ -40,7 +40,9 @@ void ReceiptMap::remember(std::string_view upstream, std::string_view operator_i
   // id: the newest mapping wins.
   if (fresh) entry.state = State::confirmed;
   else set_state(entry, State::confirmed);
-  entry.value = fmt::format("{}\t{}", account, our_id);
+  entry.account = &*account_names_.emplace(account).first;
+  entry.our_id_size = uint8_t(std::min(our_id.size(), entry.our_id.size()));
+  std::copy_n(our_id.data(), entry.our_id_size, entry.our_id.data());
   entry.expires_unix_s = expires_unix_s;
   entry.created_ms = now_ms;
   order_.emplace_back(key, now_ms);
@@ -52,7 +54,7 @@ void ReceiptMap::write(const std::string& key, Entry& entry) {
   set_state(entry, State::writing);
   size_t tab = key.find('\t');
   uint64_t created = entry.created_ms;
-  store_.remember_receipt(std::string_view(key).substr(0, tab), std::string_view(key).substr(tab + 1), entry.value,
+  store_.remember_receipt(std::string_view(key).substr(0, tab), std::string_view(key).substr(tab + 1), entry.value(),
                           entry.expires_unix_s, [this, key, created](bool ok) {
                             auto it = entries_.find(key);
                             if (it == entries_.end() || it->second.created_ms != created ||
@@ -68,9 +70,8 @@ void ReceiptMap::find(std::string_view upstream, std::string_view operator_id, u
   std::string key = key_of(upstream, operator_id);
   if (auto it = entries_.find(key); it != entries_.end()) {
     if (it->second.state == State::delivered) return done(Found{Outcome::delivered, {}, {}});
-    const std::string& v = it->second.value;
-    size_t tab = v.find('\t');
-    return done(Found{Outcome::mapped, v.substr(0, tab), v.substr(tab + 1)});
+    const Entry& e = it->second;
+    return done(Found{Outcome::mapped, *e.account, std::string(e.our_id.data(), e.our_id_size)});
   }
   store_.find_receipt(upstream, operator_id, [this, key, now_ms, done = std::move(done)](bool ok, std::optional<std::string> value) {
     if (!ok) return done(Found{Outcome::store_down, {}, {}});

@@ -1,12 +1,14 @@
 // Operator message ids mapped back to ours, held in the process until the state store has them.
 #pragma once
 
+#include <array>
 #include <cstdint>
 #include <deque>
 #include <functional>
 #include <string>
 #include <string_view>
 #include <unordered_map>
+#include <unordered_set>
 
 namespace proxy {
 
@@ -25,8 +27,8 @@ struct Counters;
 class ReceiptMap {
  public:
   struct Limits {
-    size_t max_entries = 500000;
-    uint64_t hold_ms = 60000;
+    size_t max_entries = 1500000;
+    uint64_t hold_ms = 10000;
     uint64_t unknown_retry_ms = 600000;
   };
   ReceiptMap(StateStore& store, Counters& counters, Limits limits);
@@ -61,11 +63,16 @@ class ReceiptMap {
 
  private:
   enum class State : uint8_t { writing, unconfirmed, confirmed, delivered };
+  // About 145 bytes a mapping with the node and the age queue: the account is interned, our id
+  // (16 hex digits, MessageIdAllocator) kept in place.
   struct Entry {
-    std::string value;  // "account\tour id"
+    const std::string* account = nullptr;
+    std::array<char, 16> our_id{};
+    uint8_t our_id_size = 0;
+    State state = State::writing;
     int64_t expires_unix_s = 0;
     uint64_t created_ms = 0;
-    State state = State::writing;
+    std::string value() const { return *account + '\t' + std::string(our_id.data(), our_id_size); }
   };
   static std::string key_of(std::string_view upstream, std::string_view operator_id);
   void write(const std::string& key, Entry& entry);
@@ -81,6 +88,7 @@ class ReceiptMap {
   std::deque<std::string> to_write_;                     // unconfirmed, to send again
   size_t unconfirmed_ = 0;                               // entries writing or unconfirmed
   std::unordered_map<std::string, uint64_t> unknown_since_;  // receipts nobody knows: first seen
+  std::unordered_set<std::string> account_names_;            // interned: one copy per account
 };
 
 }  // namespace proxy

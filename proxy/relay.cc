@@ -909,12 +909,14 @@ void Relay::refresh_ported_numbers() {
 
 // Usage is written once per tick; a batch stays here until the store confirmed it, and is sent
 // again under its own number, which the store counts once. Nothing new goes out while a batch
-// is awaiting its answer, so each instance's numbers reach the store in order.
-void Relay::flush_usage() {
+// is awaiting its answer, so each instance's numbers reach the store in order (the last flush,
+// at shutdown, goes out regardless: there is no later one to wait for).
+void Relay::flush_usage(bool last) {
   for (const auto& [n, batch] : usage_unconfirmed_)
-    if (batch.sending) return;
+    if (batch.sending && !last) return;
   if (!store_->up()) return;  // tallies wait here, merged, until it is back
   for (auto& [n, batch] : usage_unconfirmed_) {
+    if (batch.sending) continue;
     ++counters().usage_batches_retried;
     send_usage(n);
   }
@@ -1080,7 +1082,7 @@ void Relay::finish_shutdown() {
   uv_close(reinterpret_cast<uv_handle_t*>(&tick_), nullptr);
   for (auto& pool : pools_)
     for (auto& l : pool.links) uv_close(reinterpret_cast<uv_handle_t*>(&l->reconnect), nullptr);
-  flush_usage();
+  flush_usage(true);
   store_->close();
 }
 

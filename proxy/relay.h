@@ -125,7 +125,7 @@ class Relay {
                      const policy::Verdict& v, std::string_view rule, uint32_t status = 0);
   void audit_answer(const Submit& submit, uint32_t status, std::string_view operator_id);
   void refresh_ported_numbers();
-  void flush_usage();
+  void flush_usage(bool last = false);
   void dispatch(UpstreamPool& pool, std::unique_ptr<Submit> submit);
   void drain(UpstreamPool& pool);
   void answer(Submit& submit, uint32_t status);

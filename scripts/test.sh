@@ -41,10 +41,11 @@ for run in "${fuzz_runs[@]}"; do
   # The corpus it grew must replay cleanly too (a crash that needs state from earlier units).
   if [[ $status == 0 ]]; then ASAN_OPTIONS=quarantine_size_mb=32 "$bin" -runs=0 "$corpus" >>"$log" 2>&1 || status=$?; fi
   rm -rf "$corpus"
-  points=$(grep -oE 'Loaded 1 modules +\([0-9]+' "$log" | grep -oE '[0-9]+$' | head -1)
-  cov=$(grep -oE 'cov: [0-9]+' "$log" | tail -1)
-  units=$(grep -oE 'stat::number_of_executed_units: [0-9]+' "$log" | grep -oE '[0-9]+$' | head -1)
-  echo "$name-fuzz: ${units:-?} units in ${seconds} s, ${cov:-cov: ?} of ${points:-?} points"
+  # Figures for the log (absent after an early crash: hence || true under pipefail).
+  points=$(grep -oE 'Loaded 1 modules +\([0-9]+' "$log" | grep -oE '[0-9]+$' | head -1 || true)
+  cov=$(grep -oE 'cov: [0-9]+' "$log" | tail -1 || true)
+  units=$(grep -oE 'stat::number_of_executed_units: [0-9]+' "$log" | grep -oE '[0-9]+$' | head -1 || true)
+  echo "${bin#build-fuzz/}: ${units:-?} units in ${seconds} s, ${cov:-cov: ?} of ${points:-?} points"
   if [[ $status != 0 ]]; then
     grep -E 'ERROR|SUMMARY|property broken|Test unit written|==[0-9]+==' "$log" | head -20
     echo "fuzzing $name found a failure (exit $status): $log, build-fuzz/$name-*"; exit 1
