@@ -156,8 +156,8 @@ void read_state(Reader& r, const YAML::Node& n, Config& c) {
     std::string hex = r.str(key, "state.number_key");
     std::string bytes;
     for (size_t i = 0; i + 1 < hex.size(); i += 2) {
-      int hi = std::isxdigit(hex[i]) ? std::stoi(hex.substr(i, 1), nullptr, 16) : -1;
-      int lo = std::isxdigit(hex[i + 1]) ? std::stoi(hex.substr(i + 1, 1), nullptr, 16) : -1;
+      int hi = std::isxdigit(static_cast<unsigned char>(hex[i])) ? std::stoi(hex.substr(i, 1), nullptr, 16) : -1;
+      int lo = std::isxdigit(static_cast<unsigned char>(hex[i + 1])) ? std::stoi(hex.substr(i + 1, 1), nullptr, 16) : -1;
       if (hi < 0 || lo < 0) break;
       bytes.push_back(char(hi * 16 + lo));
     }
@@ -182,11 +182,14 @@ void read_state(Reader& r, const YAML::Node& n, Config& c) {
   size_t colon = hostport.rfind(':');
   c.redis_host = colon == std::string::npos ? hostport : hostport.substr(0, colon);
   if (colon != std::string::npos) {
+    int port = 0;
     try {
-      c.redis_port = uint16_t(std::stoi(hostport.substr(colon + 1)));
+      port = std::stoi(hostport.substr(colon + 1));
     } catch (...) {
       return r.error(url, "state.redis port must be a number");
     }
+    if (port < 1 || port > 65535) return r.error(url, "state.redis port must be between 1 and 65535");
+    c.redis_port = uint16_t(port);
   }
   if (c.redis_host.empty()) r.error(url, "state.redis needs a host");
 }

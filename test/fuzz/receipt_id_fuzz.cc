@@ -1,10 +1,11 @@
-// libFuzzer target: operator ids and receipt texts through canonical_operator_id, receipt_text_id and replace_receipt_text_id.
+// libFuzzer target: operator ids and receipt texts through canonical_operator_id, receipt_text_id, replace_receipt_text_id and receipt_is_final.
 //
 // Input: an operator id, a 0x00 octet, then a receipt text (as an operator's deliver_sm carries
 // it). Without a 0x00 the whole input is both. Seeds: test/fuzz/corpus/receipt_id/.
 #include <cstdint>
 #include <cstdio>
 #include <cstdlib>
+#include <optional>
 #include <string>
 #include <string_view>
 
@@ -61,6 +62,10 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
 
   (void)proxy::parse_id_format(id);
   check_canonical(id);
+
+  // Finality from the text alone, or from a message_state octet (the id's first byte stands in).
+  (void)proxy::receipt_is_final(std::nullopt, text);
+  if (!id.empty()) (void)proxy::receipt_is_final(uint8_t(id[0]), text);
 
   // The id field lies inside the text.
   std::string_view found = proxy::receipt_text_id(text);

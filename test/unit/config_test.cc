@@ -135,3 +135,25 @@ TEST_CASE("the limits against hostile peers load, with their defaults and their 
   REQUIRE(too_small.size() == 1);
   CHECK(too_small[0].message.find("output_buffer_max_bytes") != std::string::npos);
 }
+
+TEST_CASE("a Redis port outside 1..65535 is an error, not a port that wraps") {
+  std::string yaml = valid_config();
+  yaml.replace(yaml.find("state: memory"), 13, "state: { redis: \"redis://127.0.0.1:99999/0\" }");
+  auto errors = errors_of(yaml);
+  REQUIRE(errors.size() == 1);
+  CHECK(errors[0].message.find("between 1 and 65535") != std::string::npos);
+}
+
+TEST_CASE("receipt buckets and the receipt map's limits load with their defaults and bounds") {
+  std::vector<proxy::ConfigError> errors;
+  TempConfig plain(valid_config());
+  auto config = proxy::load_config(plain.path(), errors);
+  REQUIRE(config);
+  CHECK(config->receipt_buckets == 4096);
+  CHECK(config->limits.receipt_map_local_max == 1500000);
+  CHECK(config->limits.receipt_map_hold_s == 10);
+  CHECK(config->limits.unknown_receipt_retry_s == 600);
+  std::string yaml = valid_config();
+  yaml.replace(yaml.find("state: memory"), 13, "state: { redis: \"redis://127.0.0.1:6379/0\", receipt_buckets: 0 }\nlimits: { receipt_map_local_max: 10 }");
+  CHECK(errors_of(yaml).size() == 2);
+}
