@@ -197,7 +197,7 @@ class RedisStore final : public StateStore {
   void find_receipt(std::string_view upstream, std::string_view operator_id, Found done) override {
     std::string key = keys::receipt_bucket(upstream, keys::receipt_bucket_of(operator_id, buckets_));
     send(
-        [this, done](redisReply* r) {
+        [done](redisReply* r) {
           std::optional<std::string> value = string_reply(r);
           if (value) value = decode_mapping(*value, unix_now());  // an expired one the sweep has not reached is gone
           done(r != nullptr, std::move(value));
