@@ -106,6 +106,27 @@ describe('receipt mappings in Redis (item 4)', () => {
   });
 });
 
+describe('receipts nobody knows (item 1)', () => {
+  let w;
+  before(async () => {
+    w = await startWorld({ tweak: (c) => { c.limits.unknown_receipt_retry_s = 2; } });
+  }, { timeout: 60000 });
+  after(async () => { if (w) await w.stop(); }, { timeout: 30000 });
+
+  test('a receipt whose id maps to nothing is refused for retry (ESME_RX_T_APPN) for unknown_receipt_retry_s, then acknowledged, dropped and counted', { timeout: 30000 }, async () => {
+    const receipt = () => w.ops.stc.sendReceipt({ to: 'ACME', from: '966501111222', operatorId: '7999999999' });
+    assert.equal((await receipt()).command_status, 0x64, 'first: ESME_RX_T_APPN');
+    assert.equal((await receipt()).command_status, 0x64, 'again within the window: ESME_RX_T_APPN');
+    const st = await w.stats();
+    assert.equal(st.counters.receipts_unknown_retried, 2);
+    assert.equal(st.counters.receipts_unmatched, 0);
+    await sleep(2100);
+    assert.equal((await receipt()).command_status, S.OK, 'after the window: acknowledged');
+    assert.equal((await w.stats()).counters.receipts_unmatched, 1, 'and counted as unmatched');
+    assert.match(w.hajib.stderr(), /unknown message id .*7999999999.* dropped/, 'logged with the operator id');
+  });
+});
+
 describe('start-up on a large Redis (item 3)', () => {
   let w;
   before(async () => {
