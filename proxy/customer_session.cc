@@ -201,7 +201,8 @@ void CustomerSession::on_deliver_resp(const smpp::Header& h) {
   if (it == awaiting_ack_.end()) return;  // late or unknown: the delivery was already handled
   auto d = std::move(it->second);
   awaiting_ack_.erase(it);
-  deliveries_timed_out_ = 0;
+  delivery_backoff_ms_ = 0;
+  deliveries_paused_until_ms_ = 0;
   relay_.delivery_acknowledged(std::move(d), h.status);
   send_deliveries();
 }
@@ -218,9 +219,17 @@ void CustomerSession::expire_deliveries(uint64_t now_ms) {
     }
     auto d = std::move(it->second);
     it = awaiting_ack_.erase(it);
-    ++deliveries_timed_out_;
+    if (now_ms >= deliveries_paused_until_ms_) {  // once a round, however many of it timed out
+      delivery_backoff_ms_ = std::clamp<uint64_t>(delivery_backoff_ms_ * 2, 1000, 60000);
+      deliveries_paused_until_ms_ = now_ms + delivery_backoff_ms_;
+    }
     relay_.delivery_undelivered(std::move(d), true);
   }
+}
+
+int CustomerSession::delivery_room() const {
+  if (!can_receive() || closing() || uv_now(loop_) < deliveries_paused_until_ms_) return 0;
+  return std::max(0, window_ - int(awaiting_ack_.size() + to_deliver_.size()));
 }
 
 void CustomerSession::on_tick(uint64_t now_ms) {

@@ -38,13 +38,10 @@ class CustomerSession final : public Connection {
   void unbind();
   int outstanding() const { return outstanding_; }  // submits received, not yet answered
   size_t deliveries_awaiting_ack() const { return awaiting_ack_.size(); }
-  // Deliveries it can take now: a receiver holds at most its window, the rest stay kept.
-  int delivery_room() const {
-    return can_receive() && !closing() ? std::max(0, window_ - int(awaiting_ack_.size() + to_deliver_.size())) : 0;
-  }
+  // Deliveries it can take now: a receiver holds at most its window, the rest stay kept; one
+  // that let deliveries time out takes none until its back-off has passed.
+  int delivery_room() const;
   bool has_delivery_room() const { return delivery_room() > 0; }
-  // It let a delivery time out and has acknowledged none since: others are preferred.
-  bool slow_receiver() const { return deliveries_timed_out_ > 0; }
 
  std::string describe() const override;
 
@@ -78,7 +75,10 @@ class CustomerSession final : public Connection {
   uint64_t enquire_sent_ms_ = 0;
   std::deque<std::unique_ptr<Delivery>> to_deliver_;
   std::unordered_map<uint32_t, std::unique_ptr<Delivery>> awaiting_ack_;
-  int deliveries_timed_out_ = 0;  // since its last acknowledgement
+  // A receiver that does not acknowledge is offered deliveries again less and less often: 1 s
+  // after a round timed out, doubling to 60 s, back to none once it acknowledges one.
+  uint64_t delivery_backoff_ms_ = 0;
+  uint64_t deliveries_paused_until_ms_ = 0;
 };
 
 }  // namespace proxy

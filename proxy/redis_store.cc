@@ -98,6 +98,19 @@ end
 return out
 )lua";
 
+// Up to ARGV[1] kept deliveries (fields and values). HSCAN's cursor is followed, since one call
+// may return nothing from a sparse hash (after many deletions) though it holds thousands; the
+// hash is bounded by limits.pending_receipts_max, so one pass stays short. KEYS: kept hash.
+constexpr const char* kKeptScript = R"lua(
+local out, cursor, want = {}, '0', 2 * tonumber(ARGV[1])
+repeat
+  local r = redis.call('HSCAN', KEYS[1], cursor, 'COUNT', 100)
+  cursor = r[1]
+  for _, v in ipairs(r[2]) do table.insert(out, v) end
+until cursor == '0' or #out >= want
+return out
+)lua";
+
 // Drops a bucket's expired mappings (Redis 7.0 has no per-field TTL); the value starts with its
 // expiry, 4 bytes big-endian (see encode_mapping). KEYS: bucket. ARGV: now.
 constexpr const char* kSweepScript = R"lua(
@@ -235,8 +248,9 @@ class RedisStore final : public StateStore {
 
   void kept_deliveries(std::string_view account, int max, Listed done) override {
     std::string hash = keys::kept(account);
-    send([done](redisReply* r) { done(r != nullptr, pairs_reply(r && r->type == REDIS_REPLY_ARRAY && r->elements == 2 ? r->element[1] : nullptr)); },
-         "HSCAN %b 0 COUNT %d", hash.data(), hash.size(), max);
+    std::string count = std::to_string(max);
+    const std::string_view args[] = {"1", hash, count};
+    script(kept_, args, [done](redisReply* r) { done(r != nullptr, pairs_reply(r)); });
   }
 
   void forget_delivery(std::string_view account, std::string_view key) override {
@@ -384,7 +398,7 @@ class RedisStore final : public StateStore {
   }
 
   void load_scripts() {
-    for (Script* s : {&reserve_, &release_, &sweep_, &usage_, &keep_})
+    for (Script* s : {&reserve_, &release_, &sweep_, &usage_, &keep_, &kept_})
       send([s](redisReply* r) { if (r && r->type == REDIS_REPLY_STRING) s->sha.assign(r->str, r->len); },
            "SCRIPT LOAD %s", s->text);
   }
@@ -555,7 +569,7 @@ class RedisStore final : public StateStore {
   uint64_t timeout_ms_;
   uv_timer_t stall_timer_{};  // set by on_reply just before the callback that sees it
   Script reserve_{kReserveScript, {}}, release_{kReleaseScript, {}}, sweep_{kSweepScript, {}}, usage_{kUsageScript, {}},
-      keep_{kKeepScript, {}};
+      keep_{kKeepScript, {}}, kept_{kKeptScript, {}};
   uint32_t buckets_;
   int bucket_ttl_s_;
   std::vector<std::string> upstreams_;

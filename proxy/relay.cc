@@ -241,8 +241,7 @@ void Relay::refuse_bind(CustomerSession& session, std::string_view system_id, ui
 void Relay::receiver_bound(CustomerSession& session) {
   Account& account = *session.account();
   account.receivers.push_back(&session);
-  account.next_kept_fetch_ms = 0;  // a receiver bound now gets what was kept at once, whatever the back-off
-  account.kept_backoff_ms = 0;
+  account.next_kept_fetch_ms = 0;  // a receiver bound now gets what was kept at once
   fetch_kept_deliveries(account, now_ms());
 }
 
@@ -665,17 +664,13 @@ void Relay::route_delivery(std::unique_ptr<Delivery> delivery) {
   }
 }
 
-// Round robin over the account's receivers with room, a receiver that lets deliveries time out
-// only when no other has room.
+// Round robin over the account's receivers with room (one backing off has none).
 CustomerSession* Relay::receiver_with_room(Account& account) {
-  CustomerSession* slow = nullptr;
   for (size_t i = 0; i < account.receivers.size(); ++i) {
     CustomerSession* session = account.receivers[account.next_receiver++ % account.receivers.size()];
-    if (!session->has_delivery_room()) continue;
-    if (!session->slow_receiver()) return session;
-    if (!slow) slow = session;
+    if (session->has_delivery_room()) return session;
   }
-  return slow;
+  return nullptr;
 }
 
 void Relay::delivery_kept(const std::string& account, const std::string& key, bool ok) {
@@ -713,12 +708,15 @@ void Relay::delivery_handed_on(const Delivery& delivery) {
 void Relay::delivery_acknowledged(std::unique_ptr<Delivery> delivery, uint32_t) {
   if (delivery->receipt) ++counters().receipts_relayed;
   delivery_handed_on(*delivery);
+  answer_operator(delivery->key, status::ESME_ROK);
   if (auto it = accounts_.find(delivery->account); it != accounts_.end()) {
     Account& account = it->second;
     account.kept_in_flight.erase(delivery->key);
-    account.kept_backoff_ms = 0;
+    if (account.kept_more) {  // room again, and more waiting: fetch now, not at the next tick
+      account.next_kept_fetch_ms = 0;
+      fetch_kept_deliveries(account, now_ms());
+    }
   }
-  answer_operator(delivery->key, status::ESME_ROK);
 }
 
 void Relay::delivery_undelivered(std::unique_ptr<Delivery> delivery, bool timed_out) {
@@ -727,14 +725,9 @@ void Relay::delivery_undelivered(std::unique_ptr<Delivery> delivery, bool timed_
   if (it != accounts_.end()) {
     Account& account = it->second;
     account.kept_in_flight.erase(delivery->key);
-    uint64_t now = now_ms();
-    // A customer that does not answer is tried again less and less often: once a round, however
-    // many of the round's deliveries timed out.
-    if (timed_out && now >= account.kept_backoff_since_ms + account.kept_backoff_ms) {
-      account.kept_backoff_ms = std::clamp<uint64_t>(account.kept_backoff_ms * 2, 1000, 60000);
-      account.kept_backoff_since_ms = now;
-      account.next_kept_fetch_ms = now + account.kept_backoff_ms;
-    }
+    // Kept: another receiver with room may take it now (the session backs off by itself).
+    account.next_kept_fetch_ms = 0;
+    account.kept_more = true;
   }
   auto w = operator_waits_.find(delivery->key);
   if (w != operator_waits_.end() && w->second.keep_failed) answer_operator(delivery->key, status::ESME_RX_T_APPN);
@@ -749,7 +742,7 @@ void Relay::fetch_kept_deliveries(Account& account, uint64_t now) {
   for (CustomerSession* s : account.receivers) room += s->delivery_room();
   if (room == 0) return;
   account.kept_fetching = true;
-  account.next_kept_fetch_ms = now + std::max(kIdleFetchMs, account.kept_backoff_ms);
+  account.next_kept_fetch_ms = now + kIdleFetchMs;
   store_->kept_deliveries(account.name, room + int(account.kept_in_flight.size()),
                           [this, name = account.name](bool ok, std::vector<std::pair<std::string, std::string>> items) {
     auto it = accounts_.find(name);
@@ -772,7 +765,8 @@ void Relay::fetch_kept_deliveries(Account& account, uint64_t now) {
       session->deliver(std::move(d));
       ++sent;
     }
-    if (sent && acct.kept_backoff_ms == 0) acct.next_kept_fetch_ms = now_ms();  // more may wait: go on next tick
+    acct.kept_more = sent > 0;  // more may wait: fetched again as these are acknowledged, or next tick
+    if (sent) acct.next_kept_fetch_ms = now_ms();
   });
 }
 

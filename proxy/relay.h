@@ -40,11 +40,11 @@ struct Account {
   std::vector<CustomerSession*> receivers;
   size_t next_receiver = 0;
   std::unordered_set<std::string> kept_in_flight;  // deliveries at a customer right now, by key
-  // Kept deliveries are fetched again for the bound receivers: soon after one was
-  // acknowledged, after a growing back-off while they time out, every few seconds otherwise.
+  // Kept deliveries are fetched for the bound receivers with room: again as soon as they take
+  // some (kept_more), every few seconds otherwise (another instance may have kept some).
   uint64_t next_kept_fetch_ms = 0;
-  uint64_t kept_backoff_ms = 0, kept_backoff_since_ms = 0;
   bool kept_fetching = false;
+  bool kept_more = false;
 };
 
 // The configured links to one operator, and the submits waiting for room on them.

@@ -56,7 +56,7 @@ class StateStore {
   // false when the account already has `max` kept or the store is down.
   virtual void keep_delivery(std::string_view account, std::string_view key, std::string_view pdu, int max, int ttl_s,
                              Done done) = 0;
-  // At most about `max` of them (Redis' HSCAN count), oldest first when the store can tell.
+  // Some of them: at least `max` when it holds that many (and at most twice as many).
   virtual void kept_deliveries(std::string_view account, int max, Listed done) = 0;
   virtual void forget_delivery(std::string_view account, std::string_view key) = 0;
 

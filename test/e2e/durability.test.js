@@ -222,4 +222,23 @@ describe('a receiver that never acknowledges (item 6)', () => {
     await waitFor(() => answeredIds.size === 10, 30000, 'all 10 of other\'s receipts acknowledged by the receiver bound now');
     assert.equal(acme.delivered.length, 10, 'acme got each receipt once');
   });
+
+  test('3,000 receipts kept while no receiver is bound all reach the receiver that binds, however sparse the kept hash gets', { timeout: 120000 }, async (t) => {
+    const tx = await w.customer({ mode: 'transmitter' });
+    t.after(() => tx.close());
+    const msgs = Array.from({ length: 3000 }, (_, i) => ({ destination: `96656${String(6000000 + i)}`, text: `kept ${i}`, registered_delivery: 1 }));
+    const res = await submitMany(tx, msgs, { window: 100, timeoutMs: 60000 });
+    assert.equal(res.filter((r) => r.resp && r.resp.command_status === S.OK).length, 3000, 'all accepted');
+    const mobily = w.ops.mobily;
+    const records = msgs.map((m) => mobily.submitsWithText(m.text)[0]);
+    for (let i = 0; i < records.length; i += 100) {
+      const answers = await Promise.all(records.slice(i, i + 100).map((r) => mobily.sendReceipt({ to: 'ACME', from: r.dest, operatorId: r.id })));
+      assert.ok(answers.every((a) => a.command_status === S.OK), 'kept and acknowledged');
+    }
+    assert.equal(Number(await w.redis.cmd('HLEN', 'hajib:kept:{acct:acme}')), 3000, '3,000 kept');
+    const rx = await w.customer({ mode: 'receiver' });
+    t.after(() => rx.close());
+    await waitFor(() => new Set(rx.delivered.map((p) => p.receipted_message_id)).size === 3000, 60000, '3,000 receipts at the receiver');
+    await waitFor(async () => Number(await w.redis.cmd('HLEN', 'hajib:kept:{acct:acme}')) === 0, 10000, 'nothing left kept');
+  });
 });
