@@ -712,6 +712,7 @@ void Relay::delivery_acknowledged(std::unique_ptr<Delivery> delivery, uint32_t) 
   if (auto it = accounts_.find(delivery->account); it != accounts_.end()) {
     Account& account = it->second;
     account.kept_in_flight.erase(delivery->key);
+    if (account.kept_fetching) account.handed_on_while_fetching.insert(delivery->key);
     if (account.kept_more) {  // room again, and more waiting: fetch now, not at the next tick
       account.next_kept_fetch_ms = 0;
       fetch_kept_deliveries(account, now_ms());
@@ -749,10 +750,12 @@ void Relay::fetch_kept_deliveries(Account& account, uint64_t now) {
     if (it == accounts_.end()) return;
     Account& acct = it->second;
     acct.kept_fetching = false;
+    std::unordered_set<std::string> handed_on = std::move(acct.handed_on_while_fetching);
+    acct.handed_on_while_fetching.clear();
     if (!ok) return;
     int sent = 0;
     for (auto& [key, pdu] : items) {
-      if (acct.kept_in_flight.count(key)) continue;  // at a customer right now
+      if (acct.kept_in_flight.count(key) || handed_on.count(key)) continue;  // at a customer, or done
       CustomerSession* session = receiver_with_room(acct);
       if (!session) break;
       auto d = std::make_unique<Delivery>();

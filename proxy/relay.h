@@ -45,6 +45,9 @@ struct Account {
   uint64_t next_kept_fetch_ms = 0;
   bool kept_fetching = false;
   bool kept_more = false;
+  // Deliveries acknowledged while a fetch is on its way: its answer may predate their removal
+  // from the store, and must not send them again.
+  std::unordered_set<std::string> handed_on_while_fetching;
 };
 
 // The configured links to one operator, and the submits waiting for room on them.

@@ -82,6 +82,8 @@ describe('receipt mappings in Redis (item 4)', () => {
     }
     await waitFor(() => c.delivered.length >= 6000, 30000, '6,000 receipts at the customer');
     await waitFor(async () => (await mappingCount(w)) === 0, 10000, 'no mapping left in Redis');
+    await sleep(1000);
+    assert.equal(c.delivered.length, 6000, 'each receipt delivered once');
     const st = await w.stats();
     assert.equal(st.counters.receipts_unmatched, 0, 'no receipt unmatched');
   });
@@ -240,5 +242,7 @@ describe('a receiver that never acknowledges (item 6)', () => {
     t.after(() => rx.close());
     await waitFor(() => new Set(rx.delivered.map((p) => p.receipted_message_id)).size === 3000, 60000, '3,000 receipts at the receiver');
     await waitFor(async () => Number(await w.redis.cmd('HLEN', 'hajib:kept:{acct:acme}')) === 0, 10000, 'nothing left kept');
+    await sleep(1000);
+    assert.equal(rx.delivered.length, 3000, 'each receipt delivered once');
   });
 });
