@@ -1,6 +1,8 @@
 // YAML to Config: schema checks with file:line:column for every error, includes, cross-references.
 #include "proxy/config.h"
 
+#include "proxy/log.h"
+
 #include <yaml-cpp/yaml.h>
 
 #include <algorithm>
@@ -362,8 +364,15 @@ std::optional<Config> load_config(const std::string& path, std::vector<ConfigErr
   c.path = path;
   if (!r.is_map(*doc, "the configuration")) return std::nullopt;
   const YAML::Node& root = *doc;
-  r.only_keys(root, {"listen", "state", "limits", "upstreams", "routes", "accounts", "include", "policy", "audit", "text"},
+  r.only_keys(root, {"listen", "state", "limits", "upstreams", "routes", "accounts", "include", "policy", "audit", "text", "log"},
               "the configuration");
+  if (YAML::Node log = root["log"]; log && r.is_map(log, "log")) {
+    r.only_keys(log, {"level"}, "log");
+    if (YAML::Node level = log["level"]) {
+      if (auto parsed = log::parse_level(r.str(level, "log.level"))) c.log_level = *parsed;
+      else r.error(level, "log.level must be error, warn, info or debug");
+    }
+  }
   if (YAML::Node text = root["text"]; text && r.is_map(text, "text")) {
     r.only_keys(text, {"smsc_default", "gsm7_packed"}, "text");
     if (YAML::Node d = text["smsc_default"]) {

@@ -12,6 +12,7 @@
 #include "policy/routing.h"
 #include "policy/table.h"
 #include "proxy/cidr.h"
+#include "proxy/log.h"
 #include "proxy/receipt_id.h"
 #include "smpp/text.h"
 
@@ -92,6 +93,7 @@ struct Config {
   uint32_t receipt_buckets = 4096;  // Redis hashes receipt mappings are spread over (same on every instance)
   std::string audit_file;        // empty: no audit log
   bool audit_mask_numbers = true;
+  log::Level log_level = log::Level::info;  // reloaded on SIGHUP
   int audit_visible_digits = 4;  // trailing digits left visible when masked (the country code 966 stays too)
   std::unordered_map<std::string, std::string> mo_owner;  // number or short code -> account
 

@@ -3,6 +3,8 @@
 
 #include <fmt/format.h>
 
+#include "proxy/log.h"
+
 #include "proxy/config.h"
 #include "proxy/stats.h"
 
@@ -176,7 +178,7 @@ void Connection::close_after_flush(std::string_view reason) {
 void Connection::close(std::string_view reason) {
   if (closing_) return;
   closing_ = true;
-  fmt::print(stderr, "hajib: closing {}: {}\n", describe(), reason);
+  log::info("closing {}: {}", describe(), reason);
   auto closed = [](uv_handle_t* h) { static_cast<Connection*>(h->data)->handle_closed(); };
   uv_close(reinterpret_cast<uv_handle_t*>(&tcp_), closed);
   uv_close(reinterpret_cast<uv_handle_t*>(&flush_), closed);

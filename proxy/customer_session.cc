@@ -123,7 +123,7 @@ void CustomerSession::on_bind(const smpp::Header& h, std::string_view pdu) {
   smpp::DecodeError error;
   if (!smpp::decode_bind(pdu, bind, error)) {
     ++counters_.pdus_malformed;
-    fmt::print(stderr, "hajib: {}: malformed bind: {}\n", describe(), json_quoted(error.reason));
+    log::warn_limited("{}: malformed bind: {}", describe(), json_quoted(error.reason));
     smpp::encode_bind_resp(out(), kind, h.sequence, error.status, {"hajib", std::nullopt});
     return close_after_flush("malformed bind");
   }
@@ -156,7 +156,7 @@ void CustomerSession::on_submit(const smpp::Header& h, std::string_view pdu) {
   smpp::DecodeError error;
   if (!smpp::decode_short_message(pdu, sm, error)) {
     ++counters_.pdus_malformed;
-    fmt::print(stderr, "hajib: {}: malformed submit_sm seq {}: {}\n", describe(), h.sequence, json_quoted(error.reason));
+    log::warn_limited("{}: malformed submit_sm seq {}: {}", describe(), h.sequence, json_quoted(error.reason));
     return refuse(h, error.status);
   }
   ++outstanding_;

@@ -12,6 +12,7 @@
 
 #include "policy/msisdn.h"
 #include "policy/saudi_time.h"
+#include "proxy/log.h"
 #include "proxy/customer_session.h"
 #include "proxy/message_text.h"
 #include "proxy/relay.h"
@@ -340,7 +341,7 @@ void Relay::pick_up_parts(std::vector<StateStore::HeldPart> parts) {
     }
     touched.push_back(held_key);
   }
-  if (!parts.empty()) fmt::print(stderr, "hajib: {} parts of long messages picked up from the state store\n", parts.size());
+  if (!parts.empty()) log::info("{} parts of long messages picked up from the state store", parts.size());
   for (const auto& key : touched) complete_if_whole(key);
 }
 

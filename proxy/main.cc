@@ -8,6 +8,7 @@
 #include <string>
 
 #include "policy/saudi_time.h"
+#include "proxy/log.h"
 #include "proxy/config.h"
 #include "proxy/ops_commands.h"
 #include "proxy/passwords.h"
@@ -48,22 +49,22 @@ int run_proxy(const std::string& path, std::optional<int64_t> frozen_clock) {
   auto config = proxy::load_config(path, errors);
   if (!config) {
     for (const auto& e : errors) fmt::print(stderr, "{}\n", e.to_string());
-    fmt::print(stderr, "hajib: {} has errors; not starting\n", path);
+    proxy::log::error("{} has errors; not starting", path);
     return 1;
   }
+  proxy::log::set_level(config->log_level);
   if (!proxy::passwords_init()) {
-    fmt::print(stderr, "hajib: libsodium failed to start\n");
+    proxy::log::error("libsodium failed to start");
     return 1;
   }
   std::signal(SIGPIPE, SIG_IGN);
   if (!config->memory_state() && config->number_key.empty())
-    fmt::print(stderr, "hajib: WARNING: state.number_key is not set: phone numbers in Redis keys are hashed with a "
-                       "built-in key; set 64 random hex digits (the same on every instance)\n");
+    proxy::log::warn("state.number_key is not set: phone numbers in Redis keys are hashed with a built-in key; set 64 random hex digits (the same on every instance)");
   std::string error;
   auto instance = proxy::claim_instance_number(*config, error);
   if (!instance) {
     // Redis down at start-up: keep going (the store reconnects), with a random instance number.
-    fmt::print(stderr, "hajib: {}; using a random instance number for message ids\n", error);
+    proxy::log::warn("{}; using a random instance number for message ids", error);
     proxy::Config memory;
     instance = proxy::claim_instance_number(memory, error);
   }
@@ -72,10 +73,10 @@ int run_proxy(const std::string& path, std::optional<int64_t> frozen_clock) {
   proxy::Relay relay(loop, *config, *instance, HAJIB_VERSION);
   if (frozen_clock) {
     relay.freeze_clock_at(*frozen_clock);
-    fmt::print(stderr, "hajib: the rules' clock is frozen at {} (--fake-time): for tests only\n", *frozen_clock);
+    proxy::log::warn("the rules' clock is frozen at {} (--fake-time): for tests only", *frozen_clock);
   }
   if (int rc = relay.start()) {
-    fmt::print(stderr, "hajib: cannot listen on {}: {}\n", config->smpp_listen.to_string(), uv_strerror(rc));
+    proxy::log::error("cannot listen on {}: {}", config->smpp_listen.to_string(), uv_strerror(rc));
     return 1;
   }
   proxy::StatsServer stats(loop, [&relay](const std::string& path, std::string& type, std::string& body) {
@@ -86,10 +87,10 @@ int run_proxy(const std::string& path, std::optional<int64_t> frozen_clock) {
     return 0;
   }, config->limits, relay.counters());
   if (int rc = stats.listen(config->stats_listen)) {
-    fmt::print(stderr, "hajib: cannot listen on {} for stats: {}\n", config->stats_listen.to_string(), uv_strerror(rc));
+    proxy::log::error("cannot listen on {} for stats: {}", config->stats_listen.to_string(), uv_strerror(rc));
     return 1;
   }
-  fmt::print(stderr, "hajib: listening smpp={}:{} stats={}:{}\n", config->smpp_listen.host, relay.smpp_port(),
+  proxy::log::info("listening smpp={}:{} stats={}:{}", config->smpp_listen.host, relay.smpp_port(),
              config->stats_listen.host, stats.port());
 
   struct Stopper {
@@ -103,7 +104,7 @@ int run_proxy(const std::string& path, std::optional<int64_t> frozen_clock) {
   }
   auto on_signal = [](uv_signal_t* s, int signum) {
     auto* st = static_cast<Stopper*>(s->data);
-    fmt::print(stderr, "hajib: signal {}: stopping\n", signum);
+    proxy::log::info("signal {}: stopping", signum);
     st->relay->shutdown();
     st->stats->close();
     for (uv_signal_t* h : {&st->term, &st->intr, &st->hup, &st->usr1}) uv_close(reinterpret_cast<uv_handle_t*>(h), nullptr);
@@ -119,8 +120,8 @@ int run_proxy(const std::string& path, std::optional<int64_t> frozen_clock) {
 
   uv_run(loop, UV_RUN_DEFAULT);
   int rc = uv_loop_close(loop);
-  if (rc != 0) fmt::print(stderr, "hajib: loop closed with handles still open\n");
-  fmt::print(stderr, "hajib: stopped\n");
+  if (rc != 0) proxy::log::error("loop closed with handles still open");
+  proxy::log::info("stopped");
   return 0;
 }
 

@@ -3,6 +3,8 @@
 
 #include <fmt/format.h>
 
+#include "proxy/log.h"
+
 #include "proxy/state_store.h"
 #include "proxy/stats.h"
 
@@ -106,7 +108,7 @@ void ReceiptMap::make_room() {
     if (it == entries_.end() || it->second.created_ms != created) continue;
     if (it->second.state == State::writing || it->second.state == State::unconfirmed) {
       ++counters_.receipt_mappings_dropped;
-      fmt::print(stderr, "hajib: receipt map full ({} entries): dropped the unconfirmed mapping of {}\n",
+      log::error("receipt map full ({} entries): dropped the unconfirmed mapping of {}",
                  limits_.max_entries, key.substr(key.find('\t') + 1));
     }
     set_state(it->second, State::confirmed);
@@ -143,7 +145,7 @@ void ReceiptMap::store_back(bool lost) {
     to_write_.push_back(key);
     ++rewritten;
   }
-  fmt::print(stderr, "hajib: the state store came back without its data: writing {} recent receipt mappings again\n",
+  log::warn("the state store came back without its data: writing {} recent receipt mappings again",
              rewritten);
 }
 

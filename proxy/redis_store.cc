@@ -9,6 +9,7 @@
 #include <deque>
 #include <iterator>
 
+#include "proxy/log.h"
 #include "proxy/deferred.h"
 #include "proxy/redis_libuv.h"
 #include "proxy/state_store.h"
@@ -410,7 +411,7 @@ class RedisStore final : public StateStore {
           if (!r || r->type != REDIS_REPLY_INTEGER) return;
           bool lost = was_connected_ && r->integer == 0;
           was_connected_ = true;
-          if (lost) fmt::print(stderr, "hajib: redis {}:{} came back without its data\n", host_, port_);
+          if (lost) log::warn("redis {}:{} came back without its data", host_, port_);
           if (on_back_) on_back_(lost);
         },
         "EVAL %s 1 %s", kPresentScript, keys::present);
@@ -475,7 +476,7 @@ class RedisStore final : public StateStore {
         self->last_error_noscript_ = noscript;
         if (!noscript) ++self->counters_.state_errors;
       }
-      if (r && !noscript) fmt::print(stderr, "hajib: redis error: {}\n", std::string_view(r->str, r->len));
+      if (r && !noscript) log::warn_limited("redis error: {}", std::string_view(r->str, r->len));
       r = nullptr;
     }
     (*fn)(r);
@@ -497,12 +498,12 @@ class RedisStore final : public StateStore {
       if (!self) return;  // an abandoned attempt
       if (status != REDIS_OK) {
         self->ctx_ = nullptr;  // hiredis frees the context after this callback
-        fmt::print(stderr, "hajib: redis {}:{} unreachable: {}\n", self->host_, self->port_, c->errstr);
+        log::warn_limited("redis {}:{} unreachable: {}", self->host_, self->port_, c->errstr);
         return self->schedule_reconnect();
       }
       self->connected_ = true;
       uv_timer_stop(&self->reconnect_timer_);
-      fmt::print(stderr, "hajib: redis {}:{} connected\n", self->host_, self->port_);
+      log::info("redis {}:{} connected", self->host_, self->port_);
       if (self->db_ != 0) self->send([](redisReply*) {}, "SELECT %d", self->db_);
       self->load_scripts();
       self->check_presence();
@@ -516,7 +517,7 @@ class RedisStore final : public StateStore {
       self->sent_at_.clear();
       self->in_flight_ = 0;
       if (self->closing_) return;
-      if (was) fmt::print(stderr, "hajib: redis {}:{} disconnected: {}\n", self->host_, self->port_, c->errstr);
+      if (was) log::warn("redis {}:{} disconnected: {}", self->host_, self->port_, c->errstr);
       self->schedule_reconnect();
     });
   }
@@ -525,7 +526,7 @@ class RedisStore final : public StateStore {
   // every waiting command fails (the rules' when_store_down decides), and it reconnects.
   void check_stall() {
     if (!ctx_ || !connected_ || sent_at_.empty() || uv_now(loop_) - sent_at_.front() < timeout_ms_) return;
-    fmt::print(stderr, "hajib: redis {}:{} answered nothing for {} ms: treating it as down\n", host_, port_, timeout_ms_);
+    log::warn("redis {}:{} answered nothing for {} ms: treating it as down", host_, port_, timeout_ms_);
     ++counters_.state_errors;
     redisAsyncContext* stalled = ctx_;
     redisAsyncFree(stalled);  // runs the pending callbacks with no reply, then the disconnect callback

@@ -72,9 +72,9 @@ Relay::Relay(uv_loop_t* loop, Config config, uint32_t instance, std::string vers
   }
   policy_ = config_.policy;
   store_->on_back([this](bool lost) { receipts_.store_back(lost); });
-  if (!policy_->enforcing()) fmt::print(stderr, "hajib: WARNING: policy.mode is off: messages are relayed without any rule\n");
+  if (!policy_->enforcing()) log::warn("policy.mode is off: messages are relayed without any rule");
   if (!audit_.open(config_.audit_file, config_.audit_mask_numbers, config_.audit_visible_digits))
-    fmt::print(stderr, "hajib: cannot open the audit log {}: {}\n", config_.audit_file, std::strerror(errno));
+    log::error("cannot open the audit log {}: {}", config_.audit_file, std::strerror(errno));
   pools_.resize(config_.upstreams.size());
   for (size_t i = 0; i < pools_.size(); ++i) {
     pools_[i].config = &config_.upstreams[i];
@@ -205,7 +205,7 @@ void Relay::password_checked(uint64_t session_id, const std::string& address, co
   if (!ok && gone) {
     ++counters().binds_refused;
     ++counters().binds_refused_wrong_password;
-    fmt::print(stderr, "hajib: bind refused for system_id {} from {}: wrong password (the connection had closed)\n",
+    log::warn_limited("bind refused for system_id {} from {}: wrong password (the connection had closed)",
                json_quoted(account_name), address);
   }
   if (gone) return;
@@ -226,7 +226,7 @@ void Relay::accept_bind(CustomerSession& session, Account& account, uint32_t seq
   ++account.binds;
   ++counters().binds_ok;
   session.bind_decided(&account, status::ESME_ROK, sequence);
-  fmt::print(stderr, "hajib: {} bound\n", session.describe());
+  log::info("{} bound", session.describe());
   if (session.can_receive()) receiver_bound(session);
 }
 
@@ -234,7 +234,7 @@ void Relay::refuse_bind(CustomerSession& session, std::string_view system_id, ui
                         uint32_t sequence) {
   ++counters().binds_refused;
   ++reason;
-  fmt::print(stderr, "hajib: bind refused for system_id {} from {}: {}\n", json_quoted(system_id), session.peer(), why);
+  log::warn_limited("bind refused for system_id {} from {}: {}", json_quoted(system_id), session.peer(), why);
   session.bind_decided(nullptr, st, sequence);
 }
 
@@ -345,13 +345,13 @@ void Relay::state_checked(std::unique_ptr<Submit> submit, bool ok, policy::Rule 
     submit->reserved.reset();  // nothing was taken
     for (policy::Rule r : needed) {
       if (policy_->passes_when_store_down(r)) continue;
-      fmt::print(stderr, "hajib: state store down: {} cannot be decided for account {}; ESME_RSYSERR (retry)\n",
+      log::warn_limited("state store down: {} cannot be decided for account {}; ESME_RSYSERR (retry)",
                  policy::rule_id(r), *submit->account);
       ++counters().submits_temporary_error;
       audit_answer(*submit, status::ESME_RSYSERR, "");
       return answer(*submit, status::ESME_RSYSERR);
     }
-    fmt::print(stderr, "hajib: state store down: account {} relayed without its stateful rules (configured to pass)\n",
+    log::warn_limited("state store down: account {} relayed without its stateful rules (configured to pass)",
                *submit->account);
   } else if (failed != policy::Rule::none) {
     submit->reserved.reset();  // a refused reservation took nothing
@@ -495,7 +495,7 @@ void Relay::submit_answered(std::unique_ptr<Submit> submit, uint32_t st, std::st
     if (auto key = canonical_operator_id(operator_id, pool.config->submit_id_format))
       receipts_.remember(pool.config->name, *key, *submit->account, view(submit->id), expires, now_ms());
     else
-      fmt::print(stderr, "hajib: upstream {} gave message id {} which is not {}; its receipts will not map\n",
+      log::warn_limited("upstream {} gave message id {} which is not {}; its receipts will not map",
                  pool.config->name, json_quoted(operator_id), "in the configured format");
   } else if (operator_id.empty() && (st == status::ESME_RSYSERR)) {
     ++counters().submits_temporary_error;
@@ -523,7 +523,7 @@ void Relay::relay_receipt(UpstreamSession& link, uint32_t sequence, smpp::ShortM
   auto key = canonical_operator_id(operator_id, config->receipt_id_format);
   if (!key) {
     ++counters().receipts_unmatched;
-    fmt::print(stderr, "hajib: receipt from {} with unreadable id {}\n", config->name, json_quoted(operator_id));
+    log::warn_limited("receipt from {} with unreadable id {}", config->name, json_quoted(operator_id));
     return link.acknowledge_deliver(sequence, status::ESME_ROK);
   }
   uint64_t link_id = link.id();
@@ -541,7 +541,7 @@ void Relay::relay_receipt(UpstreamSession& link, uint32_t sequence, smpp::ShortM
       case ReceiptMap::Outcome::delivered: ++counters().receipts_duplicate; return reply(status::ESME_ROK);
       case ReceiptMap::Outcome::drop:
         ++counters().receipts_unmatched;
-        fmt::print(stderr, "hajib: receipt from {} for unknown message id {} dropped after {} s of retries\n", upstream,
+        log::warn_limited("receipt from {} for unknown message id {} dropped after {} s of retries", upstream,
                    json_quoted(operator_id), config_.limits.unknown_receipt_retry_s);
         return reply(status::ESME_ROK);
     }
@@ -571,7 +571,7 @@ void Relay::relay_mo(UpstreamSession& link, uint32_t sequence, smpp::ShortMessag
   auto owner = config_.mo_owner.find(number);
   if (owner == config_.mo_owner.end()) {
     ++counters().mo_unroutable;
-    fmt::print(stderr, "hajib: MO to {} which no account owns\n", json_quoted(sm.destination_addr));
+    log::warn_limited("MO to {} which no account owns", json_quoted(sm.destination_addr));
     return link.acknowledge_deliver(sequence, status::ESME_RINVDSTADR);
   }
   see_opt_out_word(owner->second, sm);
@@ -596,7 +596,7 @@ void Relay::see_opt_out_word(const std::string& account, const smpp::ShortMessag
   ++(stop ? counters().opt_outs : counters().opt_ins);
   store_->set_opted_out(account, *number, stop, [this, account, number = *number, word](bool ok) {
     if (!ok) {
-      fmt::print(stderr, "hajib: could not record the opt-{} of {} from account {}: state store down\n",
+      log::error("could not record the opt-{} of {} from account {}: state store down",
                  word == policy::OptOutWord::stop ? "out" : "in", AuditLog::mask(number), account);
       return;
     }
@@ -610,7 +610,7 @@ void Relay::send_confirmation(const std::string& account, const std::string& num
   std::string sender, text;
   auto acct = accounts_.find(account);
   if (acct == accounts_.end() || !policy_->confirmation(account, word, sender, text)) {
-    fmt::print(stderr, "hajib: account {} has no confirmation_sender: no opt-out confirmation sent\n", account);
+    log::warn_limited("account {} has no confirmation_sender: no opt-out confirmation sent", account);
     return;
   }
   smpp::ShortMessage sm;
@@ -840,8 +840,8 @@ bool Relay::reload() {
   auto fresh = load_config(config_.path, errors);
   if (!fresh) {
     ++counters().policy_reload_failures;
-    for (const auto& e : errors) fmt::print(stderr, "{}\n", e.to_string());
-    fmt::print(stderr, "hajib: reload refused: {} errors; policy {} stays\n", errors.size(), policy_->version());
+    for (const auto& e : errors) log::error("{}", e.to_string());
+    log::error("reload refused: {} errors; policy {} stays", errors.size(), policy_->version());
     audit_.event(wall_ms(), "reload", {{"ok", false}, {"errors", errors.size()}, {"policy", policy_->version()}});
     return false;
   }
@@ -855,7 +855,7 @@ bool Relay::reload() {
   if (!(fresh->routes == config_.routes)) restart.push_back("routes");
   for (const auto& what : restart) {
     ++counters().settings_needing_restart;
-    fmt::print(stderr, "hajib: reload: '{}' changed and needs a restart; the running values stay\n", what);
+    log::warn("reload: '{}' changed and needs a restart; the running values stay", what);
   }
   for (auto& [name, account] : accounts_)
     if (!fresh->accounts.count(name)) account.config = nullptr;  // bound sessions stay; new binds are refused
@@ -863,6 +863,7 @@ bool Relay::reload() {
     accounts_[name].name = name;
     accounts_[name].config = account;
   }
+  log::set_level(fresh->log_level);
   config_.accounts = fresh->accounts;
   config_.mo_owner = fresh->mo_owner;
   config_.policy = fresh->policy;
@@ -876,13 +877,13 @@ bool Relay::reload() {
   std::string old_version = policy_->version();
   policy_ = fresh->policy;  // one step: messages in flight keep the table they were decided by
   ++counters().policy_reloads;
-  fmt::print(stderr, "hajib: reloaded {}: policy {} -> {}\n", config_.path, old_version, policy_->version());
+  log::info("reloaded {}: policy {} -> {}", config_.path, old_version, policy_->version());
   audit_.event(wall_ms(), "reload", {{"ok", true}, {"policy", policy_->version()}, {"previous", old_version}});
   return true;
 }
 
 void Relay::reopen_audit_log() {
-  if (!audit_.reopen()) fmt::print(stderr, "hajib: cannot reopen the audit log {}: {}\n", config_.audit_file, std::strerror(errno));
+  if (!audit_.reopen()) log::error("cannot reopen the audit log {}: {}", config_.audit_file, std::strerror(errno));
 }
 
 void Relay::refresh_ported_numbers() {
@@ -899,7 +900,7 @@ void Relay::refresh_ported_numbers() {
       ported_.clear();
       for (auto& [number, upstream] : items) ported_.emplace(std::move(number), std::move(upstream));
       ported_version_ = version;
-      fmt::print(stderr, "hajib: {} ported numbers loaded (version {})\n", ported_.size(), version.value_or("0"));
+      log::info("{} ported numbers loaded (version {})", ported_.size(), version.value_or("0"));
     });
   });
 }
@@ -1016,7 +1017,7 @@ void Relay::shutdown() {
   if (shutting_down_) return;
   shutting_down_ = true;
   shutdown_started_ms_ = now_ms();
-  fmt::print(stderr, "hajib: shutting down: answering what is in flight (at most {} ms), then unbinding\n", kShutdownGraceMs);
+  log::info("shutting down: answering what is in flight (at most {} ms), then unbinding", kShutdownGraceMs);
   uv_close(reinterpret_cast<uv_handle_t*>(&listener_), nullptr);
   for (auto& pool : pools_) fail_all_waiting(pool, status::ESME_RSYSERR);
   if (finished_draining()) unbind_everyone(now_ms());
@@ -1053,7 +1054,7 @@ void Relay::unbind_everyone(uint64_t now) {
   std::vector<CustomerSession*> customers;
   for (auto& [id, c] : customers_) customers.push_back(c.get());
   for (auto* c : customers) c->unbind();
-  fmt::print(stderr, "hajib: shutting down: unbind sent to {} operator links and {} customer sessions\n", links.size(),
+  log::info("shutting down: unbind sent to {} operator links and {} customer sessions", links.size(),
              customers.size());
 }
 

@@ -79,7 +79,7 @@ void UpstreamSession::on_pdu(std::string_view pdu) {
       smpp::DecodeError error;
       if (!smpp::decode_short_message(pdu, sm, error)) {
         ++counters_.pdus_malformed;
-        fmt::print(stderr, "hajib: {}: malformed deliver_sm seq {}: {}\n", describe(), h.sequence, json_quoted(error.reason));
+        log::warn_limited("{}: malformed deliver_sm seq {}: {}", describe(), h.sequence, json_quoted(error.reason));
         return acknowledge_deliver(h.sequence, error.status);
       }
       return relay_.operator_delivered(*this, h.sequence, std::move(sm));
@@ -104,7 +104,7 @@ void UpstreamSession::on_bind_resp(const smpp::Header& h, std::string_view pdu) 
   if (h.status != status::ESME_ROK || !smpp::decode_bind_resp(pdu, resp, error))
     return close(fmt::format("bind refused: status 0x{:08X} {}", h.status, json_quoted(error.reason)));
   state_ = State::bound;
-  fmt::print(stderr, "hajib: {} bound (system_id {})\n", describe(), json_quoted(resp.system_id));
+  log::info("{} bound (system_id {})", describe(), json_quoted(resp.system_id));
   relay_.link_bound(*this);
 }
 
@@ -120,7 +120,7 @@ void UpstreamSession::on_submit_resp(const smpp::Header& h, std::string_view pdu
   if (!pdu.empty() && !smpp::decode_message_id_resp(pdu, operator_id, error)) {
     ++counters_.pdus_malformed;
     // The operator took the message but its id is unreadable: accept, receipts will not map.
-    fmt::print(stderr, "hajib: {}: malformed submit_sm_resp: {}\n", describe(), json_quoted(error.reason));
+    log::warn_limited("{}: malformed submit_sm_resp: {}", describe(), json_quoted(error.reason));
   }
   if (Command(h.command_id) == Command::generic_nack && st == status::ESME_ROK) st = status::ESME_RSYSERR;
   relay_.submit_answered(std::move(submit), st, operator_id);
