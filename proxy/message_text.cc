@@ -7,12 +7,13 @@ TextResult message_text(const smpp::ShortMessage& sm, const smpp::TextOptions& o
   utf8.clear();
   std::string_view bytes = sm.short_message;
   if (const smpp::Tlv* payload = sm.find(smpp::tag::message_payload)) bytes = payload->value;
+  size_t header = 0;
   if (sm.esm_class & 0x40) {  // UDHI: the user data starts with a header
     auto udh = smpp::parse_udh(bytes);
     if (!udh) return TextResult::bad_udh;
-    bytes.remove_prefix(udh->length);
+    header = udh->length;
   }
-  return smpp::decode_text(sm.data_coding, bytes, options, utf8) ? TextResult::ok : TextResult::not_inspectable;
+  return smpp::decode_text(sm.data_coding, bytes, options, utf8, header) ? TextResult::ok : TextResult::not_inspectable;
 }
 
 std::optional<smpp::Concatenation> concatenation_of(const smpp::ShortMessage& sm, bool& malformed) {

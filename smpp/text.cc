@@ -4,6 +4,7 @@
 #include <unicode/utf16.h>
 #include <unicode/utf8.h>
 
+#include <algorithm>
 #include <array>
 
 namespace smpp {
@@ -88,16 +89,18 @@ void decode_gsm7_unpacked(std::string_view bytes, std::string& out) {
 // sender leaves 0 (read as '@') or, per 23.038 6.1.2.1.1, sets to CR. A last septet of 0x00 or
 // 0x0D there is dropped. (A real '@' ending an 8n-septet text is lost with it; a real final CR
 // would have been doubled by the sender, as the spec asks.)
-void decode_gsm7_packed(std::string_view bytes, std::string& out) {
+// The text starts at septet `first`: after a header, the first septet boundary past it.
+void decode_gsm7_packed(std::string_view bytes, size_t first, std::string& out) {
   const auto* p = reinterpret_cast<const uint8_t*>(bytes.data());
   const size_t len = bytes.size();
   auto septet = [&](size_t i) {
-    size_t bit = i * 7, byte = bit / 8, shift = bit % 8;
+    size_t bit = (first + i) * 7, byte = bit / 8, shift = bit % 8;
     unsigned v = p[byte] >> shift;
     if (shift > 1 && byte + 1 < len) v |= static_cast<unsigned>(p[byte + 1]) << (8 - shift);
     return static_cast<uint8_t>(v & 0x7F);
   };
   size_t count = len * 8 / 7;
+  count = count > first ? count - first : 0;
   if (count > 0 && len % 7 == 0) {
     uint8_t last = septet(count - 1);
     if (last == 0x00 || last == 0x0D) --count;
@@ -141,15 +144,20 @@ void decode_utf16be(std::string_view bytes, std::string& out) {
 
 }  // namespace
 
-bool decode_text(uint8_t data_coding, std::string_view bytes, const TextOptions& options, std::string& out) {
+bool decode_text(uint8_t data_coding, std::string_view bytes, const TextOptions& options, std::string& out,
+                 size_t header_octets) {
+  header_octets = std::min(header_octets, bytes.size());
+  const bool packed = data_coding == 0 && options.smsc_default == DefaultAlphabet::gsm7 && options.gsm7_packed;
+  if (packed) {
+    decode_gsm7_packed(bytes, (header_octets * 8 + 6) / 7, out);
+    return true;
+  }
+  bytes.remove_prefix(header_octets);
   switch (data_coding) {
     case 0:
       switch (options.smsc_default) {
         case DefaultAlphabet::gsm7:
-          if (options.gsm7_packed)
-            decode_gsm7_packed(bytes, out);
-          else
-            decode_gsm7_unpacked(bytes, out);
+          decode_gsm7_unpacked(bytes, out);
           return true;
         case DefaultAlphabet::ascii:
           decode_ascii(bytes, out);

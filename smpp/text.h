@@ -16,12 +16,16 @@ struct TextOptions {
   bool gsm7_packed = false;
 };
 
-// Decodes `bytes` (the user data, without any UDH) in `data_coding` to UTF-8, appending to `out`.
-// Codings read: 0 (per options), 1 (IA5/ASCII), 3 (Latin-1), 8 (UCS-2/UTF-16BE, surrogate pairs
-// included). Returns false for codings it does not read (binary, 8-bit, ...): the text is then
-// not inspectable. Malformed input (an odd UCS-2 length, a lone surrogate, an escape at the end)
-// decodes with U+FFFD in place of the bad unit, never reading outside `bytes`.
-bool decode_text(uint8_t data_coding, std::string_view bytes, const TextOptions& options, std::string& out);
+// Decodes the user data `bytes` in `data_coding` to UTF-8, appending to `out`; its first
+// `header_octets` are a user data header, not text. Packed GSM 7-bit text after a header starts
+// at the next septet boundary (fill bits, 3GPP TS 23.040 9.2.3.24), so the header is counted in
+// septets there, in octets otherwise. Codings read: 0 (per options), 1 (IA5/ASCII), 3
+// (Latin-1), 8 (UCS-2/UTF-16BE, surrogate pairs included). Returns false for codings it does not
+// read (binary, 8-bit, ...): the text is then not inspectable. Malformed input (an odd UCS-2
+// length, a lone surrogate, an escape at the end) decodes with U+FFFD in place of the bad unit,
+// never reading outside `bytes`.
+bool decode_text(uint8_t data_coding, std::string_view bytes, const TextOptions& options, std::string& out,
+                 size_t header_octets = 0);
 
 // UTF-8 to UCS-2/UTF-16BE (data_coding 8), for messages the proxy writes itself. Invalid
 // UTF-8 becomes U+FFFD.

@@ -449,3 +449,54 @@ describe('long messages held are bounded per account (long_messages_max 1)', () 
     } finally { await c.close(); }
   });
 });
+
+// ---------------------------------------------------------------------------------------------
+
+// GSM 7-bit packed parts (text.gsm7_packed: true): after a 6-octet UDH the text starts at septet
+// 7, one fill bit later (3GPP TS 23.040 9.2.3.24). Letters, digits and space are the same septets
+// in GSM 03.38 as in ASCII.
+function packedPart(ref, total, seq, text) {
+  const udh = [0x05, 0x00, 0x03, ref, total, seq];
+  const first = Math.ceil((udh.length * 8) / 7);
+  const out = Buffer.alloc(Math.ceil(((first + text.length) * 7) / 8));
+  udh.forEach((b, i) => { out[i] = b; });
+  for (let i = 0; i < text.length; i++) {
+    const septet = text.charCodeAt(i) & 0x7f;
+    const bit = (first + i) * 7;
+    out[bit >> 3] |= (septet << (bit & 7)) & 0xff;
+    if ((bit & 7) > 1) out[(bit >> 3) + 1] |= septet >> (8 - (bit & 7));
+  }
+  return out;
+}
+
+describe('long messages in packed GSM 7-bit (text.gsm7_packed)', () => {
+  let w;
+  before(async () => {
+    w = await startWorld({ at: DAY, tweak: (cfg) => { longConfig(cfg, 60); cfg.text = { gsm7_packed: true }; } });
+  }, { timeout: 60000 });
+  after(async () => { if (w) await w.stop(); }, { timeout: 30000 });
+
+  const send = (c, destination, ref, texts) => Promise.all(texts.map((text, i) => submit(c, {
+    source: 'ACME', destination, esm_class: 0x40, data_coding: 0, registered_delivery: 1,
+    short_message: packedPart(ref, texts.length, i + 1, text), timeoutMs: 5000,
+  })));
+
+  test('the rules read the text after the header: a keyword split over two packed parts is found (0x407)', { timeout: 30000 }, async () => {
+    const c = await bindAcme(w);
+    try {
+      const destination = '966501100021';
+      const ids = assertAnsweredOk(await send(c, destination, 0x51, ['Big summer disc', 'ount on everything']), 'packed parts');
+      await assertFailureReceipts(c, ids, { stat: 'REJECTD', state: 8, err: String(V.keyword) }, 'content.keyword_mismatch in packed text');
+      await assertNothingForwarded(w, destination, 'refused message');
+    } finally { await c.close(); }
+  });
+
+  test('a service text in packed parts is forwarded whole', { timeout: 30000 }, async () => {
+    const c = await bindAcme(w);
+    try {
+      const destination = '966501100022';
+      assertAnsweredOk(await send(c, destination, 0x52, ['Your parcel 4471 ', 'is on its way']), 'packed parts');
+      await waitFor(() => w.ops.stc.submitsTo(destination).length === 2, 5000, 'both parts at stc');
+    } finally { await c.close(); }
+  });
+});

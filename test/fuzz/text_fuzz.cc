@@ -46,6 +46,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   options.gsm7_packed = (flags & 4) != 0;
 
   std::string_view user_data = message;
+  size_t header = 0;  // octets of UDH at the start of `message`, as the relay passes them
   if (flags & 8) {
     auto udh = smpp::parse_udh(message);
     if (udh) {
@@ -57,6 +58,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
         const auto& c = *udh->concatenation;
         if (c.total == 0 || c.sequence == 0 || c.sequence > c.total) fail("impossible concatenation");
       }
+      header = udh->length;
       user_data.remove_prefix(udh->length);
     }
   }
@@ -64,7 +66,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   // decode_text appends: whatever is already in `out` stays.
   const std::string prefix = "p";
   std::string out = prefix;
-  const bool read = smpp::decode_text(data_coding, user_data, options, out);
+  const bool read = smpp::decode_text(data_coding, message, options, out, header);
   const bool should_read = data_coding == 0 || data_coding == 1 || data_coding == 3 || data_coding == 8;
   if (read != should_read) fail("decode_text reads a coding it should not, or refuses one it should");
   if (out.compare(0, prefix.size(), prefix) != 0) fail("decode_text changed what was already in out");

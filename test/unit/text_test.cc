@@ -275,3 +275,24 @@ TEST_CASE("UDH: sequence 0 or beyond the total is malformed") {
   CHECK_FALSE(smpp::parse_udh(bytes({0x05, 0x00, 0x03, 0x01, 0x02, 0x03})));
   CHECK_FALSE(smpp::parse_udh(bytes({0x06, 0x08, 0x04, 0x00, 0x01, 0x02, 0x03})));
 }
+
+TEST_CASE("GSM 7-bit packed after a user data header: the text starts at the next septet boundary (fill bits)") {
+  // UDH of 6 octets (48 bits): 1 fill bit, then "Hi" from septet 7 (3GPP TS 23.040 9.2.3.24).
+  const std::string ud = bytes({0x05, 0x00, 0x03, 0x2A, 0x02, 0x01, 0x48 << 1 & 0xFF, 0x69});
+  std::string out;
+  REQUIRE(smpp::decode_text(0, ud, kPacked, out, 6));
+  CHECK(out == "Hi");
+  // Unpacked and the other codings skip the header by octets.
+  out.clear();
+  REQUIRE(smpp::decode_text(0, bytes({0x05, 0x00, 0x03, 0x2A, 0x02, 0x01, 'H', 'i'}), smpp::TextOptions{}, out, 6));
+  CHECK(out == "Hi");
+  out.clear();
+  REQUIRE(smpp::decode_text(8, bytes({0x05, 0x00, 0x03, 0x2A, 0x02, 0x01, 0x00, 'H', 0x00, 'i'}), smpp::TextOptions{}, out, 6));
+  CHECK(out == "Hi");
+}
+
+TEST_CASE("a header longer than the user data leaves no text, and reads nothing outside it") {
+  std::string out;
+  CHECK(smpp::decode_text(0, bytes({0x05, 0x00}), kPacked, out, 6));
+  CHECK(out.empty());
+}
