@@ -46,10 +46,10 @@ class Reader {
   }
 
   // Unknown keys are errors: a typo must not silently fall back to a default.
-  void only_keys(const YAML::Node& map, std::initializer_list<const char*> allowed, const std::string& where) {
+  void only_keys(const YAML::Node& map, std::initializer_list<std::string_view> allowed, const std::string& where) {
     for (const auto& kv : map) {
       std::string key = kv.first.as<std::string>("");
-      if (std::none_of(allowed.begin(), allowed.end(), [&](const char* a) { return key == a; }))
+      if (std::none_of(allowed.begin(), allowed.end(), [&](std::string_view a) { return key == a; }))
         error(kv.first, fmt::format("unknown key '{}' in {}", key, where));
     }
   }
@@ -110,33 +110,16 @@ class Reader {
 
 void read_limits(Reader& r, const YAML::Node& n, Limits& l) {
   if (!r.is_map(n, "limits")) return;
-  r.only_keys(n, {"max_pdu", "customer_window", "response_timeout_ms", "enquire_link_s", "receipt_map_ttl_s",
-                  "pending_receipts_max", "pending_receipts_ttl_s", "receipt_map_local_max", "receipt_map_hold_s",
-                  "unknown_receipt_retry_s", "bind_failures", "long_message_timeout_s",
-                  "long_messages_max", "long_message_bytes_max", "output_buffer_max_bytes",
-                  "output_drain_timeout_ms", "connections_max", "connections_per_address_max", "stats_connections_max",
-                  "stats_connections_per_address_max", "stats_request_timeout_ms"},
+  r.only_keys(n,
+              {
+#define X(name, type, default_value, min, max, help) #name,
+#include "proxy/limits.def"
+#undef X
+                  "bind_failures"},
               "limits");
-  r.number(n, "max_pdu", l.max_pdu, 64, 1 << 20);
-  r.number(n, "customer_window", l.customer_window, 1, 100000);
-  r.number(n, "response_timeout_ms", l.response_timeout_ms, 100, 600000);
-  r.number(n, "enquire_link_s", l.enquire_link_s, 1, 3600);
-  r.number(n, "receipt_map_ttl_s", l.receipt_map_ttl_s, 60, 90 * 24 * 3600);
-  r.number(n, "pending_receipts_max", l.pending_receipts_max, 1, 10000000);
-  r.number(n, "receipt_map_local_max", l.receipt_map_local_max, 1000, 100000000);
-  r.number(n, "receipt_map_hold_s", l.receipt_map_hold_s, 0, 3600);
-  r.number(n, "unknown_receipt_retry_s", l.unknown_receipt_retry_s, 0, 7 * 24 * 3600);
-  r.number(n, "pending_receipts_ttl_s", l.pending_receipts_ttl_s, 60, 90 * 24 * 3600);
-  r.number(n, "long_message_timeout_s", l.long_message_timeout_s, 1, 24 * 3600);
-  r.number(n, "long_messages_max", l.long_messages_max, 1, 1000000);
-  r.number(n, "long_message_bytes_max", l.long_message_bytes_max, 1024, 1 << 30);
-  r.number(n, "output_buffer_max_bytes", l.output_buffer_max_bytes, 16 << 10, 1 << 30);
-  r.number(n, "output_drain_timeout_ms", l.output_drain_timeout_ms, 100, 600000);
-  r.number(n, "connections_max", l.connections_max, 1, 1000000);
-  r.number(n, "connections_per_address_max", l.connections_per_address_max, 1, 1000000);
-  r.number(n, "stats_connections_max", l.stats_connections_max, 1, 100000);
-  r.number(n, "stats_connections_per_address_max", l.stats_connections_per_address_max, 1, 100000);
-  r.number(n, "stats_request_timeout_ms", l.stats_request_timeout_ms, 100, 600000);
+#define X(name, type, default_value, min, max, help) r.number(n, #name, l.name, min, max);
+#include "proxy/limits.def"
+#undef X
   if (YAML::Node b = n["bind_failures"]) {
     if (!r.is_map(b, "limits.bind_failures")) return;
     r.only_keys(b, {"max", "account_max", "window_s", "block_s"}, "limits.bind_failures");

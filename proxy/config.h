@@ -26,31 +26,14 @@ struct Endpoint {
 };
 
 struct Limits {
-  uint32_t max_pdu = 8192;
-  int customer_window = 100;
-  int response_timeout_ms = 10000;
-  int enquire_link_s = 30;
-  int receipt_map_ttl_s = 3 * 24 * 3600;  // a mapping's life when the message gives no validity_period
-  int receipt_map_local_max = 1500000;  // mappings held in the process (unconfirmed, or recent): ~150 B each
-  int receipt_map_hold_s = 10;          // how long a confirmed mapping stays in the process too
-  int unknown_receipt_retry_s = 600;    // a receipt nobody knows is refused (retry) this long, then dropped
-  int pending_receipts_max = 10000;
-  int pending_receipts_ttl_s = 3 * 24 * 3600;
+#define X(name, type, default_value, min, max, help) type name = default_value;
+#include "proxy/limits.def"
+#undef X
+  // limits.bind_failures: { max, account_max, window_s, block_s }
   int bind_failures_max = 5;
   int bind_failures_window_s = 60;
   int bind_failures_block_s = 300;
   int bind_failures_account_max = 5;  // failures against one account, from any address (default: max)
-  int long_message_timeout_s = 60;  // parts of a long message wait this long for the rest
-  int long_messages_max = 1000;     // long messages held per account while parts are missing
-  int long_message_bytes_max = 4 << 20;  // bytes of parts held per account
-  // Bounds against any one peer (README "Limits against hostile peers").
-  int output_buffer_max_bytes = 256 << 10;  // a connection's unwritten output; over it, the peer is not read
-  int output_drain_timeout_ms = 10000;      // a peer over that bound this long is closed
-  int connections_max = 2000;               // customer connections at once (SMPP port)
-  int connections_per_address_max = 100;    // from one IP address
-  int stats_connections_max = 32;           // stats port connections at once
-  int stats_connections_per_address_max = 8;
-  int stats_request_timeout_ms = 5000;      // a stats connection without a whole request by then is closed
   bool operator==(const Limits&) const = default;
 };
 

@@ -3,6 +3,7 @@
 
 #include <filesystem>
 #include <fstream>
+#include <sstream>
 
 #include "proxy/config.h"
 
@@ -156,4 +157,37 @@ TEST_CASE("receipt buckets and the receipt map's limits load with their defaults
   std::string yaml = valid_config();
   yaml.replace(yaml.find("state: memory"), 13, "state: { redis: \"redis://127.0.0.1:6379/0\", receipt_buckets: 0 }\nlimits: { receipt_map_local_max: 10 }");
   CHECK(errors_of(yaml).size() == 2);
+}
+
+namespace {
+struct LimitKey {
+  const char* name;
+  long default_value, min, max;
+};
+constexpr LimitKey kLimitKeys[] = {
+#define X(name, type, default_value, min, max, help) {#name, long(default_value), long(min), long(max)},
+#include "proxy/limits.def"
+#undef X
+};
+}  // namespace
+
+TEST_CASE("every key of limits.def has its default within its range, and the example config documents it") {
+  std::ifstream in(HAJIB_SOURCE_DIR "/etc/hajib.yaml");
+  std::stringstream text;
+  text << in.rdbuf();
+  const std::string example = text.str();
+  const std::string limits = example.substr(example.find("\nlimits:"));
+  for (const auto& k : kLimitKeys) {
+    INFO(k.name);
+    CHECK(k.min <= k.default_value);
+    CHECK(k.default_value <= k.max);
+    CHECK(limits.find(std::string("\n  ") + k.name + ":") != std::string::npos);
+  }
+}
+
+TEST_CASE("a limit outside its range is an error naming the range") {
+  std::string yaml = valid_config() + "limits: { customer_window: 0 }\n";
+  auto errors = errors_of(yaml);
+  REQUIRE(errors.size() == 1);
+  CHECK(errors[0].message == "customer_window must be between 1 and 100000");
 }
