@@ -6,7 +6,7 @@
 const { describe, test, before, after } = require('node:test');
 const assert = require('node:assert/strict');
 const {
-  S, startWorld, submit, submitMany, waitFor, sleep, stats, startHajib, redisCommand,
+  S, startWorld, submit, submitMany, waitFor, sleep, stats, startHajib, redisCommand, httpGet,
 } = require('./harness');
 
 // Every receipt-mapping bucket and its fields, read with SCAN (fine in a test, never in the proxy).
@@ -71,6 +71,9 @@ describe('receipt mappings in Redis (item 4)', () => {
     t.diagnostic(`Redis memory per message in flight: ${perMessage.toFixed(1)} B for the next 3,000 ` +
       `(${((first - empty) / 3000).toFixed(1)} B for the first 3,000; the buckets hold ${(bucketBytes / 6000).toFixed(1)} B each)`);
     assert.ok(perMessage <= 64, `Redis memory per message in flight is ${perMessage.toFixed(1)} B (at most 64)`);
+    const metrics = (await httpGet(w.hajib.statsPort, '/metrics')).body;
+    assert.match(metrics, /^hajib_receipt_mappings_held \d+$/m, 'the in-process receipt table is a gauge in /metrics');
+    assert.match(metrics, /^hajib_receipt_mappings_unconfirmed 0$/m, 'nothing unconfirmed while Redis is up');
 
     // Final receipts for all of them: each mapping goes once its receipt is kept or acknowledged.
     const stc = w.ops.stc;
