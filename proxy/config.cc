@@ -335,9 +335,7 @@ void read_routes(Reader& r, const YAML::Node& n, Config& c) {
   }
 }
 
-}  // namespace
-
-std::optional<Config> load_config(const std::string& path, std::vector<ConfigError>& errors) {
+std::optional<Config> read_config(const std::string& path, std::vector<ConfigError>& errors) {
   size_t errors_before = errors.size();
   policy::Compiler compiler;
   auto doc = parse_file(path, errors, &compiler);
@@ -406,6 +404,22 @@ std::optional<Config> load_config(const std::string& path, std::vector<ConfigErr
   errors.insert(errors.end(), compiler.diagnostics().begin(), compiler.diagnostics().end());
   if (errors.size() != errors_before) return std::nullopt;
   return c;
+}
+
+}  // namespace
+
+// A file that yaml-cpp or the standard library throws on (an odd node where a checked one was
+// expected, a path the file system refuses) is one more refused file, never a dead process: a
+// SIGHUP reload runs this inside the live proxy.
+std::optional<Config> load_config(const std::string& path, std::vector<ConfigError>& errors) {
+  try {
+    return read_config(path, errors);
+  } catch (const YAML::Exception& e) {
+    errors.push_back({path, std::max(e.mark.line + 1, 0), std::max(e.mark.column + 1, 0), e.msg});
+  } catch (const std::exception& e) {
+    errors.push_back({path, 0, 0, std::string("cannot read the configuration: ") + e.what()});
+  }
+  return std::nullopt;
 }
 
 }  // namespace proxy

@@ -31,6 +31,14 @@ trap 'exit 130' INT TERM
 
 note() { printf '%s\n' "$*" >&2; }
 
+# Every cell the report promises and could not measure, with why: printed at the end, and the
+# script then exits 1, so that a missing figure is never mistaken for a measured one.
+failures=()
+cell_failed() {
+  failures+=("$1: $2")
+  note "NOT MEASURED $1: $2"
+}
+
 # After we have waited for a child, forget its PID so that cleanup cannot signal a reused one.
 forget_pid() {
   local kept=() pid
@@ -70,7 +78,7 @@ status_kb() { awk -v k="$2:" '$1 == k {print $2}' "/proc/$1/status" 2>/dev/null;
 build_tools() {
   note "building Release tree in build-bench/ ..."
   if cmake -S "$repo" -B "$build" -DCMAKE_BUILD_TYPE=Release >"$tmp/cmake.log" 2>&1 &&
-     cmake --build "$build" -j"$(nproc)" --target smsc-sim smpp-load >>"$tmp/cmake.log" 2>&1; then
+     cmake --build "$build" -j"$(nproc)" --target smsc-sim smpp-load alloc-counter >>"$tmp/cmake.log" 2>&1; then
     hajib_built=0
     cmake --build "$build" -j"$(nproc)" --target hajib >"$tmp/cmake-hajib.log" 2>&1 && hajib_built=1
     ((hajib_built)) || hajib_build_error=$(grep -m1 -E 'error' "$tmp/cmake-hajib.log")
@@ -138,11 +146,13 @@ EOF
 
 # Starts hajib with the policy enforced (mode enforce: the defaults decide every submit_sm) or off
 # (mode off: the relay core alone), each with its own Redis database. Sets hajib_pid and hajib_port,
-# or hajib_note and status 1.
+# or hajib_note and status 1. Modes pair1 and pair2 are two enforcing processes that share the SMPP
+# port $2 with SO_REUSEPORT (and one Redis database, as instances of one deployment do).
 start_hajib() {
-  local mode=$1 db=0
+  local mode=$1 smpp_port=${2:-0} db=0
   [ "$mode" = off ] && db=1
   [ "$mode" = state ] && db=2
+  [[ "$mode" == pair* ]] && db=3
   hajib_pid="" hajib_port="" hajib_note=""
   ((hajib_built)) || { hajib_note="hajib did not build: ${hajib_build_error:-see cmake}"; return 1; }
   local hash
@@ -150,7 +160,7 @@ start_hajib() {
     { hajib_note="'hajib passwd' failed: $(head -1 "$tmp/passwd.err")"; return 1; }
   # Every account declares its entity and sender names; smpp-load sends from "ACME".
   cat >"$tmp/hajib-$mode.yaml" <<EOF
-listen: { smpp: "127.0.0.1:0", stats: "127.0.0.1:0" }
+listen: { smpp: "127.0.0.1:$smpp_port", stats: "127.0.0.1:0" }
 state: { redis: "redis://127.0.0.1:$redis_port/$db" }
 limits: { customer_window: 1000 }
 upstreams:
@@ -169,8 +179,12 @@ EOF
     "$build/hajib" balance add --config "$tmp/hajib-$mode.yaml" --account bench 1000000000 >/dev/null 2>>"$tmp/passwd.err" ||
       { hajib_note="hajib balance add failed: $(tail -1 "$tmp/passwd.err")"; return 1; }
   fi
-  "$build/hajib" --config "$tmp/hajib-$mode.yaml" >"$tmp/hajib-$mode.out" 2>"$tmp/hajib-$mode.err" &
+  # Heap allocations are counted by an LD_PRELOAD shim (test/sim/alloc_counter.c), read per cell.
+  rm -f "$tmp/allocs-$mode"
+  HAJIB_ALLOC_COUNT_FILE="$tmp/allocs-$mode" LD_PRELOAD="$build/liballoc-counter.so" \
+    "$build/hajib" --config "$tmp/hajib-$mode.yaml" >"$tmp/hajib-$mode.out" 2>"$tmp/hajib-$mode.err" &
   hajib_pid=$!
+  alloc_file[$hajib_pid]="$tmp/allocs-$mode"
   pids+=("$hajib_pid")
   local line
   line=$(wait_for_line "$tmp/hajib-$mode.err" 'hajib: listening smpp=' 10) ||
@@ -205,8 +219,24 @@ load() {
 
 # ---- measurements ----------------------------------------------------------------------------------
 
-declare -A rate p50 p99 p999 errs cpu
+declare -A rate p50 p99 p999 errs cpu allocs alloc_file
 json_rows=()
+
+# CPU ticks and counted allocations of one or more processes (PIDs separated by commas).
+cpu_ticks_of() {
+  local total=0 pid t
+  for pid in ${1//,/ }; do t=$(cpu_ticks "$pid") || return 1; total=$((total + t)); done
+  echo "$total"
+}
+allocations_of() {
+  local total=0 pid n
+  sleep 0.12  # the shim writes its count every 50 ms
+  for pid in ${1//,/ }; do
+    [ -n "${alloc_file[$pid]:-}" ] && n=$(cat "${alloc_file[$pid]}" 2>/dev/null) && [ -n "$n" ] || return 1
+    total=$((total + n))
+  done
+  echo "$total"
+}
 
 # Each cell runs for 4 s (warm-up included) or until its count, whichever comes first; the first
 # messages warm up (connections, allocator, Redis) and are not measured.
@@ -219,20 +249,21 @@ warmup_for_window() {
 }
 
 # measure_path PATH PORT [PID] [CELLS]: CELLS is a list of CONNECTIONSxWINDOW (default: the whole matrix).
-# With a PID, that process's CPU time per message is reported too.
+# With a PID (or several, comma-separated), their CPU time and heap allocations per message are
+# reported too.
 all_cells="1x1 1x10 1x100 4x1 4x10 4x100"
 measure_path() {
-  local path=$1 port=$2 pid=${3:-} cells=${4:-$all_cells} cell c w n warm out t0 t1 key
+  local path=$1 port=$2 pid=${3:-} cells=${4:-$all_cells} cell c w n warm out t0 t1 a0 a1 key
   for cell in $cells; do
     c=${cell%x*} w=${cell#*x}
     n=$(count_for_window "$w")
     warm=$(warmup_for_window "$w")
     key="$path/$c/$w"
-    [ -n "$pid" ] && t0=$(cpu_ticks "$pid")
+    [ -n "$pid" ] && { t0=$(cpu_ticks_of "$pid"); a0=$(allocations_of "$pid") || a0=""; }
     out=$(load "$port" --connections "$c" --window "$w" --count "$n" --duration "$cell_seconds" --warmup "$warm" "${load_extra[@]}")
-    if [ -z "$out" ]; then
+    if [ -z "$out" ] || [ -z "$(field "$out" msg_per_s)" ]; then
       rate[$key]="failed"
-      note "$key: smpp-load failed: $(tail -1 "$tmp/load.err")"
+      cell_failed "$key" "smpp-load failed: $(tail -1 "$tmp/load.err")"
       continue
     fi
     rate[$key]=$(field "$out" msg_per_s)
@@ -245,14 +276,20 @@ measure_path() {
     [ "${unanswered:-0}" != 0 ] && errs[$key]="${errs[$key]:+${errs[$key]},}unanswered:$unanswered"
     local cpu_json=""
     if [ -n "$pid" ]; then
-      t1=$(cpu_ticks "$pid")
+      t1=$(cpu_ticks_of "$pid")
       local msgs=$(( $(field "$out" sent) + warm ))  # warm-up messages cost CPU too
       cpu[$key]=$(awk -v d=$((t1 - t0)) -v hz="$(getconf CLK_TCK)" -v m="$msgs" 'BEGIN{printf "%.2f", d*1e6/hz/m}')
       cpu_json=",\"cpu_us_per_msg\":${cpu[$key]}"
+      if [ -n "$a0" ] && a1=$(allocations_of "$pid"); then
+        allocs[$key]=$(awk -v d=$((a1 - a0)) -v m="$msgs" 'BEGIN{printf "%.2f", d/m}')
+        cpu_json+=",\"allocations_per_msg\":${allocs[$key]}"
+      else
+        cell_failed "$key allocations" "the allocation counter (liballoc-counter.so) gave no count"
+      fi
     fi
     json_rows+=("{\"path\":\"$path\",\"connections\":$c,\"window\":$w,\"msg_per_s\":${rate[$key]},\"p50_us\":${p50[$key]},\"p99_us\":${p99[$key]},\"p999_us\":${p999[$key]},\"errors\":{${errs[$key]}}$cpu_json}")
-    printf '  %-10s %2s x %-4s %12s msg/s  p50 %8s  p99 %8s  p99.9 %8s µs %s\n' "$path" "$c" "$w" "${rate[$key]}" \
-      "${p50[$key]}" "${p99[$key]}" "${p999[$key]}" "${cpu[$key]:+ cpu ${cpu[$key]} µs/msg}" >&2
+    printf '  %-10s %2s x %-4s %12s msg/s  p50 %8s  p99 %8s  p99.9 %8s µs %s%s\n' "$path" "$c" "$w" "${rate[$key]}" \
+      "${p50[$key]}" "${p99[$key]}" "${p999[$key]}" "${cpu[$key]:+ cpu ${cpu[$key]} µs/msg}" "${allocs[$key]:+, ${allocs[$key]} allocs/msg}" >&2
   done
 }
 load_extra=()
@@ -280,7 +317,7 @@ measure_headline() {
       key=$label/4/100
       measure_path "$label" "${hport[$mode]}" "${hpid[$mode]}" 4x100
       [ "${rate[$key]}" = failed ] && continue
-      runs[$label]+="${rate[$key]}|${p50[$key]}|${p99[$key]}|${p999[$key]}|${cpu[$key]}|${errs[$key]}"$'\n'
+      runs[$label]+="${rate[$key]}|${p50[$key]}|${p99[$key]}|${p999[$key]}|${cpu[$key]}|${allocs[$key]:-}|${errs[$key]}"$'\n'
     done
   done
   for label in hajib hajib-off; do
@@ -290,7 +327,7 @@ measure_headline() {
     sorted=$(printf '%s' "${runs[$label]}" | sort -t'|' -k1,1g)
     n=$(wc -l <<<"$sorted")
     median=$(sed -n "$(((n + 1) / 2))p" <<<"$sorted")
-    IFS='|' read -r rate[$key] p50[$key] p99[$key] p999[$key] cpu[$key] errs[$key] <<<"$median"
+    IFS='|' read -r rate[$key] p50[$key] p99[$key] p999[$key] cpu[$key] allocs[$key] errs[$key] <<<"$median"
     spread[$key]="$(head -1 <<<"$sorted" | cut -d'|' -f1)-$(tail -1 <<<"$sorted" | cut -d'|' -f1)"
   done
 }
@@ -301,7 +338,8 @@ declare -A paced paced_runs
 measure_paced() {
   local path=$1 port=$2 out
   out=$(load "$port" --connections 4 --window 100 --rate 10000 --duration 4 --warmup 2000) || true
-  [ -z "$out" ] && { paced[$path]="failed"; return; }
+  [ -n "$out" ] && [ -n "$(field "$out" p99_us)" ] ||
+    { cell_failed "paced/$path (one run)" "smpp-load failed: $(tail -1 "$tmp/load.err")"; return; }
   paced_runs[$path]+="$(field "$out" msg_per_s) $(field "$out" p50_us) $(field "$out" p99_us) $(field "$out" p999_us)"$'\n'
   json_rows+=("{\"path\":\"$path\",\"test\":\"paced_10k\",\"connections\":4,\"window\":100,\"msg_per_s\":$(field "$out" msg_per_s),\"p50_us\":$(field "$out" p50_us),\"p99_us\":$(field "$out" p99_us),\"p999_us\":$(field "$out" p999_us)}")
 }
@@ -323,11 +361,15 @@ measure_idle_sessions() {
   out=$(cat "$tmp/idle.out")
   idle_rss_before=$before
   idle_rss_peak=$peak
-  [ -n "$out" ] || idle_note="smpp-load with 1,000 idle sessions failed: $(tail -1 "$tmp/load.err")"
+  [ -n "$out" ] || { idle_note="smpp-load with 1,000 idle sessions failed: $(tail -1 "$tmp/load.err")"; cell_failed idle "$idle_note"; }
 }
 
+# $@: the paths that were meant to be measured; one with no run at all is a failed cell.
 finish_paced() {
   local path sorted n
+  for path in "$@"; do
+    [ -n "${paced_runs[$path]:-}" ] || cell_failed "paced/$path" "no paced run succeeded"
+  done
   for path in "${!paced_runs[@]}"; do
     sorted=$(printf '%s' "${paced_runs[$path]}" | sort -k3,3g)
     n=$(wc -l <<<"$sorted")
@@ -352,22 +394,23 @@ ratio() {
   awk -v a="$1" -v b="$2" 'BEGIN{ if (a+0 > 0 && b+0 > 0) printf "%.2f", a/b; else printf "-" }'
 }
 
-paths="direct haproxy hajib hajib-off hajib+text hajib-off+text hajib-3part hajib-state"
+paths="direct haproxy hajib hajib-off hajib+text hajib-off+text hajib-3part hajib-state hajib-1proc hajib-2proc"
 
 print_table() {
   local path c w key
-  printf '\n%-14s %5s %6s %12s %9s %9s %9s %10s  %s\n' path conns window msg/s p50_us p99_us p99.9_us cpu_us/msg errors
+  printf '\n%-14s %5s %6s %12s %9s %9s %9s %10s %11s  %s\n' path conns window msg/s p50_us p99_us p99.9_us cpu_us/msg allocs/msg errors
   for path in $paths; do
-    for c in 1 4; do
+    for c in 1 4 8; do
       for w in 1 10 100; do
         key="$path/$c/$w"
         [ -n "${rate[$key]:-}" ] || continue
-        printf '%-14s %5s %6s %12s %9s %9s %9s %10s  %s\n' "$path" "$c" "$w" "${rate[$key]}" "${p50[$key]:--}" \
-          "${p99[$key]:--}" "${p999[$key]:--}" "${cpu[$key]:--}" "${errs[$key]:-}"
+        printf '%-14s %5s %6s %12s %9s %9s %9s %10s %11s  %s\n' "$path" "$c" "$w" "${rate[$key]}" "${p50[$key]:--}" \
+          "${p99[$key]:--}" "${p999[$key]:--}" "${cpu[$key]:--}" "${allocs[$key]:--}" "${errs[$key]:-}"
       done
     done
   done
-  printf '("+text": the same 4 x 100 run with a 140-character service text instead of "hello")\n'
+  printf '("+text": the same 4 x 100 run with a 140-character service text instead of "hello";\n'
+  printf ' hajib-1proc / hajib-2proc: 8 x 100 with that text through one process, then two sharing the port)\n'
   if [ -n "${rate[hajib/4/100]:-}" ]; then
     printf '\nratios (msg/s; p50 latency)  hajib/direct   hajib/haproxy  hajib/hajib-off  (cpu µs/msg hajib/hajib-off)\n'
     for c in 1 4; do
@@ -392,11 +435,11 @@ print_table() {
   [ -n "${hajib_notes[off]:-}" ] && printf '\nhajib-off rows skipped: %s\n' "${hajib_notes[off]}"
   printf '\nlatency at 10,000 msg/s offered (4 x 100; median-p99 run of 3):  msg/s  p50_us  p99_us  p99.9_us\n'
   for path in direct haproxy hajib; do
-    [ -n "${paced[$path]:-}" ] && printf '  %-8s %s\n' "$path" "${paced[$path]}"
+    printf '  %-8s %s\n' "$path" "${paced[$path]:-NOT MEASURED}"
   done
-  if [ -n "${paced[hajib]:-}" ] && [ -n "${paced[direct]:-}" ]; then
-    printf '  hajib p99 - direct p99: %s µs (target <= 1000)\n' \
-      "$(awk -v a="$(cut -d' ' -f3 <<<"${paced[hajib]}")" -v b="$(cut -d' ' -f3 <<<"${paced[direct]}")" 'BEGIN{printf "%.0f", a-b}')"
+  if [ -n "${paced[hajib]:-}" ] && [ -n "${paced[haproxy]:-}" ]; then
+    printf '  hajib p99 - haproxy p99: %s µs (target <= 300)\n' \
+      "$(awk -v a="$(cut -d' ' -f3 <<<"${paced[hajib]}")" -v b="$(cut -d' ' -f3 <<<"${paced[haproxy]}")" 'BEGIN{printf "%.0f", a-b}')"
   fi
   local label
   for label in hajib hajib-off; do
@@ -415,6 +458,40 @@ print_table() {
   else
     sed 's/^/  /' "$tmp/policy-bench.out" | grep -v '^  {'
   fi
+}
+
+# The targets of issue 9 ("The core as stages, and a hot path without printf"), each with the
+# figure it is judged by; "-" where a figure is missing (that cell is then in the failures too).
+compare() {  # compare VALUE OP LIMIT -> met | missed | -
+  awk -v v="$1" -v op="$2" -v l="$3" 'BEGIN{ if (v == "" || v == "-" || v == "failed") { print "-"; exit }
+    ok = (op == "<=") ? (v + 0 <= l + 0) : (v + 0 >= l + 0); print ok ? "met" : "missed" }'
+}
+print_targets() {
+  local t=hajib+text/4/100 pb=${policy_bench_json:-} p99_gap="" dps allocs_pd parse_compile
+  dps=$(field "$pb" decisions_per_s)
+  allocs_pd=$(field "$pb" malloc_per_decision)
+  parse_compile=$(awk -v a="$(field "$pb" parse_ms)" -v b="$(field "$pb" compile_ms)" -v c="$(field "$pb" finish_ms)" \
+    'BEGIN{ if (a == "") print ""; else printf "%.0f", a + b + c }')
+  if [ -n "${paced[hajib]:-}" ] && [ -n "${paced[haproxy]:-}" ]; then
+    p99_gap=$(awk -v a="$(cut -d' ' -f3 <<<"${paced[hajib]}")" -v b="$(cut -d' ' -f3 <<<"${paced[haproxy]}")" 'BEGIN{printf "%.0f", a-b}')
+  fi
+  local state_ratio part_ratio text_ratio pair_ratio
+  text_ratio=$(ratio "${rate[$t]:-}" "${rate[haproxy/4/100]:-}")
+  state_ratio=$(ratio "${rate[hajib-state/4/100]:-}" "${rate[hajib/4/100]:-}")
+  part_ratio=$(ratio "${rate[hajib-3part/4/100]:-}" "${rate[hajib/4/100]:-}")
+  pair_ratio=$(ratio "${rate[hajib-2proc/8/100]:-}" "${rate[hajib-1proc/8/100]:-}")
+  printf '\ntargets (issue 9)                                       measured      target      \n'
+  printf '  proxy CPU per message, 4 x 100, 140-char text        %10s µs   <= 2.0      %s\n' "${cpu[$t]:--}" "$(compare "${cpu[$t]:-}" '<=' 2.0)"
+  printf '  msg/s end to end, 4 x 100, 140-char text             %13s   >= 400000   %s\n' "${rate[$t]:--}" "$(compare "${rate[$t]:-}" '>=' 400000)"
+  printf '  the same / haproxy                                   %13s   >= 0.15     %s\n' "$text_ratio" "$(compare "$text_ratio" '>=' 0.15)"
+  printf '  heap allocations per message, 4 x 100, 140-char text %13s   0           %s\n' "${allocs[$t]:--}" "$(compare "${allocs[$t]:-}" '<=' 0.005)"
+  printf '  stateful rules on / stateless (4 x 100)              %13s   >= 0.7      %s\n' "$state_ratio" "$(compare "$state_ratio" '>=' 0.7)"
+  printf '  3-part UCS-2 parts/s / single-part msg/s (4 x 100)   %13s   >= 0.7      %s\n' "$part_ratio" "$(compare "$part_ratio" '>=' 0.7)"
+  printf '  p99 at 10,000 msg/s, hajib - haproxy                 %10s µs   <= 300      %s\n' "${p99_gap:--}" "$(compare "$p99_gap" '<=' 300)"
+  printf '  policy-bench decisions/s                             %13s   >= 1000000  %s\n' "${dps:--}" "$(compare "$dps" '>=' 1000000)"
+  printf '  policy-bench allocations per decision                %13s   0           %s\n' "${allocs_pd:--}" "$(compare "$allocs_pd" '<=' 0)"
+  printf '  parse + compile of the 10,000-account policy         %10s ms   < 1000      %s\n' "${parse_compile:--}" "$(compare "$parse_compile" '<=' 999)"
+  printf '  two SO_REUSEPORT processes / one (8 x 100, text)     %13s   (scaling)\n' "$pair_ratio"
 }
 
 write_json() {
@@ -451,7 +528,7 @@ build_tools
 start_sim
 start_redis || note "redis did not start; hajib will likely fail"
 haproxy_ok=1
-start_haproxy || haproxy_ok=0
+start_haproxy || { haproxy_ok=0; cell_failed "haproxy rows" "haproxy did not start"; }
 note "smsc-sim on :$sim_port, haproxy on :$haproxy_port, redis on :$redis_port"
 
 note "direct -> smsc-sim"
@@ -470,7 +547,7 @@ for mode in enforce off; do
     hpid[$mode]=$hajib_pid hport[$mode]=$hajib_port
   else
     hajib_notes[$mode]=$hajib_note
-    note "skipping hajib ($mode) rows: $hajib_note"
+    cell_failed "hajib ($mode) rows" "$hajib_note"
   fi
 done
 if [ -n "${hpid[enforce]:-}" ]; then
@@ -494,7 +571,10 @@ for _ in 1 2 3; do
   ((haproxy_ok)) && measure_paced haproxy "$haproxy_port"
   [ -n "${hpid[enforce]:-}" ] && measure_paced hajib "${hport[enforce]}"
 done
-finish_paced
+paced_paths="direct"
+((haproxy_ok)) && paced_paths+=" haproxy"
+[ -n "${hpid[enforce]:-}" ] && paced_paths+=" hajib"
+finish_paced $paced_paths
 [ -n "${hpid[enforce]:-}" ] && peak_kb[hajib]=$(status_kb "${hpid[enforce]}" VmHWM)
 [ -n "${hpid[off]:-}" ] && peak_kb[hajib-off]=$(status_kb "${hpid[off]}" VmHWM)
 # Long messages: 3-part UCS-2 messages with a UDH through the enforcing hajib, in parts per second
@@ -514,12 +594,38 @@ if start_hajib state; then
   peak_kb[hajib-state]=$(status_kb "$hajib_pid" VmHWM)
   stop_hajib "$hajib_pid"
 else
-  note "skipping hajib-state rows: $hajib_note"
+  cell_failed "hajib-state rows" "$hajib_note"
+fi
+
+# SO_REUSEPORT: the same 8 x 100 load with the 140-character text, first through one enforcing
+# process, then through two that share the port; the kernel spreads the connections between them.
+note "SO_REUSEPORT: one process, then two on one port"
+pair_port=$(free_port)
+if start_hajib pair1 "$pair_port"; then
+  pair_pids=$hajib_pid
+  load_extra=(--text "$long_text")
+  measure_path hajib-1proc "$pair_port" "$pair_pids" 8x100
+  if start_hajib pair2 "$pair_port"; then
+    pair_pids+=",$hajib_pid"
+    measure_path hajib-2proc "$pair_port" "$pair_pids" 8x100
+  else
+    cell_failed "hajib-2proc" "$hajib_note"
+  fi
+  load_extra=()
+  for pid in ${pair_pids//,/ }; do stop_hajib "$pid"; done
+else
+  cell_failed "hajib-1proc and hajib-2proc" "$hajib_note"
 fi
 
 note "policy-bench"
-run_policy_bench || note "$policy_bench_note"
+run_policy_bench || cell_failed policy-bench "$policy_bench_note"
 
 print_table
+print_targets
 write_json
 echo "results: $results_json"
+if ((${#failures[@]})); then
+  printf '\nFAILED: %s cell(s) promised by this report could not be measured:\n' "${#failures[@]}"
+  printf '  %s\n' "${failures[@]}"
+  exit 1
+fi

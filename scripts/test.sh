@@ -47,7 +47,13 @@ for run in "${fuzz_runs[@]}"; do
   units=$(grep -oE 'stat::number_of_executed_units: [0-9]+' "$log" | grep -oE '[0-9]+$' | head -1 || true)
   echo "${bin#build-fuzz/}: ${units:-?} units in ${seconds} s, ${cov:-cov: ?} of ${points:-?} points"
   if [[ $status != 0 ]]; then
-    grep -E 'ERROR|SUMMARY|property broken|Test unit written|==[0-9]+==' "$log" | head -20
+    # What the target printed just before it died (an uncaught exception's what(), an abort message),
+    # and the input itself, so that a failure on a CI machine can be replayed anywhere.
+    grep -B8 -m1 -E 'ERROR|property broken' "$log" | grep -vE '^#[0-9]+|^(INFO|MS):' | head -20
+    grep -E 'SUMMARY|Test unit written' "$log" | head -5
+    for artifact in build-fuzz/"$name"-*-*; do
+      [[ -f $artifact ]] && echo "$artifact (base64): $(head -c 6000 "$artifact" | base64 -w0)"
+    done
     echo "fuzzing $name found a failure (exit $status): $log, build-fuzz/$name-*"; exit 1
   fi
 done
