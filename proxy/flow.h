@@ -9,7 +9,7 @@
 
 #include "policy/message.h"
 #include "policy/table.h"
-#include "proxy/message_id.h"
+#include "proxy/submit/message_id.h"
 
 namespace proxy {
 

@@ -9,12 +9,12 @@
 
 #include "policy/saudi_time.h"
 #include "proxy/log.h"
-#include "proxy/config.h"
-#include "proxy/ops_commands.h"
-#include "proxy/passwords.h"
+#include "proxy/config/config.h"
+#include "proxy/ops/commands.h"
+#include "proxy/customer/passwords.h"
 #include "proxy/relay.h"
-#include "proxy/state_store.h"
-#include "proxy/stats_server.h"
+#include "proxy/state/store.h"
+#include "proxy/stats/server.h"
 
 namespace {
 

@@ -13,15 +13,15 @@
 #include <unordered_set>
 #include <vector>
 
-#include "proxy/audit_log.h"
-#include "proxy/bind_guard.h"
-#include "proxy/config.h"
+#include "proxy/submit/audit_log.h"
+#include "proxy/customer/bind_guard.h"
+#include "proxy/config/config.h"
 #include "proxy/flow.h"
-#include "proxy/message_id.h"
-#include "proxy/passwords.h"
-#include "proxy/receipt_map.h"
-#include "proxy/state_store.h"
-#include "proxy/stats.h"
+#include "proxy/submit/message_id.h"
+#include "proxy/customer/passwords.h"
+#include "proxy/deliver/receipt_map.h"
+#include "proxy/state/store.h"
+#include "proxy/stats/stats.h"
 #include "smpp/pdu.h"
 #include "smpp/text.h"
 

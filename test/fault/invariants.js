@@ -148,7 +148,7 @@ function checkUsage(usage, accepted, { min = accepted, max = accepted, why = 'us
 }
 
 // Messages the usage hash `hajib:{acct:A}:usage:DAY` holds for an account, every class and day
-// (proxy/state_store.cc keys::usage; docs/state.md).
+// (proxy/state/store.cc keys::usage; docs/state.md).
 async function usageInRedis(redisPort, account) {
   const keys = await redisCommand(redisPort, ['KEYS', `hajib:{acct:${account}}:usage:*`]);
   let total = 0;

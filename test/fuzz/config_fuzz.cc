@@ -13,7 +13,7 @@
 #include <string>
 #include <string_view>
 
-#include "proxy/config.h"
+#include "proxy/config/config.h"
 
 namespace {
 

@@ -4,7 +4,7 @@
 #include <cstdlib>
 #include <cstring>
 
-#include "proxy/message_text.h"
+#include "proxy/submit/message_text.h"
 #include "smpp/codec.h"
 #include "smpp/framer.h"
 #include "smpp/pdu_edit.h"

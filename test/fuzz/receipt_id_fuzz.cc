@@ -9,7 +9,7 @@
 #include <string>
 #include <string_view>
 
-#include "proxy/receipt_id.h"
+#include "proxy/deliver/receipt_id.h"
 
 namespace {
 

@@ -7,8 +7,8 @@
 #include <sstream>
 #include <vector>
 
-#include "proxy/audit_log.h"
-#include "proxy/config.h"
+#include "proxy/submit/audit_log.h"
+#include "proxy/config/config.h"
 #include "proxy/log.h"
 
 namespace {

@@ -6,9 +6,9 @@
 #include <filesystem>
 #include <fstream>
 
-#include "proxy/bind_guard.h"
-#include "proxy/config.h"
-#include "proxy/passwords.h"
+#include "proxy/customer/bind_guard.h"
+#include "proxy/config/config.h"
+#include "proxy/customer/passwords.h"
 
 TEST_CASE("checks in flight count against the limit: binds sent at once start at most max checks") {
   proxy::BindGuard guard(5, 60, 300);

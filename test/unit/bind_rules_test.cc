@@ -3,8 +3,8 @@
 
 #include <arpa/inet.h>
 
-#include "proxy/bind_guard.h"
-#include "proxy/cidr.h"
+#include "proxy/customer/bind_guard.h"
+#include "proxy/config/cidr.h"
 
 namespace {
 sockaddr_storage address(const char* text) {

@@ -5,7 +5,7 @@
 #include <fstream>
 #include <sstream>
 
-#include "proxy/config.h"
+#include "proxy/config/config.h"
 
 namespace {
 
@@ -166,7 +166,7 @@ struct LimitKey {
 };
 constexpr LimitKey kLimitKeys[] = {
 #define X(name, type, default_value, min, max, help) {#name, long(default_value), long(min), long(max)},
-#include "proxy/limits.def"
+#include "proxy/config/limits.def"
 #undef X
 };
 }  // namespace

@@ -6,8 +6,8 @@
 #include <memory>
 #include <string>
 
-#include "proxy/connection.h"
-#include "proxy/stats.h"
+#include "proxy/net/connection.h"
+#include "proxy/stats/stats.h"
 #include "smpp/protocol.h"
 
 namespace {

@@ -3,8 +3,8 @@
 
 #include <uv.h>
 
-#include "proxy/state_store.h"
-#include "proxy/stats.h"
+#include "proxy/state/store.h"
+#include "proxy/stats/stats.h"
 
 namespace {
 

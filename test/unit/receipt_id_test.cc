@@ -1,8 +1,8 @@
 // Receipt ids: the operator's id in any of its forms finds the same message.
 #include <catch2/catch.hpp>
 
-#include "proxy/message_id.h"
-#include "proxy/receipt_id.h"
+#include "proxy/submit/message_id.h"
+#include "proxy/deliver/receipt_id.h"
 
 using proxy::canonical_operator_id;
 using proxy::IdFormat;

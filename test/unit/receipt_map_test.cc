@@ -3,9 +3,9 @@
 
 #include <map>
 
-#include "proxy/receipt_map.h"
-#include "proxy/state_store.h"
-#include "proxy/stats.h"
+#include "proxy/deliver/receipt_map.h"
+#include "proxy/state/store.h"
+#include "proxy/stats/stats.h"
 
 namespace {
 

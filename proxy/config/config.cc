@@ -1,5 +1,5 @@
 // YAML to Config: schema checks with file:line:column for every error, includes, cross-references.
-#include "proxy/config.h"
+#include "proxy/config/config.h"
 
 #include "proxy/log.h"
 
@@ -14,7 +14,7 @@
 #include <set>
 
 #include "policy/msisdn.h"
-#include "proxy/passwords.h"
+#include "proxy/customer/passwords.h"
 
 namespace proxy {
 
@@ -113,12 +113,12 @@ void read_limits(Reader& r, const YAML::Node& n, Limits& l) {
   r.only_keys(n,
               {
 #define X(name, type, default_value, min, max, help) #name,
-#include "proxy/limits.def"
+#include "proxy/config/limits.def"
 #undef X
                   "bind_failures"},
               "limits");
 #define X(name, type, default_value, min, max, help) r.number(n, #name, l.name, min, max);
-#include "proxy/limits.def"
+#include "proxy/config/limits.def"
 #undef X
   if (YAML::Node b = n["bind_failures"]) {
     if (!r.is_map(b, "limits.bind_failures")) return;

@@ -1,5 +1,5 @@
 // Audit lines, buffered and flushed every loop tick, reopened for logrotate.
-#include "proxy/audit_log.h"
+#include "proxy/submit/audit_log.h"
 
 #include <fmt/format.h>
 

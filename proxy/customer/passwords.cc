@@ -1,5 +1,5 @@
 // libsodium crypto_pwhash_str (Argon2id) for bind passwords.
-#include "proxy/passwords.h"
+#include "proxy/customer/passwords.h"
 
 #include <sodium.h>
 

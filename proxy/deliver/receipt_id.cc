@@ -1,5 +1,5 @@
 // Operator id normalisation and the receipt text's id field.
-#include "proxy/receipt_id.h"
+#include "proxy/deliver/receipt_id.h"
 
 #include <cctype>
 #include <cstdint>

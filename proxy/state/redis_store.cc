@@ -10,10 +10,10 @@
 #include <iterator>
 
 #include "proxy/log.h"
-#include "proxy/deferred.h"
-#include "proxy/redis_libuv.h"
-#include "proxy/state_store.h"
-#include "proxy/stats.h"
+#include "proxy/net/deferred.h"
+#include "proxy/state/redis_libuv.h"
+#include "proxy/state/store.h"
+#include "proxy/stats/stats.h"
 
 namespace proxy {
 

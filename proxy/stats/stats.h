@@ -14,7 +14,7 @@ namespace proxy {
 
 struct Counters {
 #define X(name, help) uint64_t name = 0;
-#include "proxy/stats_counters.def"
+#include "proxy/stats/counters.def"
 #undef X
 };
 
@@ -49,7 +49,7 @@ struct Snapshot {
   std::string state_store;  // "memory", "redis up", "redis down"
   uint64_t ported_numbers = 0;
 #define X(name, help) uint64_t name = 0;
-#include "proxy/stats_gauges.def"
+#include "proxy/stats/gauges.def"
 #undef X
   std::string ported_version;
 };

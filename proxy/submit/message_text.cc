@@ -1,5 +1,5 @@
 // Choosing and decoding the bytes that carry a message's text.
-#include "proxy/message_text.h"
+#include "proxy/submit/message_text.h"
 
 namespace proxy {
 

@@ -13,10 +13,10 @@
 #include "policy/msisdn.h"
 #include "policy/saudi_time.h"
 #include "proxy/log.h"
-#include "proxy/customer_session.h"
-#include "proxy/message_text.h"
+#include "proxy/customer/session.h"
+#include "proxy/submit/message_text.h"
 #include "proxy/relay.h"
-#include "proxy/upstream_session.h"
+#include "proxy/upstream/session.h"
 #include "smpp/codec.h"
 #include "smpp/pdu_edit.h"
 

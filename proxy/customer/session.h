@@ -6,7 +6,7 @@
 #include <string>
 #include <unordered_map>
 
-#include "proxy/connection.h"
+#include "proxy/net/connection.h"
 #include "proxy/flow.h"
 #include "smpp/pdu.h"
 

@@ -14,7 +14,7 @@
 
 #include "policy/message.h"
 #include "policy/table.h"
-#include "proxy/config.h"
+#include "proxy/config/config.h"
 
 namespace proxy {
 

@@ -1,5 +1,5 @@
 // CIDR parsing and matching; IPv4-mapped IPv6 peers match IPv4 ranges.
-#include "proxy/cidr.h"
+#include "proxy/config/cidr.h"
 
 #include <arpa/inet.h>
 

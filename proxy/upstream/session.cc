@@ -1,11 +1,11 @@
 // The operator side of the proxy: SMPP as an ESME speaks it to an SMSC.
-#include "proxy/upstream_session.h"
+#include "proxy/upstream/session.h"
 
 #include <fmt/format.h>
 
 #include "proxy/log.h"
 #include "proxy/relay.h"
-#include "proxy/stats_server.h"
+#include "proxy/stats/server.h"
 #include "smpp/codec.h"
 
 namespace proxy {

@@ -1,9 +1,9 @@
 // Store selection, key names and the blocking helpers used at start-up and by ops commands.
-#include "proxy/state_store.h"
+#include "proxy/state/store.h"
 
 #include <hiredis/hiredis.h>
 
-#include "proxy/redis_sync.h"
+#include "proxy/state/redis_sync.h"
 #include <sodium.h>
 
 #include <fmt/format.h>

@@ -1,5 +1,5 @@
 // Message id formatting.
-#include "proxy/message_id.h"
+#include "proxy/submit/message_id.h"
 
 namespace proxy {
 

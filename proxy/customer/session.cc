@@ -1,5 +1,5 @@
 // The customer side of the proxy: SMPP as an SMSC would speak it to an ESME.
-#include "proxy/customer_session.h"
+#include "proxy/customer/session.h"
 
 #include <fmt/format.h>
 

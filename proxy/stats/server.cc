@@ -1,12 +1,12 @@
 // A small HTTP/1.1 server for the stats port: one request per connection, then close.
-#include "proxy/stats_server.h"
+#include "proxy/stats/server.h"
 
 #include <http_parser.h>
 
 #include <cstring>
 #include <fmt/format.h>
 
-#include "proxy/stats.h"
+#include "proxy/stats/stats.h"
 
 namespace proxy {
 

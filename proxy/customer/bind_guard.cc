@@ -1,5 +1,5 @@
 // Failed-bind accounting per key (remote address or account), checks in flight included.
-#include "proxy/bind_guard.h"
+#include "proxy/customer/bind_guard.h"
 
 namespace proxy {
 

@@ -9,7 +9,7 @@
 #include <unordered_set>
 #include <vector>
 
-#include "proxy/config.h"
+#include "proxy/config/config.h"
 
 namespace proxy {
 

@@ -11,9 +11,9 @@
 
 #include "policy/routing.h"
 #include "policy/table.h"
-#include "proxy/cidr.h"
+#include "proxy/config/cidr.h"
 #include "proxy/log.h"
-#include "proxy/receipt_id.h"
+#include "proxy/deliver/receipt_id.h"
 #include "smpp/text.h"
 
 namespace proxy {
@@ -27,7 +27,7 @@ struct Endpoint {
 
 struct Limits {
 #define X(name, type, default_value, min, max, help) type name = default_value;
-#include "proxy/limits.def"
+#include "proxy/config/limits.def"
 #undef X
   // limits.bind_failures: { max, account_max, window_s, block_s }
   int bind_failures_max = 5;

@@ -5,8 +5,8 @@
 #include <set>
 #include <unordered_map>
 
-#include "proxy/deferred.h"
-#include "proxy/state_store.h"
+#include "proxy/net/deferred.h"
+#include "proxy/state/store.h"
 
 namespace proxy {
 

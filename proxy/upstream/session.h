@@ -4,8 +4,8 @@
 #include <memory>
 #include <unordered_map>
 
-#include "proxy/config.h"
-#include "proxy/connection.h"
+#include "proxy/config/config.h"
+#include "proxy/net/connection.h"
 #include "proxy/flow.h"
 #include "smpp/protocol.h"
 

@@ -7,7 +7,7 @@
 #include <memory>
 #include <string>
 
-#include "proxy/config.h"
+#include "proxy/config/config.h"
 
 namespace proxy {
 

@@ -1,12 +1,12 @@
 // The receipt id table: in-process first, the state store behind it, nothing lost between them.
-#include "proxy/receipt_map.h"
+#include "proxy/deliver/receipt_map.h"
 
 #include <fmt/format.h>
 
 #include "proxy/log.h"
 
-#include "proxy/state_store.h"
-#include "proxy/stats.h"
+#include "proxy/state/store.h"
+#include "proxy/stats/stats.h"
 
 namespace proxy {
 

@@ -1,5 +1,5 @@
 // JSON and Prometheus renderings of the counters table.
-#include "proxy/stats.h"
+#include "proxy/stats/stats.h"
 
 #include <fmt/format.h>
 
@@ -35,7 +35,7 @@ std::string Stats::json(const Snapshot& s) const {
 #define X(name, help)                                           \
   out += fmt::format("{}\"{}\":{}", sep, #name, counters.name); \
   sep = ",";
-#include "proxy/stats_counters.def"
+#include "proxy/stats/counters.def"
 #undef X
   out += "},\"refused_by_status\":{";
   sep = "";
@@ -62,7 +62,7 @@ std::string Stats::json(const Snapshot& s) const {
   }
   out += fmt::format("}},\"ported\":{{\"numbers\":{},\"version\":\"{}\"}}", s.ported_numbers, s.ported_version);
 #define X(name, help) out += fmt::format(",\"{}\":{}", #name, s.name);
-#include "proxy/stats_gauges.def"
+#include "proxy/stats/gauges.def"
 #undef X
   out += fmt::format(",\"upstream_rtt_us\":{{\"count\":{},\"sum\":{},\"buckets\":[", upstream_rtt.count(),
                      upstream_rtt.sum_us());
@@ -76,7 +76,7 @@ std::string Stats::prometheus(const Snapshot& s) const {
   std::string out;
 #define X(name, help) \
   out += fmt::format("# HELP hajib_{0}_total {1}\n# TYPE hajib_{0}_total counter\nhajib_{0}_total {2}\n", #name, help, counters.name);
-#include "proxy/stats_counters.def"
+#include "proxy/stats/counters.def"
 #undef X
   out += "# HELP hajib_submits_refused_by_status_total submit_sm refused by the proxy, by status\n"
          "# TYPE hajib_submits_refused_by_status_total counter\n";
@@ -96,7 +96,7 @@ std::string Stats::prometheus(const Snapshot& s) const {
   for (const auto& u : s.upstreams) out += fmt::format("hajib_upstream_in_flight{{upstream=\"{}\"}} {}\n", u.name, u.in_flight);
 #define X(name, help) \
   out += fmt::format("# HELP hajib_{0} {1}\n# TYPE hajib_{0} gauge\nhajib_{0} {2}\n", #name, help, s.name);
-#include "proxy/stats_gauges.def"
+#include "proxy/stats/gauges.def"
 #undef X
   out += fmt::format("# HELP hajib_state_store_up 1 when the state store answers\n# TYPE hajib_state_store_up gauge\n"
                      "hajib_state_store_up {}\n",
@@ -118,7 +118,7 @@ std::string Stats::prometheus(const Snapshot& s) const {
 std::string Stats::describe() {
   std::string out;
 #define X(name, help) out += fmt::format("{:<28} {}\n", #name, help);
-#include "proxy/stats_counters.def"
+#include "proxy/stats/counters.def"
 #undef X
   return out;
 }

@@ -1,5 +1,5 @@
 // `hajib check`, `hajib passwd` and `hajib ports`: ops tools that share the proxy's config loader.
-#include "proxy/ops_commands.h"
+#include "proxy/ops/commands.h"
 
 #include <fmt/format.h>
 
@@ -10,14 +10,14 @@
 #include <vector>
 
 #include "policy/msisdn.h"
-#include "proxy/config.h"
-#include "proxy/passwords.h"
+#include "proxy/config/config.h"
+#include "proxy/customer/passwords.h"
 #include "policy/saudi_time.h"
-#include "proxy/audit_log.h"
-#include "proxy/redis_sync.h"
+#include "proxy/submit/audit_log.h"
+#include "proxy/state/redis_sync.h"
 #include <algorithm>
 #include <map>
-#include "proxy/state_store.h"
+#include "proxy/state/store.h"
 #include "smpp/protocol.h"
 #include <ctime>
 

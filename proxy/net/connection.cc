@@ -1,12 +1,12 @@
 // The shared mechanics of customer and operator connections.
-#include "proxy/connection.h"
+#include "proxy/net/connection.h"
 
 #include <fmt/format.h>
 
 #include "proxy/log.h"
 
-#include "proxy/config.h"
-#include "proxy/stats.h"
+#include "proxy/config/config.h"
+#include "proxy/stats/stats.h"
 
 namespace proxy {
 
