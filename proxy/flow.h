@@ -13,6 +13,10 @@
 
 namespace proxy {
 
+// The sequence number in a PDU we encode ahead of sending: the session patches the real one in
+// when it sends (libsmpp34 refuses 0).
+inline constexpr uint32_t kSequenceSetWhenSent = 1;
+
 struct StateReservation;  // StateStore::Reservation, defined in state_store.h
 
 // One customer submit_sm, from its decode until the customer has its one response.
@@ -20,7 +24,7 @@ struct Submit {
   uint64_t customer = 0;  // customer session id; the session may be gone by the time we answer
   uint32_t customer_sequence = 0;
   MessageIdAllocator::Id id{};
-  const std::string* account = nullptr;  // points into the relay's account table
+  const std::string* account = nullptr;  // points into the hub's account table (accounts never move)
   std::string destination;               // normalised 9665XXXXXXXX
   std::string pdu;                       // the customer's bytes, destination normalised
   int upstream = -1;

@@ -12,7 +12,7 @@
 #include "proxy/config/config.h"
 #include "proxy/ops/commands.h"
 #include "proxy/customer/passwords.h"
-#include "proxy/relay.h"
+#include "proxy/hub.h"
 #include "proxy/state/store.h"
 #include "proxy/stats/server.h"
 
@@ -70,7 +70,7 @@ int run_proxy(const std::string& path, std::optional<int64_t> frozen_clock) {
   }
 
   uv_loop_t* loop = uv_default_loop();
-  proxy::Relay relay(loop, *config, *instance, HAJIB_VERSION);
+  proxy::Hub relay(loop, *config, *instance, HAJIB_VERSION);
   if (frozen_clock) {
     relay.freeze_clock_at(*frozen_clock);
     proxy::log::warn("the rules' clock is frozen at {} (--fake-time): for tests only", *frozen_clock);
@@ -94,7 +94,7 @@ int run_proxy(const std::string& path, std::optional<int64_t> frozen_clock) {
              config->stats_listen.host, stats.port());
 
   struct Stopper {
-    proxy::Relay* relay;
+    proxy::Hub* relay;
     proxy::StatsServer* stats;
     uv_signal_t term{}, intr{}, hup{}, usr1{};
   } stopper{&relay, &stats};

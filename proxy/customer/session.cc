@@ -3,8 +3,11 @@
 
 #include <fmt/format.h>
 
+#include <algorithm>
+
+#include "proxy/customer/account.h"
 #include "proxy/log.h"
-#include "proxy/relay.h"
+#include "proxy/stats/stats.h"
 #include "smpp/codec.h"
 
 namespace proxy {
@@ -17,9 +20,16 @@ constexpr uint64_t kBindDeadlineMs = 30000;  // a connection that never binds is
 constexpr int kUnboundPdusMax = 8;  // PDUs a connection may send before it binds
 }
 
-CustomerSession::CustomerSession(Relay& relay, uint64_t id)
-    : Connection(relay.loop_, connection_limits(relay.config().limits), relay.counters()), relay_(relay), id_(id) {
-  opened_ms_ = relay.now_ms();
+CustomerLimits customer_limits(const Limits& limits) {
+  return CustomerLimits{connection_limits(limits), limits.customer_window, uint64_t(limits.response_timeout_ms),
+                        uint64_t(limits.enquire_link_s) * 1000};
+}
+
+CustomerSession::CustomerSession(uv_loop_t* loop, uint64_t id, const CustomerLimits& limits, Counters& counters,
+                                 CustomerWiring wiring)
+    : Connection(loop, limits.connection, counters), limits_(limits), wiring_(wiring),
+      link_({limits.enquire_link_ms, limits.response_timeout_ms}), id_(id) {
+  opened_ms_ = uv_now(loop);
 }
 
 void CustomerSession::accepted() {
@@ -49,14 +59,14 @@ std::string CustomerSession::describe() const {
 
 bool CustomerSession::ready_for_pdu() const {
   if (state_ == State::unbinding) return true;  // we sent unbind (shutdown): read up to its answer
-  if (relay_.shutting_down()) return false;     // no new work while what is in flight is answered
+  if (shutting_down()) return false;            // no new work while what is in flight is answered
   // While a bind is being verified nothing else is read; past the window, backpressure.
   return state_ != State::binding && outstanding_ < window_;
 }
 
 void CustomerSession::on_stall() {
   // The window is full: backpressure.
-  if (state_ == State::bound && !relay_.shutting_down()) ++counters_.customer_read_pauses;
+  if (state_ == State::bound && !shutting_down()) ++counters_.customer_read_pauses;
 }
 
 void CustomerSession::refuse(const smpp::Header& h, uint32_t st) {
@@ -97,20 +107,19 @@ void CustomerSession::on_pdu(std::string_view pdu) {
     case Command::bind_transceiver: return on_bind(h, pdu);
     case Command::submit_sm: return on_submit(h, pdu);
     case Command::deliver_sm_resp: return on_deliver_resp(h);
-    case Command::enquire_link: return smpp::encode_header_only(out(), Command::enquire_link_resp, h.sequence);
-    case Command::enquire_link_resp: enquire_sent_ms_ = 0; return;
-    case Command::unbind:
-      smpp::encode_header_only(out(), Command::unbind_resp, h.sequence);
-      state_ = State::unbinding;
-      return close_after_flush("customer unbound");
-    case Command::unbind_resp: return close_after_flush("unbind acknowledged");  // answers to its last submits go first
     case Command::generic_nack: return;  // a nack of our enquire_link or deliver_sm: nothing to retry
     default: break;
   }
-  // Known but unsupported requests (query_sm, data_sm, ...) and unknown ids alike.
-  if (smpp::is_response(h.command_id)) return;  // a response we did not ask for: ignore
-  ++counters_.generic_nacks_sent;
-  smpp::encode_header_only(out(), Command::generic_nack, h.sequence, status::ESME_RINVCMDID);
+  // Keepalive, unbind, and requests we do not serve (query_sm, data_sm, unknown ids).
+  switch (link_.on_pdu(h, out())) {
+    case smpp::Session::Event::none: return;
+    case smpp::Session::Event::nacked: ++counters_.generic_nacks_sent; return;
+    case smpp::Session::Event::peer_unbound:
+      state_ = State::unbinding;
+      return close_after_flush("customer unbound");
+    case smpp::Session::Event::unbind_answered:
+      return close_after_flush("unbind acknowledged");  // answers to its last submits go first
+  }
 }
 
 void CustomerSession::on_bind(const smpp::Header& h, std::string_view pdu) {
@@ -129,7 +138,7 @@ void CustomerSession::on_bind(const smpp::Header& h, std::string_view pdu) {
   }
   state_ = State::binding;
   bind_kind_ = kind;
-  relay_.authorize(*this, bind, h.sequence);
+  wiring_.binds->authorize(*this, bind, h.sequence);
 }
 
 void CustomerSession::bind_decided(Account* account, uint32_t st, uint32_t sequence) {
@@ -142,12 +151,12 @@ void CustomerSession::bind_decided(Account* account, uint32_t st, uint32_t seque
   }
   state_ = State::bound;
   account_ = account;
-  window_ = account->config->window ? account->config->window : relay_.config().limits.customer_window;
+  window_ = account->config->window ? account->config->window : limits_.window;
   resume_reading();
 }
 
 void CustomerSession::on_submit(const smpp::Header& h, std::string_view pdu) {
-  if (state_ == State::unbinding || relay_.shutting_down()) {
+  if (state_ == State::unbinding || shutting_down()) {
     ++counters_.submits_temporary_error;  // read after our unbind: retry on another instance or later
     return refuse(h, status::ESME_RSYSERR);
   }
@@ -160,7 +169,7 @@ void CustomerSession::on_submit(const smpp::Header& h, std::string_view pdu) {
     return refuse(h, error.status);
   }
   ++outstanding_;
-  relay_.submit(*this, h.sequence, pdu, sm);
+  wiring_.submits->submit(*this, h.sequence, pdu, sm);
 }
 
 void CustomerSession::answer_submit(uint32_t sequence, uint32_t st, std::string_view message_id) {
@@ -175,7 +184,7 @@ void CustomerSession::unbind() {
   if (state_ != State::bound) return close_after_flush("shutting down");
   state_ = State::unbinding;
   ++counters_.unbinds_sent;
-  smpp::encode_header_only(out(), Command::unbind, smpp::next_sequence(sequence_));
+  link_.unbind(out());
   resume_reading();
 }
 
@@ -188,10 +197,10 @@ void CustomerSession::send_deliveries() {
   while (!to_deliver_.empty() && int(awaiting_ack_.size()) < window_ && !closing()) {
     auto d = std::move(to_deliver_.front());
     to_deliver_.pop_front();
-    uint32_t seq = smpp::next_sequence(sequence_);
+    uint32_t seq = link_.next_sequence();
     smpp::patch_sequence(reinterpret_cast<uint8_t*>(d->pdu.data()), seq);
     out().append(d->pdu);
-    d->sent_ms = relay_.now_ms();
+    d->sent_ms = uv_now(loop_);
     awaiting_ack_.emplace(seq, std::move(d));
   }
 }
@@ -203,7 +212,7 @@ void CustomerSession::on_deliver_resp(const smpp::Header& h) {
   awaiting_ack_.erase(it);
   delivery_backoff_ms_ = 0;
   deliveries_paused_until_ms_ = 0;
-  relay_.delivery_acknowledged(std::move(d), h.status);
+  wiring_.deliveries->delivery_acknowledged(std::move(d), h.status);
   send_deliveries();
 }
 
@@ -211,7 +220,7 @@ void CustomerSession::on_deliver_resp(const smpp::Header& h) {
 // stays kept in the state store and is sent again later), so that its place in the window
 // serves others.
 void CustomerSession::expire_deliveries(uint64_t now_ms) {
-  uint64_t timeout = uint64_t(relay_.config().limits.response_timeout_ms);
+  uint64_t timeout = limits_.response_timeout_ms;
   for (auto it = awaiting_ack_.begin(); it != awaiting_ack_.end();) {
     if (now_ms - it->second->sent_ms < timeout) {
       ++it;
@@ -223,7 +232,7 @@ void CustomerSession::expire_deliveries(uint64_t now_ms) {
       delivery_backoff_ms_ = std::clamp<uint64_t>(delivery_backoff_ms_ * 2, 1000, 60000);
       deliveries_paused_until_ms_ = now_ms + delivery_backoff_ms_;
     }
-    relay_.delivery_undelivered(std::move(d), true);
+    wiring_.deliveries->delivery_undelivered(std::move(d), true);
   }
 }
 
@@ -233,32 +242,21 @@ int CustomerSession::delivery_room() const {
 }
 
 void CustomerSession::on_tick(uint64_t now_ms) {
-  const auto& limits = relay_.config().limits;
   if (state_ == State::open && now_ms - opened_ms_ > kBindDeadlineMs) return close("no bind within 30 s");
   if (state_ != State::bound) return;
   expire_deliveries(now_ms);
   send_deliveries();
-  // While its window is full we do not read the socket: silence is ours, not a dead peer, and
-  // its answer to an enquire_link waits unread in the socket.
-  if (stalled()) {
-    if (enquire_sent_ms_) enquire_sent_ms_ = now_ms;  // a full timeout once we read again
-    return;
-  }
-  if (enquire_sent_ms_ && now_ms - enquire_sent_ms_ > uint64_t(limits.response_timeout_ms))
-    return close("no answer to enquire_link");
-  if (!enquire_sent_ms_ && now_ms - last_received_ms() > uint64_t(limits.enquire_link_s) * 1000) {
-    enquire_sent_ms_ = now_ms;
-    smpp::encode_header_only(out(), Command::enquire_link, smpp::next_sequence(sequence_));
-  }
+  // While its window is full we do not read the socket: silence is ours, not a dead peer.
+  if (!link_.keepalive(now_ms, last_received_ms(), !stalled(), out())) close("no answer to enquire_link");
 }
 
 void CustomerSession::on_closed() {
   // Deliveries the customer never acknowledged go back to the state store: nothing is lost.
-  for (auto& [seq, d] : awaiting_ack_) relay_.delivery_undelivered(std::move(d));
-  for (auto& d : to_deliver_) relay_.delivery_undelivered(std::move(d));
+  for (auto& [seq, d] : awaiting_ack_) wiring_.deliveries->delivery_undelivered(std::move(d), false);
+  for (auto& d : to_deliver_) wiring_.deliveries->delivery_undelivered(std::move(d), false);
   awaiting_ack_.clear();
   to_deliver_.clear();
-  relay_.customer_closed(*this);  // destroys this
+  wiring_.binds->session_closed(*this);  // destroys this
 }
 
 }  // namespace proxy

@@ -6,20 +6,58 @@
 #include <string>
 #include <unordered_map>
 
-#include "proxy/net/connection.h"
 #include "proxy/flow.h"
+#include "proxy/net/connection.h"
 #include "smpp/pdu.h"
+#include "smpp/session.h"
 
 namespace proxy {
 
-class Relay;
 struct Account;
+struct Limits;
+class CustomerSession;
+
+// Where a customer session's events go: binds to the customers stage, submits to the submit
+// stage, acknowledged or returned deliveries to the deliver stage.
+class BindDesk {
+ public:
+  virtual ~BindDesk() = default;
+  virtual void authorize(CustomerSession& session, const smpp::Bind& bind, uint32_t sequence) = 0;
+  virtual void session_closed(CustomerSession& session) = 0;  // its last call: the desk destroys it
+};
+class SubmitIntake {
+ public:
+  virtual ~SubmitIntake() = default;
+  virtual void submit(CustomerSession& session, uint32_t sequence, std::string_view pdu, const smpp::ShortMessage& sm) = 0;
+};
+class DeliveryReturns {
+ public:
+  virtual ~DeliveryReturns() = default;
+  virtual void delivery_acknowledged(std::unique_ptr<Delivery> delivery, uint32_t status) = 0;
+  // Not acknowledged: the session closed, or the customer let response_timeout_ms pass.
+  virtual void delivery_undelivered(std::unique_ptr<Delivery> delivery, bool timed_out) = 0;
+};
+struct CustomerWiring {
+  BindDesk* binds = nullptr;
+  SubmitIntake* submits = nullptr;
+  DeliveryReturns* deliveries = nullptr;
+  const bool* shutting_down = nullptr;  // the proxy's: no new work is read once it is set
+};
+
+// A customer session's own bounds, from limits in the configuration.
+struct CustomerLimits {
+  ConnectionLimits connection;
+  int window = 1;  // unless the account sets its own
+  uint64_t response_timeout_ms = 10000;
+  uint64_t enquire_link_ms = 30000;
+};
+CustomerLimits customer_limits(const Limits& limits);
 
 class CustomerSession final : public Connection {
  public:
   enum class State { open, binding, bound, unbinding };
 
-  CustomerSession(Relay& relay, uint64_t id);
+  CustomerSession(uv_loop_t* loop, uint64_t id, const CustomerLimits& limits, Counters& counters, CustomerWiring wiring);
 
   uint64_t id() const { return id_; }
   State state() const { return state_; }
@@ -29,7 +67,7 @@ class CustomerSession final : public Connection {
   const std::string& remote_address() const { return address_; }
   void accepted();  // called once the TCP connection is accepted
 
-  // The relay's answers.
+  // The stages' answers.
   void bind_decided(Account* account, uint32_t status, uint32_t sequence);
   void answer_submit(uint32_t sequence, uint32_t status, std::string_view message_id);
   void deliver(std::unique_ptr<Delivery> delivery);
@@ -61,7 +99,11 @@ class CustomerSession final : public Connection {
   void refuse(const smpp::Header& h, uint32_t status);
   bool taken_before_bind(const smpp::Header& h);
 
-  Relay& relay_;
+  bool shutting_down() const { return *wiring_.shutting_down; }
+
+  CustomerLimits limits_;
+  CustomerWiring wiring_;
+  smpp::Session link_;
   uint64_t id_;
   State state_ = State::open;
   smpp::Command bind_kind_ = smpp::Command::bind_transceiver;
@@ -70,9 +112,7 @@ class CustomerSession final : public Connection {
   int window_ = 1;
   int outstanding_ = 0;  // submits received and not yet answered
   int unbound_pdus_ = 0;  // PDUs received before the bind
-  uint32_t sequence_ = 0;
   uint64_t opened_ms_ = 0;
-  uint64_t enquire_sent_ms_ = 0;
   std::deque<std::unique_ptr<Delivery>> to_deliver_;
   std::unordered_map<uint32_t, std::unique_ptr<Delivery>> awaiting_ack_;
   // A receiver that does not acknowledge is offered deliveries again less and less often: 1 s

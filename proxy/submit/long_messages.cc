@@ -13,10 +13,8 @@
 #include "policy/msisdn.h"
 #include "policy/saudi_time.h"
 #include "proxy/log.h"
-#include "proxy/customer/session.h"
 #include "proxy/submit/message_text.h"
-#include "proxy/relay.h"
-#include "proxy/upstream/session.h"
+#include "proxy/submit/submits.h"
 #include "smpp/codec.h"
 #include "smpp/pdu_edit.h"
 
@@ -25,21 +23,20 @@ namespace proxy {
 namespace status = smpp::status;
 
 namespace {
-constexpr uint32_t kSequenceSetWhenSent = 1;  // libsmpp34 refuses 0; the session patches the real one
 constexpr uint8_t kRejected = 8, kExpired = 3;
 
 std::string held_key_of(std::string_view account, std::string_view key) { return fmt::format("{}\n{}", account, key); }
 }  // namespace
 
-void Relay::submit_part(CustomerSession& session, uint32_t sequence, std::string_view pdu, const smpp::ShortMessage& sm,
+void Submits::submit_part(CustomerSession& session, uint32_t sequence, std::string_view pdu, const smpp::ShortMessage& sm,
                         std::string destination, smpp::Concatenation part) {
   Account& account = *session.account();
-  if (policy_->enforcing()) {
+  if (ctx_.policy->enforcing()) {
     policy::Message message{account.name, sm.source_addr, destination, "", true, part.total};
     message.whole_text = false;  // the text rules wait for the last part
-    policy::Verdict verdict = policy_->decide(message, policy::Context{wall_ms() / 1000});
+    policy::Verdict verdict = ctx_.policy->decide(message, policy::Context{ctx_.wall_ms() / 1000});
     if (verdict.outcome == policy::Outcome::reject) {
-      stats_.decided(verdict);
+      ctx_.stats.decided(verdict);
       audit_refusal(session, sm, destination, verdict, policy::rule_id(verdict.rule));
       return refuse(session, sequence, verdict.status);
     }
@@ -48,7 +45,7 @@ void Relay::submit_part(CustomerSession& session, uint32_t sequence, std::string
   std::string held_key = held_key_of(account.name, key);
   auto it = held_.find(held_key);
   if (it == held_.end()) {
-    if (account.held_messages >= config_.limits.long_messages_max) return refuse(session, sequence, status::ESME_RMSGQFUL);
+    if (account.held_messages >= ctx_.config.limits.long_messages_max) return refuse(session, sequence, status::ESME_RMSGQFUL);
     ++account.held_messages;
     HeldMessage fresh;
     fresh.account = account.name;
@@ -56,61 +53,66 @@ void Relay::submit_part(CustomerSession& session, uint32_t sequence, std::string
     fresh.source = sm.source_addr;
     fresh.destination = destination;
     fresh.total = part.total;
-    fresh.deadline_ms = now_ms() + uint64_t(config_.limits.long_message_timeout_s) * 1000;
+    fresh.deadline_ms = ctx_.now_ms() + uint64_t(ctx_.config.limits.long_message_timeout_s) * 1000;
     it = held_.emplace(held_key, std::move(fresh)).first;
   }
   HeldMessage& msg = it->second;
   if (auto dup = msg.parts.find(part.sequence); dup != msg.parts.end()) {
-    ++counters().long_message_parts_duplicated;  // answered as the first time: a retry must not make two parts
+    ++ctx_.counters().long_message_parts_duplicated;  // answered as the first time: a retry must not make two parts
     return session.answer_submit(sequence, status::ESME_ROK, view(dup->second.id));
   }
   if (msg.deciding) return refuse(session, sequence, status::ESME_RSYSERR);  // a part beyond the total, too late
-  if (account.held_bytes + pdu.size() > size_t(config_.limits.long_message_bytes_max)) {
+  if (account.held_bytes + pdu.size() > size_t(ctx_.config.limits.long_message_bytes_max)) {
     if (msg.parts.empty()) forget_held(held_key);
     return refuse(session, sequence, status::ESME_RMSGQFUL);
   }
   HeldMessage::Part held;
-  held.id = ids_.next();
+  held.id = ctx_.ids.next();
   held.registered_delivery = sm.registered_delivery;
   if (!smpp::rewrite_destination(pdu, 1, 1, destination, held.pdu)) return refuse(session, sequence, status::ESME_RINVDSTADR);
-  ++counters().long_message_parts;
+  ++ctx_.counters().long_message_parts;
   account.held_bytes += held.pdu.size();
   msg.bytes += held.pdu.size();
   std::string blob = std::string(view(held.id)) + held.pdu;
   MessageIdAllocator::Id id = held.id;
   msg.parts.emplace(part.sequence, std::move(held));
-  int ttl = config_.limits.long_message_timeout_s + 60;
+  int ttl = ctx_.config.limits.long_message_timeout_s + 60;
   // Answered once kept: an acknowledged part survives a restart (nothing acknowledged is lost).
-  store_->hold_part(account.name, key, std::to_string(part.sequence), blob, ttl, owner_,
-                    [this, session_id = session.id(), sequence, id, held_key, seq = part.sequence](bool ok) {
-                      auto customer = customers_.find(session_id);
-                      if (!ok) {
-                        ++counters().state_degraded;
-                        if (auto m = held_.find(held_key); m != held_.end() && !m->second.deciding) {
-                          if (auto part = m->second.parts.find(seq); part != m->second.parts.end()) {
-                            size_t bytes = part->second.pdu.size();
-                            m->second.bytes -= std::min(m->second.bytes, bytes);
-                            Account& a = accounts_[m->second.account];
-                            a.held_bytes -= std::min(a.held_bytes, bytes);
-                            m->second.parts.erase(part);
-                          }
-                          if (m->second.parts.empty()) forget_held(held_key);
-                        }
-                        if (customer != customers_.end()) customer->second->answer_submit(sequence, status::ESME_RSYSERR, "");
-                        return;
-                      }
-                      if (customer != customers_.end()) customer->second->answer_submit(sequence, status::ESME_ROK, view(id));
-                      complete_if_whole(held_key);
-                    });
+  ctx_.store->hold_part(account.name, key, std::to_string(part.sequence), blob, ttl, ctx_.owner,
+                        [this, session_id = session.id(), sequence, id, held_key, seq = part.sequence](bool ok) {
+                          part_kept(session_id, sequence, id, held_key, seq, ok);
+                        });
 }
 
-void Relay::complete_if_whole(const std::string& held_key) {
+void Submits::part_kept(uint64_t session_id, uint32_t sequence, MessageIdAllocator::Id id, const std::string& held_key,
+                        uint8_t seq, bool ok) {
+  CustomerSession* customer = customers_->find_customer(session_id);
+  if (!ok) {
+    ++ctx_.counters().state_degraded;
+    if (auto m = held_.find(held_key); m != held_.end() && !m->second.deciding) {
+      if (auto part = m->second.parts.find(seq); part != m->second.parts.end()) {
+        size_t bytes = part->second.pdu.size();
+        m->second.bytes -= std::min(m->second.bytes, bytes);
+        Account& a = accounts_[m->second.account];
+        a.held_bytes -= std::min(a.held_bytes, bytes);
+        m->second.parts.erase(part);
+      }
+      if (m->second.parts.empty()) forget_held(held_key);
+    }
+    if (customer) customer->answer_submit(sequence, status::ESME_RSYSERR, "");
+    return;
+  }
+  if (customer) customer->answer_submit(sequence, status::ESME_ROK, view(id));
+  complete_if_whole(held_key);
+}
+
+void Submits::complete_if_whole(const std::string& held_key) {
   auto it = held_.find(held_key);
   if (it == held_.end() || it->second.deciding || it->second.parts.size() < it->second.total) return;
   decide_held(held_key);
 }
 
-void Relay::decide_held(const std::string& held_key) {
+void Submits::decide_held(const std::string& held_key) {
   HeldMessage& msg = held_.at(held_key);
   msg.deciding = true;
   std::string text, part_text;
@@ -118,59 +120,65 @@ void Relay::decide_held(const std::string& held_key) {
   for (const auto& [seq, p] : msg.parts) {
     smpp::ShortMessage sm;
     smpp::DecodeError error;
-    if (!smpp::decode_short_message(p.pdu, sm, error) || message_text(sm, config_.text, part_text) != TextResult::ok)
+    if (!smpp::decode_short_message(p.pdu, sm, error) || message_text(sm, ctx_.config.text, part_text) != TextResult::ok)
       inspectable = false;
     else
       text += part_text;
   }
   policy::Verdict verdict;
   policy::StateNeeds needs;
-  if (policy_->enforcing()) {
+  if (ctx_.policy->enforcing()) {
     policy::Message message{msg.account, msg.source, msg.destination, text, inspectable, msg.total};
-    verdict = policy_->decide(message, policy::Context{wall_ms() / 1000});
-    stats_.decided(verdict);
+    verdict = ctx_.policy->decide(message, policy::Context{ctx_.wall_ms() / 1000});
+    ctx_.stats.decided(verdict);
     if (verdict.outcome == policy::Outcome::reject) {
-      ++counters().long_messages_refused;
+      ++ctx_.counters().long_messages_refused;
       return fail_held(held_key, verdict.status, "REJECTD", kRejected);
     }
-    needs = policy_->state_needs(message, verdict);
+    needs = ctx_.policy->state_needs(message, verdict);
   }
   if (!needs.any()) return forward_held(held_key, verdict, false);
   StateReservation r;
   r.account = msg.account;
   r.sender = msg.source;
   r.number = msg.destination;
-  r.number_hash = number_hash(config_, msg.destination);
-  r.saudi_day = policy::saudi_time(wall_ms() / 1000).day;
+  r.number_hash = number_hash(ctx_.config, msg.destination);
+  r.saudi_day = policy::saudi_time(ctx_.wall_ms() / 1000).day;
   r.parts = msg.total;  // the awareness allowance once, the balance per part
   r.needs = needs;
-  store_->reserve(r, [this, held_key, verdict, needs](bool ok, policy::Rule failed) {
-    if (!held_.count(held_key)) return;
-    if (!ok) {
-      ++counters().state_degraded;
-      for (policy::Rule rule : {policy::Rule::account_throughput, policy::Rule::recipient_opted_out,
-                                policy::Rule::awareness_daily_cap, policy::Rule::account_balance}) {
-        bool needed = (rule == policy::Rule::account_throughput && needs.throughput) ||
-                      (rule == policy::Rule::recipient_opted_out && needs.opt_out) ||
-                      (rule == policy::Rule::awareness_daily_cap && needs.awareness) ||
-                      (rule == policy::Rule::account_balance && needs.charge);
-        if (needed && !policy_->passes_when_store_down(rule)) return fail_held(held_key, status::ESME_RSYSERR, "UNDELIV", kRejected);
-      }
-      return forward_held(held_key, verdict, false);
-    }
-    if (failed != policy::Rule::none && policy_->action(failed) == policy::Action::reject) {
-      policy::Verdict refused = verdict;
-      refused.outcome = policy::Outcome::reject;
-      refused.rule = failed;
-      stats_.decided(refused);
-      ++counters().long_messages_refused;
-      return fail_held(held_key, policy_->status(failed), "REJECTD", kRejected);
-    }
-    forward_held(held_key, verdict, needs.charge);
+  ctx_.store->reserve(r, [this, held_key, verdict, needs](bool ok, policy::Rule failed) {
+    held_state_checked(held_key, verdict, needs, ok, failed);
   });
 }
 
-void Relay::forward_held(const std::string& held_key, const policy::Verdict& verdict, bool charged) {
+void Submits::held_state_checked(const std::string& held_key, const policy::Verdict& verdict,
+                                 const policy::StateNeeds& needs, bool ok, policy::Rule failed) {
+  if (!held_.count(held_key)) return;
+  const auto& policy = ctx_.policy;
+  if (!ok) {
+    ++ctx_.counters().state_degraded;
+    for (policy::Rule rule : {policy::Rule::account_throughput, policy::Rule::recipient_opted_out,
+                              policy::Rule::awareness_daily_cap, policy::Rule::account_balance}) {
+      bool needed = (rule == policy::Rule::account_throughput && needs.throughput) ||
+                    (rule == policy::Rule::recipient_opted_out && needs.opt_out) ||
+                    (rule == policy::Rule::awareness_daily_cap && needs.awareness) ||
+                    (rule == policy::Rule::account_balance && needs.charge);
+      if (needed && !policy->passes_when_store_down(rule)) return fail_held(held_key, status::ESME_RSYSERR, "UNDELIV", kRejected);
+    }
+    return forward_held(held_key, verdict, false);
+  }
+  if (failed != policy::Rule::none && policy->action(failed) == policy::Action::reject) {
+    policy::Verdict refused = verdict;
+    refused.outcome = policy::Outcome::reject;
+    refused.rule = failed;
+    ctx_.stats.decided(refused);
+    ++ctx_.counters().long_messages_refused;
+    return fail_held(held_key, policy->status(failed), "REJECTD", kRejected);
+  }
+  forward_held(held_key, verdict, needs.charge);
+}
+
+void Submits::forward_held(const std::string& held_key, const policy::Verdict& verdict, bool charged) {
   HeldMessage& msg = held_.at(held_key);
   Account& account = accounts_[msg.account];
   std::vector<std::unique_ptr<Submit>> parts;
@@ -183,7 +191,7 @@ void Relay::forward_held(const std::string& held_key, const policy::Verdict& ver
     s->destination = msg.destination;
     s->sender = msg.source;
     s->pdu = std::move(p.pdu);
-    s->policy = policy_;
+    s->policy = ctx_.policy;
     s->verdict = verdict;
     s->counts_as_message = parts.empty();
     if (charged) {  // a part the operator refuses gives its unit back
@@ -195,38 +203,28 @@ void Relay::forward_held(const std::string& held_key, const policy::Verdict& ver
     parts.push_back(std::move(s));
   }
   forget_held(held_key);
-  ++counters().long_messages_forwarded;
+  ++ctx_.counters().long_messages_forwarded;
 
-  std::optional<std::string_view> ported;
-  if (auto it = ported_.find(parts.front()->destination); it != ported_.end()) ported = it->second;
-  auto upstream = config_.routes.route(parts.front()->destination, ported);
-  // One link for all parts, so that the operator gets them in order; the one with most room.
-  UpstreamSession* link = nullptr;
-  if (upstream) {
-    for (auto& l : pools_[size_t(*upstream)].links)
-      if (l->session && l->session->bound() && (!link || l->session->in_flight() < link->in_flight())) link = l->session;
+  // One link for all parts, so that the operator gets them in order.
+  auto upstream = outbound_->route(parts.front()->destination);
+  if (!upstream) {
+    for (auto& s : parts) answer(*s, status::ESME_RINVDSTADR);
+    return;
   }
-  for (auto& s : parts) {
-    s->upstream = upstream.value_or(-1);
-    if (!link) {
-      answer(*s, upstream ? status::ESME_RSYSERR : status::ESME_RINVDSTADR);
-      continue;
-    }
-    link->send(std::move(s));
-  }
+  outbound_->dispatch_in_order(*upstream, std::move(parts));
 }
 
-void Relay::fail_held(const std::string& held_key, uint32_t st, std::string_view stat, uint8_t state) {
+void Submits::fail_held(const std::string& held_key, uint32_t st, std::string_view stat, uint8_t state) {
   const HeldMessage& msg = held_.at(held_key);
   for (const auto& [seq, p] : msg.parts)
     if (p.registered_delivery & 0x03) failure_receipt(msg.account, view(p.id), msg.source, msg.destination, st, stat, state);
   forget_held(held_key);
 }
 
-void Relay::forget_held(const std::string& held_key) {
+void Submits::forget_held(const std::string& held_key) {
   auto it = held_.find(held_key);
   if (it == held_.end()) return;
-  store_->forget_held(it->second.account, it->second.key);
+  ctx_.store->forget_held(it->second.account, it->second.key);
   if (auto a = accounts_.find(it->second.account); a != accounts_.end()) {
     --a->second.held_messages;
     a->second.held_bytes -= std::min(a->second.held_bytes, it->second.bytes);
@@ -234,20 +232,20 @@ void Relay::forget_held(const std::string& held_key) {
   held_.erase(it);
 }
 
-void Relay::expire_held(uint64_t now) {
+void Submits::expire_held(uint64_t now) {
   std::vector<std::string> expired;
   for (const auto& [key, msg] : held_)
     if (!msg.deciding && msg.deadline_ms <= now) expired.push_back(key);
   for (const auto& key : expired) {
-    ++counters().long_messages_expired;
+    ++ctx_.counters().long_messages_expired;
     fail_held(key, status::ESME_ROK, "EXPIRED", kExpired);
   }
 }
 
 // A receipt for a part that will never reach an operator: the customer had ESME_ROK for it.
-void Relay::failure_receipt(const std::string& account, std::string_view id, std::string_view customer_source,
+void Submits::failure_receipt(const std::string& account, std::string_view id, std::string_view customer_source,
                             std::string_view destination, uint32_t st, std::string_view stat, uint8_t state) {
-  std::time_t now = std::time_t(wall_ms() / 1000 + policy::kSaudiOffsetSeconds);
+  std::time_t now = std::time_t(ctx_.wall_ms() / 1000 + policy::kSaudiOffsetSeconds);
   std::tm tm{};
   gmtime_r(&now, &tm);
   std::string date = fmt::format("{:02}{:02}{:02}{:02}{:02}", tm.tm_year % 100, tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min);
@@ -266,22 +264,22 @@ void Relay::failure_receipt(const std::string& account, std::string_view id, std
   d->receipt = true;
   d->key = fmt::format("f:{}", id);
   smpp::encode_short_message(d->pdu, smpp::Command::deliver_sm, kSequenceSetWhenSent, r);
-  ++counters().failure_receipts;
-  route_delivery(std::move(d));
+  ++ctx_.counters().failure_receipts;
+  deliveries_->route_delivery(std::move(d));
 }
 
 // Keeps this instance's claims on the messages it holds alive (see StateStore::hold_part).
-void Relay::renew_held_claims() {
+void Submits::renew_held_claims() {
   for (const auto& [key, msg] : held_)
-    if (!msg.deciding) store_->renew_claim(msg.account, msg.key, owner_);
+    if (!msg.deciding) ctx_.store->renew_claim(msg.account, msg.key, ctx_.owner);
 }
 
 // After a restart: the parts this or another instance acknowledged before it stopped, read
 // account by account from each account's index of held messages (never a scan of the
 // keyspace), once a claim has had time to lapse so that a crashed predecessor's messages are
 // free. A failure waits and tries the same account again, backing off.
-void Relay::restore_held() {
-  if (restore_.done || restore_.busy || now_ms() < restore_.next_ms) return;
+void Submits::restore_held() {
+  if (restore_.done || restore_.busy || ctx_.now_ms() < restore_.next_ms) return;
   if (!restore_.started) {
     restore_.started = true;
     for (const auto& [name, account] : accounts_) restore_.accounts.push_back(name);
@@ -291,21 +289,21 @@ void Relay::restore_held() {
     return;
   }
   restore_.busy = true;
-  store_->held_parts(owner_, restore_.accounts.back(), [this](bool ok, std::vector<StateStore::HeldPart> parts) {
+  ctx_.store->held_parts(ctx_.owner, restore_.accounts.back(), [this](bool ok, std::vector<StateStore::HeldPart> parts) {
     restore_.busy = false;
     if (!ok) {
       restore_.backoff_ms = std::clamp<uint64_t>(restore_.backoff_ms * 2, 500, 30000);
-      restore_.next_ms = now_ms() + restore_.backoff_ms;
+      restore_.next_ms = ctx_.now_ms() + restore_.backoff_ms;
       return;
     }
     restore_.backoff_ms = 0;
     restore_.accounts.pop_back();
     pick_up_parts(std::move(parts));
-    if (!shutting_down_) restore_held();  // the next account, one script at a time
+    if (!ctx_.shutting_down) restore_held();  // the next account, one script at a time
   });
 }
 
-void Relay::pick_up_parts(std::vector<StateStore::HeldPart> parts) {
+void Submits::pick_up_parts(std::vector<StateStore::HeldPart> parts) {
   std::vector<std::string> touched;
   for (auto& p : parts) {
     auto account = accounts_.find(p.account);
@@ -327,7 +325,7 @@ void Relay::pick_up_parts(std::vector<StateStore::HeldPart> parts) {
       msg.source = sm.source_addr;
       msg.destination = sm.destination_addr;
       msg.total = part->total;
-      msg.deadline_ms = now_ms() + uint64_t(config_.limits.long_message_timeout_s) * 1000;
+      msg.deadline_ms = ctx_.now_ms() + uint64_t(ctx_.config.limits.long_message_timeout_s) * 1000;
     }
     HeldMessage::Part held;
     std::copy_n(p.blob.data(), 16, held.id.data());

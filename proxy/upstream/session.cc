@@ -4,8 +4,9 @@
 #include <fmt/format.h>
 
 #include "proxy/log.h"
-#include "proxy/relay.h"
+#include "proxy/state/store.h"
 #include "proxy/stats/server.h"
+#include "proxy/stats/stats.h"
 #include "smpp/codec.h"
 
 namespace proxy {
@@ -13,11 +14,18 @@ namespace proxy {
 using smpp::Command;
 namespace status = smpp::status;
 
-UpstreamSession::UpstreamSession(Relay& relay, const UpstreamConfig& config, int upstream, int slot, uint64_t id)
-    : Connection(relay.loop_, connection_limits(relay.config().limits), relay.counters()),
-      relay_(relay), config_(config), upstream_(upstream), slot_(slot), id_(id) {
+UpstreamLimits upstream_limits(const Limits& limits) {
+  return UpstreamLimits{connection_limits(limits), uint64_t(limits.response_timeout_ms), uint64_t(limits.enquire_link_s) * 1000};
+}
+
+UpstreamSession::UpstreamSession(uv_loop_t* loop, const UpstreamConfig& config, const UpstreamLimits& limits,
+                                 Counters& counters, LinkEvents& events, OperatorDeliveries& deliveries, LatencyHistogram& rtt,
+                                 int upstream, int slot, uint64_t id)
+    : Connection(loop, limits.connection, counters), config_(config), limits_(limits), events_(events),
+      deliveries_(deliveries), rtt_(rtt), link_({limits.enquire_link_ms, limits.response_timeout_ms}),
+      upstream_(upstream), slot_(slot), id_(id) {
   set_peer(config.address.to_string());
-  state_since_ms_ = relay.now_ms();
+  state_since_ms_ = uv_now(loop);
 }
 
 std::string UpstreamSession::describe() const { return fmt::format("upstream {} link {} ({})", config_.name, slot_, peer()); }
@@ -32,23 +40,23 @@ void UpstreamSession::connect() {
     if (st < 0) return self->close(fmt::format("connect failed: {}", uv_strerror(st)));
     self->start_reading();
     self->state_ = State::binding;
-    self->state_since_ms_ = self->relay_.now_ms();
+    self->state_since_ms_ = uv_now(self->loop_);
     smpp::Bind bind;
     bind.kind = Command::bind_transceiver;
     bind.system_id = self->config_.system_id;
     bind.password = self->config_.password;
     bind.system_type = self->config_.system_type;
-    smpp::encode_bind(self->out(), smpp::next_sequence(self->sequence_), bind);
+    smpp::encode_bind(self->out(), self->link_.next_sequence(), bind);
   });
   if (rc != 0) close(fmt::format("connect failed: {}", uv_strerror(rc)));
 }
 
 void UpstreamSession::send(std::unique_ptr<Submit> submit) {
-  uint32_t seq = smpp::next_sequence(sequence_);
+  uint32_t seq = link_.next_sequence();
   smpp::patch_sequence(reinterpret_cast<uint8_t*>(submit->pdu.data()), seq);
   out().append(submit->pdu);
   submit->sent_us = uv_hrtime() / 1000;
-  submit->deadline_ms = relay_.now_ms() + uint64_t(relay_.config().limits.response_timeout_ms);
+  submit->deadline_ms = uv_now(loop_) + limits_.response_timeout_ms;
   in_flight_.emplace(seq, std::move(submit));
 }
 
@@ -60,12 +68,12 @@ void UpstreamSession::unbind() {
   if (closing()) return;
   if (state_ != State::bound) return close("shutting down");
   // Never re-sent on our own: the operator may still take these, as when a link drops.
-  for (auto& [seq, submit] : in_flight_) relay_.submit_answered(std::move(submit), status::ESME_RSYSERR, "");
+  for (auto& [seq, submit] : in_flight_) events_.submit_answered(std::move(submit), status::ESME_RSYSERR, "");
   in_flight_.clear();
   state_ = State::unbinding;
-  state_since_ms_ = relay_.now_ms();
+  state_since_ms_ = uv_now(loop_);
   ++counters_.unbinds_sent;
-  smpp::encode_header_only(out(), Command::unbind, smpp::next_sequence(sequence_));
+  link_.unbind(out());
 }
 
 void UpstreamSession::on_pdu(std::string_view pdu) {
@@ -82,19 +90,16 @@ void UpstreamSession::on_pdu(std::string_view pdu) {
         log::warn_limited("{}: malformed deliver_sm seq {}: {}", describe(), h.sequence, json_quoted(error.reason));
         return acknowledge_deliver(h.sequence, error.status);
       }
-      return relay_.operator_delivered(*this, h.sequence, std::move(sm));
+      return deliveries_.operator_delivered(*this, h.sequence, std::move(sm));
     }
-    case Command::enquire_link: return smpp::encode_header_only(out(), Command::enquire_link_resp, h.sequence);
-    case Command::enquire_link_resp: enquire_sent_ms_ = 0; return;
-    case Command::unbind:
-      smpp::encode_header_only(out(), Command::unbind_resp, h.sequence);
-      return close_after_flush("operator unbound");
-    case Command::unbind_resp: return close("unbind acknowledged");
     default: break;
   }
-  if (smpp::is_response(h.command_id)) return;
-  ++counters_.generic_nacks_sent;
-  smpp::encode_header_only(out(), Command::generic_nack, h.sequence, status::ESME_RINVCMDID);
+  switch (link_.on_pdu(h, out())) {
+    case smpp::Session::Event::none: return;
+    case smpp::Session::Event::nacked: ++counters_.generic_nacks_sent; return;
+    case smpp::Session::Event::peer_unbound: return close_after_flush("operator unbound");
+    case smpp::Session::Event::unbind_answered: return close("unbind acknowledged");
+  }
 }
 
 void UpstreamSession::on_bind_resp(const smpp::Header& h, std::string_view pdu) {
@@ -105,7 +110,7 @@ void UpstreamSession::on_bind_resp(const smpp::Header& h, std::string_view pdu) 
     return close(fmt::format("bind refused: status 0x{:08X} {}", h.status, json_quoted(error.reason)));
   state_ = State::bound;
   log::info("{} bound (system_id {})", describe(), json_quoted(resp.system_id));
-  relay_.link_bound(*this);
+  events_.link_bound(*this);
 }
 
 void UpstreamSession::on_submit_resp(const smpp::Header& h, std::string_view pdu) {
@@ -113,7 +118,7 @@ void UpstreamSession::on_submit_resp(const smpp::Header& h, std::string_view pdu
   if (it == in_flight_.end()) return;  // timed out already, or not ours
   auto submit = std::move(it->second);
   in_flight_.erase(it);
-  relay_.stats().upstream_rtt.record(uv_hrtime() / 1000 - submit->sent_us);
+  rtt_.record(uv_hrtime() / 1000 - submit->sent_us);
   std::string operator_id;
   smpp::DecodeError error;
   uint32_t st = h.status;
@@ -123,7 +128,7 @@ void UpstreamSession::on_submit_resp(const smpp::Header& h, std::string_view pdu
     log::warn_limited("{}: malformed submit_sm_resp: {}", describe(), json_quoted(error.reason));
   }
   if (Command(h.command_id) == Command::generic_nack && st == status::ESME_ROK) st = status::ESME_RSYSERR;
-  relay_.submit_answered(std::move(submit), st, operator_id);
+  events_.submit_answered(std::move(submit), st, operator_id);
 }
 
 void UpstreamSession::fail_expired(uint64_t now_ms) {
@@ -135,13 +140,12 @@ void UpstreamSession::fail_expired(uint64_t now_ms) {
     ++counters_.upstream_requests_timed_out;
     auto submit = std::move(it->second);
     it = in_flight_.erase(it);
-    relay_.submit_answered(std::move(submit), status::ESME_RSYSERR, "");
+    events_.submit_answered(std::move(submit), status::ESME_RSYSERR, "");
   }
 }
 
 void UpstreamSession::on_tick(uint64_t now_ms) {
-  const auto& limits = relay_.config().limits;
-  uint64_t timeout = uint64_t(limits.response_timeout_ms);
+  uint64_t timeout = limits_.response_timeout_ms;
   if (state_ == State::unbinding) {
     if (now_ms - state_since_ms_ > timeout) close("no unbind_resp");
     return;
@@ -151,20 +155,16 @@ void UpstreamSession::on_tick(uint64_t now_ms) {
     return;
   }
   fail_expired(now_ms);
-  if (enquire_sent_ms_ && now_ms - enquire_sent_ms_ > timeout) return close("no answer to enquire_link");
-  if (!enquire_sent_ms_ && now_ms - last_received_ms() > uint64_t(limits.enquire_link_s) * 1000) {
-    enquire_sent_ms_ = now_ms;
-    smpp::encode_header_only(out(), Command::enquire_link, smpp::next_sequence(sequence_));
-  }
+  if (!link_.keepalive(now_ms, last_received_ms(), true, out())) close("no answer to enquire_link");
 }
 
 void UpstreamSession::on_closed() {
   // The operator may or may not have taken these: answer a temporary error, never resend
   // on our own, so that nothing is duplicated at the operator.
   bool was_bound = state_ == State::bound;
-  for (auto& [seq, submit] : in_flight_) relay_.submit_answered(std::move(submit), status::ESME_RSYSERR, "");
+  for (auto& [seq, submit] : in_flight_) events_.submit_answered(std::move(submit), status::ESME_RSYSERR, "");
   in_flight_.clear();
-  relay_.link_closed(*this, was_bound);  // destroys this
+  events_.link_closed(*this, was_bound);  // destroys this
 }
 
 }  // namespace proxy

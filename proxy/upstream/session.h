@@ -5,19 +5,48 @@
 #include <unordered_map>
 
 #include "proxy/config/config.h"
-#include "proxy/net/connection.h"
 #include "proxy/flow.h"
+#include "proxy/net/connection.h"
+#include "smpp/pdu.h"
 #include "smpp/protocol.h"
+#include "smpp/session.h"
 
 namespace proxy {
 
-class Relay;
+class LatencyHistogram;
+class UpstreamSession;
+
+// Where an operator link's events go: its state and its answers to the upstream stage, the
+// receipts and MOs it brings to the deliver stage.
+class LinkEvents {
+ public:
+  virtual ~LinkEvents() = default;
+  virtual void link_bound(UpstreamSession& link) = 0;
+  // Exactly once per submit sent on it: the operator's answer, or ESME_RSYSERR when it cannot come.
+  virtual void submit_answered(std::unique_ptr<Submit> submit, uint32_t status, std::string_view operator_id) = 0;
+  virtual void link_closed(UpstreamSession& link, bool was_bound) = 0;  // its last call: the owner destroys it
+};
+class OperatorDeliveries {
+ public:
+  virtual ~OperatorDeliveries() = default;
+  // A well-formed deliver_sm; whoever takes it answers it with UpstreamSession::acknowledge_deliver.
+  virtual void operator_delivered(UpstreamSession& link, uint32_t sequence, smpp::ShortMessage sm) = 0;
+};
+
+// An operator link's own bounds, from limits in the configuration.
+struct UpstreamLimits {
+  ConnectionLimits connection;
+  uint64_t response_timeout_ms = 10000;
+  uint64_t enquire_link_ms = 30000;
+};
+UpstreamLimits upstream_limits(const Limits& limits);
 
 class UpstreamSession final : public Connection {
  public:
   enum class State { connecting, binding, bound, unbinding };
 
-  UpstreamSession(Relay& relay, const UpstreamConfig& config, int upstream, int slot, uint64_t id);
+  UpstreamSession(uv_loop_t* loop, const UpstreamConfig& config, const UpstreamLimits& limits, Counters& counters,
+                  LinkEvents& events, OperatorDeliveries& deliveries, LatencyHistogram& rtt, int upstream, int slot, uint64_t id);
   void connect();
 
   uint64_t id() const { return id_; }
@@ -45,16 +74,18 @@ class UpstreamSession final : public Connection {
   void on_submit_resp(const smpp::Header& h, std::string_view pdu);
   void fail_expired(uint64_t now_ms);
 
-  Relay& relay_;
   const UpstreamConfig& config_;
+  UpstreamLimits limits_;
+  LinkEvents& events_;
+  OperatorDeliveries& deliveries_;
+  LatencyHistogram& rtt_;
+  smpp::Session link_;
   int upstream_;
   int slot_;
   uint64_t id_;
   State state_ = State::connecting;
   uv_connect_t connect_req_{};
-  uint32_t sequence_ = 0;
   uint64_t state_since_ms_ = 0;
-  uint64_t enquire_sent_ms_ = 0;
   std::unordered_map<uint32_t, std::unique_ptr<Submit>> in_flight_;
 };
 

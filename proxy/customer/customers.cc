@@ -1,0 +1,199 @@
+// The customer side (proxy/customer/customers.h): connections, binds and the lockout of guessers.
+#include "proxy/customer/customers.h"
+
+#include <fmt/format.h>
+
+#include "proxy/log.h"
+
+namespace proxy {
+
+namespace status = smpp::status;
+
+Customers::Customers(Context& ctx, Accounts& accounts)
+    : ctx_(ctx), accounts_(accounts), limits_(customer_limits(ctx.config.limits)),
+      address_guard_(ctx.config.limits.bind_failures_max, ctx.config.limits.bind_failures_window_s,
+                     ctx.config.limits.bind_failures_block_s),
+      account_guard_(ctx.config.limits.bind_failures_account_max, ctx.config.limits.bind_failures_window_s,
+                     ctx.config.limits.bind_failures_block_s),
+      verifier_(ctx.loop, ctx.counters().argon2_runs) {
+  wiring_.binds = this;
+  wiring_.shutting_down = &ctx_.shutting_down;
+}
+
+void Customers::wire(SubmitIntake* submits, DeliveryReturns* deliveries, ReceiverEvents* receivers) {
+  wiring_.submits = submits;
+  wiring_.deliveries = deliveries;
+  receivers_ = receivers;
+}
+
+void Customers::accept(uv_stream_t* listener) {
+  uint64_t id = ctx_.next_session_id++;
+  auto session = std::make_unique<CustomerSession>(ctx_.loop, id, limits_, ctx_.counters(), wiring_);
+  if (uv_accept(listener, reinterpret_cast<uv_stream_t*>(session->tcp())) != 0) {
+    session->close("accept failed");
+    sessions_.emplace(id, std::move(session));  // freed by its close callback
+    return;
+  }
+  ++ctx_.counters().customer_connections;
+  session->accepted();
+  admit(*session);
+  sessions_.emplace(id, std::move(session));
+}
+
+CustomerSession* Customers::find_customer(uint64_t session_id) {
+  auto it = sessions_.find(session_id);
+  return it == sessions_.end() ? nullptr : it->second.get();
+}
+
+// Accepted, then closed at once when over a cap (each refusal counted): what one address, or
+// everyone together, can hold open stays bounded. Counted open until session_closed().
+bool Customers::admit(CustomerSession& session) {
+  const Limits& l = ctx_.config.limits;
+  int& from_address = connections_per_address_[session.remote_address()];
+  bool over_total = sessions_.size() >= size_t(l.connections_max);
+  bool over_address = from_address >= l.connections_per_address_max;
+  ++from_address;
+  if (!over_total && !over_address) return true;
+  ++(over_address ? ctx_.counters().connections_refused_per_address : ctx_.counters().connections_refused_total);
+  session.close(over_address ? fmt::format("{} connections from this address already", l.connections_per_address_max)
+                             : fmt::format("{} customer connections already", l.connections_max));
+  return false;
+}
+
+// A guess costs an Argon2 check only while both its address and the account are under their
+// failure limits, checks in flight included; an account over its limit still takes a password that
+// verified recently (no Argon2), so a storm of guesses blocks the attacker, not the real customer.
+// A bind slot is taken only once the password verified.
+void Customers::authorize(CustomerSession& session, const smpp::Bind& bind, uint32_t sequence) {
+  Counters& counters = ctx_.counters();
+  const std::string& address = session.remote_address();
+  uint64_t now = ctx_.now_ms();
+  auto refuse = [&](uint64_t& reason, uint32_t st, std::string_view why) {
+    refuse_bind(session, bind.system_id, reason, st, why, sequence);
+  };
+  if (ctx_.shutting_down) return refuse(counters.binds_refused_shutting_down, status::ESME_RBINDFAIL, "shutting down");
+  if (address_guard_.blocked(address, now))
+    return refuse(counters.binds_blocked, status::ESME_RBINDFAIL, "too many failed binds from this address");
+  auto it = accounts_.find(bind.system_id);
+  if (it == accounts_.end() || !it->second.config) {
+    address_guard_.failed(address, now);
+    return refuse(counters.binds_refused_unknown_system_id, status::ESME_RINVSYSID, "unknown system_id");
+  }
+  Account& account = it->second;
+  sockaddr_storage peer{};
+  int len = sizeof peer;
+  uv_tcp_getpeername(session.tcp(), reinterpret_cast<sockaddr*>(&peer), &len);
+  bool allowed = false;
+  for (const auto& cidr : account.config->allow_ips) allowed = allowed || cidr.contains(reinterpret_cast<sockaddr*>(&peer));
+  if (!allowed) {
+    address_guard_.failed(address, now);
+    return refuse(counters.binds_refused_address_not_allowed, status::ESME_RBINDFAIL, "address not in allow_ips");
+  }
+  if (account.binds >= account.config->max_binds)  // checked again once the password verified
+    return refuse(counters.binds_refused_bind_limit, status::ESME_RBINDFAIL, fmt::format("account already has {} binds", account.binds));
+  if (verifier_.remembered(account.name, account.config->password_hash, bind.password)) return accept_bind(session, account, sequence);
+  // An account under attack is not locked against its own customer: an address with nothing
+  // against it (no failure, no check running) still gets its password checked, one at a time;
+  // every address that already guessed wrong is refused without a check.
+  if (account_guard_.blocked(account.name, now) && !address_guard_.clean(address, now))
+    return refuse(counters.binds_refused_account_locked, status::ESME_RBINDFAIL, "too many failed binds for this account");
+
+  address_guard_.started(address);
+  account_guard_.started(account.name);
+  verifier_.verify(account.name, account.config->password_hash, bind.password,
+                   [this, id = session.id(), address = address, name = account.name, sequence](bool ok) {
+                     password_checked(id, address, name, sequence, ok);
+                   });
+}
+
+// Counted whether or not the session is still there: closing the connection must not hide a guess.
+void Customers::password_checked(uint64_t session_id, const std::string& address, const std::string& account_name,
+                                 uint32_t sequence, bool ok) {
+  Counters& counters = ctx_.counters();
+  address_guard_.finished(address, ok, ctx_.now_ms());
+  account_guard_.finished(account_name, ok, ctx_.now_ms());
+  CustomerSession* session = find_customer(session_id);
+  bool gone = !session || session->closing();
+  if (!ok && gone) {
+    ++counters.binds_refused;
+    ++counters.binds_refused_wrong_password;
+    log::warn_limited("bind refused for system_id {} from {}: wrong password (the connection had closed)",
+                      json_quoted(account_name), address);
+  }
+  if (gone) return;
+  if (!ok)
+    return refuse_bind(*session, account_name, counters.binds_refused_wrong_password, status::ESME_RINVPASWD, "wrong password", sequence);
+  Account& account = accounts_[account_name];
+  if (!account.config)  // removed by a reload while Argon2 ran
+    return refuse_bind(*session, account_name, counters.binds_refused_unknown_system_id, status::ESME_RINVSYSID,
+                       "unknown system_id", sequence);
+  accept_bind(*session, account, sequence);
+}
+
+void Customers::accept_bind(CustomerSession& session, Account& account, uint32_t sequence) {
+  Counters& counters = ctx_.counters();
+  if (ctx_.shutting_down)
+    return refuse_bind(session, account.name, counters.binds_refused_shutting_down, status::ESME_RBINDFAIL, "shutting down", sequence);
+  if (account.binds >= account.config->max_binds)
+    return refuse_bind(session, account.name, counters.binds_refused_bind_limit, status::ESME_RBINDFAIL,
+                       fmt::format("account already has {} binds", account.binds), sequence);
+  ++account.binds;
+  ++counters.binds_ok;
+  session.bind_decided(&account, status::ESME_ROK, sequence);
+  log::info("{} bound", session.describe());
+  if (session.can_receive()) {
+    account.receivers.push_back(&session);
+    receivers_->receiver_bound(account);
+  }
+}
+
+void Customers::refuse_bind(CustomerSession& session, std::string_view system_id, uint64_t& reason, uint32_t st,
+                            std::string_view why, uint32_t sequence) {
+  ++ctx_.counters().binds_refused;
+  ++reason;
+  log::warn_limited("bind refused for system_id {} from {}: {}", json_quoted(system_id), session.peer(), why);
+  session.bind_decided(nullptr, st, sequence);
+}
+
+void Customers::session_closed(CustomerSession& session) {
+  if (auto it = connections_per_address_.find(session.remote_address()); it != connections_per_address_.end())
+    if (--it->second <= 0) connections_per_address_.erase(it);
+  if (Account* account = session.account()) {
+    --account->binds;
+    std::erase(account->receivers, &session);
+  }
+  sessions_.erase(session.id());
+}
+
+// ---- the NOC's view and shutdown ----
+
+void Customers::describe(Snapshot& s) const {
+  for (const auto& [name, account] : accounts_) s.sessions[name] = 0;
+  uint64_t awaiting = 0;
+  for (const auto& [id, session] : sessions_) {
+    awaiting += session->deliveries_awaiting_ack();
+    if (session->account() && session->state() == CustomerSession::State::bound) ++s.sessions[session->account()->name];
+  }
+  s.deliveries_awaiting_ack = awaiting;
+}
+
+bool Customers::idle() const {
+  for (const auto& [id, c] : sessions_)
+    if (c->outstanding() > 0) return false;  // deciding, waiting for the store, or at an operator
+  return true;
+}
+
+size_t Customers::unbind_all() {
+  std::vector<CustomerSession*> sessions;
+  for (auto& [id, c] : sessions_) sessions.push_back(c.get());
+  for (auto* c : sessions) c->unbind();
+  return sessions.size();
+}
+
+void Customers::for_each_session(const std::function<void(Connection&)>& fn) {
+  std::vector<CustomerSession*> sessions;
+  for (auto& [id, c] : sessions_) sessions.push_back(c.get());
+  for (auto* c : sessions) fn(*c);
+}
+
+}  // namespace proxy

@@ -1,0 +1,71 @@
+// The customer side as a whole: accepting connections (within caps per address and in all),
+// binds (allowlist, bind limit, Argon2 off the loop, lockout of guessers), the bound sessions.
+#pragma once
+
+#include <uv.h>
+
+#include <functional>
+#include <memory>
+#include <string>
+#include <unordered_map>
+
+#include "proxy/context.h"
+#include "proxy/customer/account.h"
+#include "proxy/customer/bind_guard.h"
+#include "proxy/customer/passwords.h"
+#include "proxy/customer/session.h"
+
+namespace proxy {
+
+// A receiver bound: the deliver stage sends it what is kept for its account.
+class ReceiverEvents {
+ public:
+  virtual ~ReceiverEvents() = default;
+  virtual void receiver_bound(Account& account) = 0;
+};
+
+// Finding a customer's session again when its answer is ready (it may be gone by then).
+class CustomerDirectory {
+ public:
+  virtual ~CustomerDirectory() = default;
+  virtual CustomerSession* find_customer(uint64_t session_id) = 0;
+};
+
+class Customers final : public BindDesk, public CustomerDirectory {
+ public:
+  Customers(Context& ctx, Accounts& accounts);
+  void wire(SubmitIntake* submits, DeliveryReturns* deliveries, ReceiverEvents* receivers);
+
+  void accept(uv_stream_t* listener);
+  CustomerSession* find_customer(uint64_t session_id) override;
+
+  void describe(Snapshot& s) const;
+  bool idle() const;  // no submit of theirs unanswered
+  bool none() const { return sessions_.empty(); }
+  size_t unbind_all();  // shutdown; returns the sessions told
+  void for_each_session(const std::function<void(Connection&)>& fn);
+
+  // BindDesk
+  void authorize(CustomerSession& session, const smpp::Bind& bind, uint32_t sequence) override;
+  void session_closed(CustomerSession& session) override;
+
+ private:
+  bool admit(CustomerSession& session);
+  void password_checked(uint64_t session_id, const std::string& address, const std::string& account, uint32_t sequence, bool ok);
+  void accept_bind(CustomerSession& session, Account& account, uint32_t sequence);
+  void refuse_bind(CustomerSession& session, std::string_view system_id, uint64_t& reason, uint32_t status,
+                   std::string_view why, uint32_t sequence);
+
+  Context& ctx_;
+  Accounts& accounts_;
+  CustomerWiring wiring_;
+  ReceiverEvents* receivers_ = nullptr;
+  CustomerLimits limits_;
+  BindGuard address_guard_;  // failed binds per remote address
+  BindGuard account_guard_;  // failed binds per account, from any address
+  BindVerifier verifier_;
+  std::unordered_map<std::string, int> connections_per_address_;  // open customer connections by IP
+  std::unordered_map<uint64_t, std::unique_ptr<CustomerSession>> sessions_;
+};
+
+}  // namespace proxy

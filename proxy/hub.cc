@@ -1,0 +1,238 @@
+// The hub (proxy/hub.h). The path of a message, stage by stage (docs/architecture.md):
+//
+//   customer ─▶ customer/ (accept, bind) ─▶ customer/session (window, decode once)
+//            ─▶ submit/ (policy, state store, long messages) ─▶ upstream/ (route, links) ─▶ operator
+//   operator ─▶ upstream/session ─▶ deliver/ (receipts mapped back, MOs to their account,
+//            kept in the state store) ─▶ customer/session of a receiver ─▶ customer
+#include "proxy/hub.h"
+
+#include <fmt/format.h>
+#include <nlohmann/json.hpp>
+
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <cstring>
+
+#include "proxy/log.h"
+#include "proxy/stats/server.h"
+
+namespace proxy {
+
+namespace status = smpp::status;
+
+namespace {
+constexpr uint64_t kTickMs = 250;
+constexpr int kShutdownGraceMs = 2000;
+constexpr uint64_t kUnbindWaitMs = 2000;  // at shutdown, for each peer's unbind_resp
+constexpr uint64_t kLastFlushMs = 1000;   // then for what is still queued to peers that did not answer
+
+std::unique_ptr<StateStore> attach_store(Context& ctx) {
+  auto store = make_state_store(ctx.loop, ctx.config, ctx.counters());
+  ctx.store = store.get();
+  return store;
+}
+
+ReceiptMap::Limits receipt_map_limits(const Limits& l) {
+  return ReceiptMap::Limits{size_t(l.receipt_map_local_max), uint64_t(l.receipt_map_hold_s) * 1000,
+                            uint64_t(l.unknown_receipt_retry_s) * 1000};
+}
+}  // namespace
+
+Hub::Hub(uv_loop_t* loop, Config config, uint32_t instance, std::string version)
+    : ctx_(loop, std::move(config), instance), store_(attach_store(ctx_)),
+      receipts_(*store_, ctx_.counters(), receipt_map_limits(ctx_.config.limits)), upstreams_(ctx_),
+      customers_(ctx_, accounts_), submits_(ctx_, accounts_, receipts_),
+      deliveries_(ctx_, accounts_, receipts_), version_(std::move(version)), started_ms_(uv_now(loop)) {
+  for (const auto& [name, account] : ctx_.config.accounts) {
+    accounts_[name].name = name;
+    accounts_[name].config = account;
+  }
+  upstreams_.wire(&submits_, &deliveries_);
+  customers_.wire(&submits_, &deliveries_, &deliveries_);
+  submits_.wire(&customers_, &upstreams_, &deliveries_);
+  deliveries_.wire(&upstreams_, &submits_);
+  store_->on_back([this](bool lost) { receipts_.store_back(lost); });
+  if (!ctx_.policy->enforcing()) log::warn("policy.mode is off: messages are relayed without any rule");
+  if (!ctx_.audit.open(ctx_.config.audit_file, ctx_.config.audit_mask_numbers, ctx_.config.audit_visible_digits))
+    log::error("cannot open the audit log {}: {}", ctx_.config.audit_file, std::strerror(errno));
+}
+
+Hub::~Hub() = default;
+
+int Hub::start() {
+  sockaddr_storage addr;
+  if (int rc = to_sockaddr(ctx_.config.smpp_listen, addr)) return rc;
+  uv_tcp_init(ctx_.loop, &listener_);
+  listener_.data = this;
+  // SO_REUSEPORT: several hajib processes can share one port, the kernel spreading the binds;
+  // the rules they enforce together live in Redis (docs/state.md).
+  int fd = ::socket(addr.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+  int one = 1;
+  if (fd < 0 || ::setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &one, sizeof one) != 0 ||
+      ::setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one) != 0 || uv_tcp_open(&listener_, fd) != 0) {
+    if (fd >= 0) ::close(fd);
+    return UV_EINVAL;
+  }
+  if (int rc = uv_tcp_bind(&listener_, reinterpret_cast<sockaddr*>(&addr), 0)) return rc;
+  if (int rc = uv_listen(reinterpret_cast<uv_stream_t*>(&listener_), 1024, [](uv_stream_t* s, int st) {
+        if (st == 0) static_cast<Hub*>(s->data)->customers_.accept(s);
+      }))
+    return rc;
+  smpp_port_ = bound_port(&listener_);
+  upstreams_.start();
+  uv_timer_init(ctx_.loop, &tick_);
+  tick_.data = this;
+  uv_timer_start(&tick_, [](uv_timer_t* t) { static_cast<Hub*>(t->data)->on_tick(); }, kTickMs, kTickMs);
+  return 0;
+}
+
+void Hub::on_tick() {
+  uint64_t now = ctx_.now_ms();
+  ctx_.audit.flush();
+  bool restore = store_->up() && !ctx_.shutting_down && now - started_ms_ > uint64_t(keys::kClaimMs) + 500;
+  submits_.on_tick(now, ticks_ % 2 == 0, restore);
+  receipts_.on_tick(now);
+  store_->sweep_receipts();
+  deliveries_.on_tick(now);
+  upstreams_.on_tick(now, ticks_++ % 4 == 0);
+  if (ctx_.shutting_down) shutdown_step(now);
+}
+
+bool Hub::reload() {
+  Config& config = ctx_.config;
+  std::vector<ConfigError> errors;
+  auto fresh = load_config(config.path, errors);
+  if (!fresh) {
+    ++counters().policy_reload_failures;
+    for (const auto& e : errors) log::error("{}", e.to_string());
+    log::error("reload refused: {} errors; policy {} stays", errors.size(), ctx_.policy->version());
+    ctx_.audit.event(ctx_.wall_ms(), "reload", {{"ok", false}, {"errors", errors.size()}, {"policy", ctx_.policy->version()}});
+    return false;
+  }
+  // What the running process cannot change: reported, not half-applied.
+  std::vector<std::string> restart;
+  if (fresh->smpp_listen != config.smpp_listen || fresh->stats_listen != config.stats_listen) restart.push_back("listen");
+  if (fresh->redis_host != config.redis_host || fresh->redis_port != config.redis_port || fresh->redis_db != config.redis_db)
+    restart.push_back("state");
+  if (!(fresh->limits == config.limits)) restart.push_back("limits");
+  if (!(fresh->upstreams == config.upstreams)) restart.push_back("upstreams");
+  if (!(fresh->routes == config.routes)) restart.push_back("routes");
+  for (const auto& what : restart) {
+    ++counters().settings_needing_restart;
+    log::warn("reload: '{}' changed and needs a restart; the running values stay", what);
+  }
+  for (auto& [name, account] : accounts_)
+    if (!fresh->accounts.count(name)) account.config = nullptr;  // bound sessions stay; new binds are refused
+  for (const auto& [name, account] : fresh->accounts) {
+    accounts_[name].name = name;
+    accounts_[name].config = account;
+  }
+  log::set_level(fresh->log_level);
+  config.accounts = fresh->accounts;
+  config.mo_owner = fresh->mo_owner;
+  config.policy = fresh->policy;
+  if (fresh->audit_file != config.audit_file || fresh->audit_mask_numbers != config.audit_mask_numbers ||
+      fresh->audit_visible_digits != config.audit_visible_digits) {
+    config.audit_file = fresh->audit_file;
+    config.audit_mask_numbers = fresh->audit_mask_numbers;
+    config.audit_visible_digits = fresh->audit_visible_digits;
+    ctx_.audit.open(config.audit_file, config.audit_mask_numbers, config.audit_visible_digits);
+  }
+  std::string old_version = ctx_.policy->version();
+  ctx_.policy = fresh->policy;  // one step: messages in flight keep the table they were decided by
+  ++counters().policy_reloads;
+  log::info("reloaded {}: policy {} -> {}", config.path, old_version, ctx_.policy->version());
+  ctx_.audit.event(ctx_.wall_ms(), "reload", {{"ok", true}, {"policy", ctx_.policy->version()}, {"previous", old_version}});
+  return true;
+}
+
+void Hub::reopen_audit_log() {
+  if (!ctx_.audit.reopen()) log::error("cannot reopen the audit log {}: {}", ctx_.config.audit_file, std::strerror(errno));
+}
+
+// ---- the NOC's view and shutdown ----
+
+Snapshot Hub::snapshot() const {
+  Snapshot s;
+  s.version = version_;
+  s.uptime_s = (uv_now(ctx_.loop) - started_ms_) / 1000;
+  customers_.describe(s);
+  upstreams_.describe(s);
+  submits_.describe(s);
+  s.state_store = store_->describe();
+  s.receipt_mappings_held = receipts_.held();
+  s.receipt_mappings_unconfirmed = receipts_.unconfirmed();
+  return s;
+}
+
+bool Hub::finished_draining() const { return customers_.idle() && upstreams_.idle(); }
+
+// SIGTERM, in steps driven by the tick (each bounded, so that the process always exits):
+//   draining   customers are not read; what is in flight is answered (at most kShutdownGraceMs)
+//   unbinding  unbind to every operator link, then every bound customer (whose socket is read
+//              again: submits found there get ESME_RSYSERR); each unbind_resp closes its session
+//   closing    after kUnbindWaitMs, peers that did not answer are closed once their output is
+//              flushed, or at once after kLastFlushMs more; then the state store and the timers.
+void Hub::shutdown() {
+  if (ctx_.shutting_down) return;
+  ctx_.shutting_down = true;
+  shutdown_started_ms_ = ctx_.now_ms();
+  log::info("shutting down: answering what is in flight (at most {} ms), then unbinding", kShutdownGraceMs);
+  uv_close(reinterpret_cast<uv_handle_t*>(&listener_), nullptr);
+  upstreams_.fail_waiting(status::ESME_RSYSERR);
+  if (finished_draining()) unbind_everyone(ctx_.now_ms());
+}
+
+void Hub::shutdown_step(uint64_t now) {
+  switch (shutdown_step_) {
+    case ShutdownStep::draining:
+      if (finished_draining() || now - shutdown_started_ms_ >= uint64_t(kShutdownGraceMs)) unbind_everyone(now);
+      return;
+    case ShutdownStep::unbinding:
+    case ShutdownStep::closing:
+      if (upstreams_.no_links() && customers_.none()) return finish_shutdown();
+      if (shutdown_step_ == ShutdownStep::unbinding && now - unbind_started_ms_ >= kUnbindWaitMs) {
+        shutdown_step_ = ShutdownStep::closing;
+        close_unanswered(false);
+      } else if (now - unbind_started_ms_ >= kUnbindWaitMs + kLastFlushMs) {
+        close_unanswered(true);
+      }
+      return;
+    case ShutdownStep::done: return;
+  }
+}
+
+void Hub::unbind_everyone(uint64_t now) {
+  if (shutdown_step_ != ShutdownStep::draining) return;
+  shutdown_step_ = ShutdownStep::unbinding;
+  unbind_started_ms_ = now;
+  upstreams_.fail_waiting(status::ESME_RSYSERR);
+  // Links first: what they still hold is answered now, ahead of its customer's unbind.
+  size_t links = upstreams_.unbind_all();
+  size_t customers = customers_.unbind_all();
+  log::info("shutting down: unbind sent to {} operator links and {} customer sessions", links, customers);
+}
+
+// Peers that did not answer the unbind: closed once what is queued to them is written; at
+// the last step (hard), at once.
+void Hub::close_unanswered(bool hard) {
+  auto close = [this, hard](Connection& peer) {
+    if (hard) return peer.close("shutting down: its output could not be flushed");
+    if (peer.closing()) return;
+    ++counters().unbinds_unanswered;
+    peer.close_after_flush("shutting down: no unbind_resp in time");
+  };
+  upstreams_.for_each_link(close);
+  customers_.for_each_session(close);
+}
+
+void Hub::finish_shutdown() {
+  shutdown_step_ = ShutdownStep::done;
+  uv_close(reinterpret_cast<uv_handle_t*>(&tick_), nullptr);
+  upstreams_.stop();
+  submits_.finish();
+  store_->close();
+}
+
+}  // namespace proxy

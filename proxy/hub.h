@@ -1,0 +1,70 @@
+// Builds the stages, wires them together, and runs what belongs to none of them: the customer
+// port, the tick, SIGHUP reloads, the NOC's snapshot, and the steps of a graceful shutdown.
+#pragma once
+
+#include <uv.h>
+
+#include <memory>
+#include <string>
+
+#include "proxy/context.h"
+#include "proxy/customer/account.h"
+#include "proxy/customer/customers.h"
+#include "proxy/deliver/deliveries.h"
+#include "proxy/deliver/receipt_map.h"
+#include "proxy/state/store.h"
+#include "proxy/submit/submits.h"
+#include "proxy/upstream/upstreams.h"
+
+namespace proxy {
+
+class Hub {
+ public:
+  Hub(uv_loop_t* loop, Config config, uint32_t instance, std::string version);
+  ~Hub();
+
+  // Binds the customer port and starts the operator links; returns a libuv error code.
+  int start();
+  uint16_t smpp_port() const { return smpp_port_; }
+  // SIGTERM: answer everything in flight, unbind, close; the loop then ends.
+  void shutdown();
+  // SIGHUP: load the files again; apply the policy and accounts if they are valid, keep the old
+  // ones if not; report settings that need a restart. Returns false when the files had errors.
+  bool reload();
+  void reopen_audit_log();
+  // Tests and `explain` decide at chosen instants: the wall clock the rules see is frozen there.
+  void freeze_clock_at(int64_t unix_seconds) { ctx_.frozen_clock = unix_seconds; }
+
+  const Config& config() const { return ctx_.config; }
+  Stats& stats() { return ctx_.stats; }
+  Counters& counters() { return ctx_.counters(); }
+  Snapshot snapshot() const;
+
+ private:
+  void on_tick();
+  bool finished_draining() const;
+  void shutdown_step(uint64_t now);
+  void unbind_everyone(uint64_t now);
+  void close_unanswered(bool hard);
+  void finish_shutdown();
+
+  Context ctx_;
+  std::unique_ptr<StateStore> store_;
+  ReceiptMap receipts_;
+  Accounts accounts_;
+  Upstreams upstreams_;
+  Customers customers_;
+  Submits submits_;
+  Deliveries deliveries_;
+  std::string version_;
+  uint64_t started_ms_;
+  uv_tcp_t listener_{};
+  uv_timer_t tick_{};
+  uint16_t smpp_port_ = 0;
+  uint64_t ticks_ = 0;
+  uint64_t shutdown_started_ms_ = 0;
+  enum class ShutdownStep { draining, unbinding, closing, done } shutdown_step_ = ShutdownStep::draining;
+  uint64_t unbind_started_ms_ = 0;
+};
+
+}  // namespace proxy

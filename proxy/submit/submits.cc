@@ -1,0 +1,262 @@
+// The way out (proxy/submit/submits.h):
+//   customer ──submit_sm──▶ destination normalised ─▶ text decoded once ─▶ a part of a long
+//   message? (long_messages.cc) ─▶ policy decides ─▶ stateful rules in the state store, one
+//   script ─▶ route (ported numbers, prefixes) ─▶ the operator side ─▶ the operator's answer:
+//   the receipt mapping remembered, usage counted, the customer answered exactly once.
+#include "proxy/submit/submits.h"
+
+#include "policy/msisdn.h"
+#include "policy/saudi_time.h"
+#include "proxy/deliver/receipt_id.h"
+#include "proxy/log.h"
+#include "proxy/submit/message_text.h"
+#include "smpp/pdu_edit.h"
+#include "smpp/smpp_time.h"
+
+namespace proxy {
+
+namespace status = smpp::status;
+
+namespace {
+// When a message's receipt mapping may go: its receipt can come until its validity_period ends,
+// and an EXPIRED receipt a little after. 0 (the configured default) when it gives none.
+int64_t receipt_expiry(std::string_view validity_period, int64_t now) {
+  auto until = smpp::smpp_time_to_unix(validity_period, now);
+  if (!until) return 0;
+  return std::clamp<int64_t>(*until + 3600, now + 60, now + StateStore::kReceiptMappingMaxS);
+}
+}  // namespace
+
+Submits::Submits(Context& ctx, Accounts& accounts, ReceiptMap& receipts)
+    : ctx_(ctx), accounts_(accounts), receipts_(receipts), usage_(*ctx.store, ctx.counters(), ctx.owner) {}
+
+void Submits::wire(CustomerDirectory* customers, Outbound* outbound, DeliverySink* deliveries) {
+  customers_ = customers;
+  outbound_ = outbound;
+  deliveries_ = deliveries;
+}
+
+void Submits::refuse(CustomerSession& session, uint32_t sequence, uint32_t st) {
+  ++ctx_.counters().submits_refused;
+  ctx_.stats.refused(st);
+  session.answer_submit(sequence, st, "");
+}
+
+void Submits::submit(CustomerSession& session, uint32_t sequence, std::string_view pdu, const smpp::ShortMessage& sm) {
+  Counters& counters = ctx_.counters();
+  const auto& policy = ctx_.policy;
+  ++counters.submits_received;
+  auto destination = policy::normalize_msisdn(sm.destination_addr);
+  if (!destination) {
+    audit_refusal(session, sm, sm.destination_addr, {}, "destination.invalid", status::ESME_RINVDSTADR);
+    return refuse(session, sequence, status::ESME_RINVDSTADR);
+  }
+  TextResult text = message_text(sm, ctx_.config.text, text_);
+  if (text == TextResult::bad_udh) {
+    audit_refusal(session, sm, *destination, {}, "message.bad_udh", status::ESME_RINVESMCLASS);
+    return refuse(session, sequence, status::ESME_RINVESMCLASS);
+  }
+  bool malformed = false;
+  if (auto part = concatenation_of(sm, malformed)) return submit_part(session, sequence, pdu, sm, std::move(*destination), *part);
+  if (malformed) {
+    audit_refusal(session, sm, *destination, {}, "message.bad_concatenation", status::ESME_RINVESMCLASS);
+    return refuse(session, sequence, status::ESME_RINVESMCLASS);
+  }
+  int64_t now_s = ctx_.wall_ms() / 1000;
+  policy::Verdict verdict;
+  policy::Message message{session.account()->name, sm.source_addr, *destination, text_, text == TextResult::ok, 1};
+  if (policy->enforcing()) {
+    verdict = policy->decide(message, policy::Context{now_s});
+    ctx_.stats.decided(verdict);
+  }
+  if (verdict.outcome == policy::Outcome::reject) {
+    audit_refusal(session, sm, *destination, verdict, policy::rule_id(verdict.rule));
+    return refuse(session, sequence, verdict.status);
+  }
+  policy::StateNeeds needs;
+  if (policy->enforcing()) needs = policy->state_needs(message, verdict);
+  auto submit = std::make_unique<Submit>();
+  submit->customer = session.id();
+  submit->customer_sequence = sequence;
+  submit->account = &session.account()->name;
+  submit->destination = std::move(*destination);
+  submit->policy = policy;
+  submit->verdict = verdict;
+  submit->receipt_expires_s = receipt_expiry(sm.validity_period, now_s);
+  if (ctx_.audit.enabled()) submit->sender = sm.source_addr;
+  // International TON/NPI with the normalised number; every other byte is the customer's.
+  if (!smpp::rewrite_destination(pdu, 1, 1, submit->destination, submit->pdu))
+    return refuse(session, sequence, status::ESME_RINVDSTADR);
+  if (!needs.any()) {
+    if (verdict.outcome == policy::Outcome::flag) ++counters.submits_flagged;
+    return route(std::move(submit));
+  }
+  auto reservation = std::make_unique<StateReservation>();
+  reservation->account = *submit->account;
+  reservation->sender = sm.source_addr;
+  reservation->number = submit->destination;
+  reservation->number_hash = number_hash(ctx_.config, submit->destination);
+  reservation->saudi_day = policy::saudi_time(now_s).day;
+  reservation->parts = 1;
+  reservation->needs = needs;
+  submit->reserved = std::move(reservation);
+  const StateReservation& r = *submit->reserved;
+  ctx_.store->reserve(r, [this, s = submit.release()](bool ok, policy::Rule failed) {
+    state_checked(std::unique_ptr<Submit>(s), ok, failed);
+  });
+}
+
+// The state store's answer for one message: relay it, refuse it, or decide without the store.
+void Submits::state_checked(std::unique_ptr<Submit> submit, bool ok, policy::Rule failed) {
+  Counters& counters = ctx_.counters();
+  const auto& policy = ctx_.policy;
+  if (!ok) {
+    ++counters.state_degraded;
+    const policy::StateNeeds& n = submit->reserved->needs;
+    std::vector<policy::Rule> needed;
+    if (n.throughput) needed.push_back(policy::Rule::account_throughput);
+    if (n.opt_out) needed.push_back(policy::Rule::recipient_opted_out);
+    if (n.awareness) needed.push_back(policy::Rule::awareness_daily_cap);
+    if (n.charge) needed.push_back(policy::Rule::account_balance);
+    submit->reserved.reset();  // nothing was taken
+    for (policy::Rule r : needed) {
+      if (policy->passes_when_store_down(r)) continue;
+      log::warn_limited("state store down: {} cannot be decided for account {}; ESME_RSYSERR (retry)",
+                        policy::rule_id(r), *submit->account);
+      ++counters.submits_temporary_error;
+      audit_answer(*submit, status::ESME_RSYSERR, "");
+      return answer(*submit, status::ESME_RSYSERR);
+    }
+    log::warn_limited("state store down: account {} relayed without its stateful rules (configured to pass)",
+                      *submit->account);
+  } else if (failed != policy::Rule::none) {
+    submit->reserved.reset();  // a refused reservation took nothing
+    submit->verdict.outcome = policy::Outcome::reject;
+    submit->verdict.rule = failed;
+    submit->verdict.status = policy->status(failed);
+    if (policy->action(failed) == policy::Action::reject) {
+      ctx_.stats.decided(submit->verdict);
+      ++counters.submits_refused;
+      ctx_.stats.refused(submit->verdict.status);
+      audit_answer(*submit, submit->verdict.status, "");
+      return answer(*submit, submit->verdict.status);
+    }
+  }
+  if (submit->verdict.outcome == policy::Outcome::flag) ++counters.submits_flagged;
+  route(std::move(submit));
+}
+
+void Submits::audit_refusal(const CustomerSession& session, const smpp::ShortMessage& sm, std::string_view recipient,
+                            const policy::Verdict& v, std::string_view rule, uint32_t st) {
+  if (!ctx_.audit.enabled()) return;
+  AuditLog::Decision d;
+  d.unix_ms = ctx_.wall_ms();
+  d.policy_version = ctx_.policy->version();
+  d.account = session.account()->name;
+  d.session = session.id();
+  d.sender = sm.source_addr;
+  d.message_class = v.rule == policy::Rule::none ? "" : policy::name(v.message_class);
+  d.recipient = recipient;
+  d.verdict = "reject";
+  d.rule = rule;
+  d.status = st ? st : v.status;
+  ctx_.audit.decision(d);
+}
+
+void Submits::audit_answer(const Submit& submit, uint32_t st, std::string_view operator_id) {
+  if (!ctx_.audit.enabled()) return;
+  AuditLog::Decision d;
+  d.unix_ms = ctx_.wall_ms();
+  d.policy_version = submit.policy ? std::string_view(submit.policy->version()) : "";
+  d.account = *submit.account;
+  d.session = submit.customer;
+  d.sender = submit.sender;
+  d.message_class = policy::name(submit.verdict.message_class);
+  d.recipient = submit.destination;
+  static constexpr const char* kVerdict[] = {"accept", "flag", "reject"};
+  d.verdict = kVerdict[size_t(submit.verdict.outcome)];
+  d.rule = policy::rule_id(submit.verdict.rule);
+  d.status = st;
+  d.upstream = submit.upstream >= 0 ? std::string_view(ctx_.config.upstreams[size_t(submit.upstream)].name) : "";
+  d.message_id = st == status::ESME_ROK ? view(submit.id) : "";
+  d.operator_message_id = operator_id;
+  ctx_.audit.decision(d);
+}
+
+void Submits::route(std::unique_ptr<Submit> submit) {
+  auto upstream = outbound_->route(submit->destination);
+  if (!upstream) {
+    ++ctx_.counters().submits_refused;
+    ctx_.stats.refused(status::ESME_RINVDSTADR);
+    return answer(*submit, status::ESME_RINVDSTADR);
+  }
+  submit->upstream = *upstream;
+  submit->id = ctx_.ids.next();
+  outbound_->dispatch(std::move(submit));
+}
+
+void Submits::send_internal(std::unique_ptr<Submit> submit) { route(std::move(submit)); }
+
+void Submits::answer(Submit& submit, uint32_t st) {
+  // Every submit ends here, once: settle what the state store holds for it.
+  if (st == status::ESME_ROK && submit.verdict.outcome != policy::Outcome::reject) {
+    // Counted here, written to the store in one batch per tick: billing needs totals, not a
+    // round trip per message.
+    usage_.count(*submit.account, policy::saudi_time(ctx_.wall_ms() / 1000).day, submit.verdict.message_class,
+                 submit.counts_as_message);
+  } else if (submit.reserved) {
+    ctx_.store->release(*submit.reserved);  // not relayed: its awareness allowance and balance come back
+  }
+  submit.reserved.reset();
+  if (submit.internal) return;
+  if (submit.answered_early) {
+    if (st != status::ESME_ROK && (submit.registered_delivery & 0x03))
+      failure_receipt(*submit.account, view(submit.id), submit.sender, submit.destination, st, "REJECTD", 8);
+    return;
+  }
+  CustomerSession* customer = customers_->find_customer(submit.customer);
+  if (!customer) {
+    ++ctx_.counters().submit_responses_orphaned;
+    return;
+  }
+  customer->answer_submit(submit.customer_sequence, st, st == status::ESME_ROK ? view(submit.id) : "");
+}
+
+void Submits::submit_failed(std::unique_ptr<Submit> submit, uint32_t st) { answer(*submit, st); }
+
+void Submits::submit_answered(std::unique_ptr<Submit> submit, uint32_t st, std::string_view operator_id) {
+  Counters& counters = ctx_.counters();
+  const UpstreamConfig& upstream = ctx_.config.upstreams[size_t(submit->upstream)];
+  if (st == status::ESME_ROK) {
+    ++counters.submits_relayed;
+    int64_t expires = submit->receipt_expires_s ? submit->receipt_expires_s
+                                                : ctx_.wall_ms() / 1000 + ctx_.config.limits.receipt_map_ttl_s;
+    if (auto key = canonical_operator_id(operator_id, upstream.submit_id_format))
+      receipts_.remember(upstream.name, *key, *submit->account, view(submit->id), expires, ctx_.now_ms());
+    else
+      log::warn_limited("upstream {} gave message id {} which is not {}; its receipts will not map", upstream.name,
+                        json_quoted(operator_id), "in the configured format");
+  } else if (operator_id.empty() && (st == status::ESME_RSYSERR)) {
+    ++counters.submits_temporary_error;
+  } else {
+    ++counters.submits_operator_error;
+  }
+  audit_answer(*submit, st, operator_id);
+  answer(*submit, st);
+}
+
+void Submits::on_tick(uint64_t now, bool renew_claims, bool restore) {
+  usage_.flush();
+  expire_held(now);
+  if (renew_claims) renew_held_claims();
+  if (restore) restore_held();
+}
+
+void Submits::finish() { usage_.flush(true); }
+
+void Submits::describe(Snapshot& s) const {
+  s.long_messages_held = held_.size();
+  s.usage_batches_unconfirmed = usage_.unconfirmed();
+}
+
+}  // namespace proxy

@@ -1,0 +1,48 @@
+// Billing usage: messages and parts relayed per account, Saudi day and class, counted in memory
+// and written to the state store in one batch per tick, each batch counted there exactly once.
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <string>
+#include <tuple>
+#include <utility>
+
+#include "policy/message.h"
+
+namespace proxy {
+
+class StateStore;
+struct Counters;
+
+class UsageLedger {
+ public:
+  UsageLedger(StateStore& store, Counters& counters, std::string owner)
+      : store_(store), counters_(counters), owner_(std::move(owner)) {}
+  void count(const std::string& account, int64_t saudi_day, policy::MessageClass c, bool counts_as_message);
+  // Once per tick; `last` at shutdown (there is no later tick to wait for).
+  void flush(bool last = false);
+  size_t unconfirmed() const { return unconfirmed_.size(); }
+
+ private:
+  struct Batch {
+    std::string account;
+    int64_t day = 0;
+    policy::MessageClass message_class{};
+    int messages = 0, parts = 0;
+    bool sending = false;
+  };
+  void send(uint64_t batch);
+
+  StateStore& store_;
+  Counters& counters_;
+  std::string owner_;
+  // Not yet written: (account, Saudi day, class) -> (messages, parts).
+  std::map<std::tuple<std::string, int64_t, policy::MessageClass>, std::pair<int, int>> tallies_;
+  // Sent and not yet confirmed, by batch number: kept, and sent again under the same number
+  // (the store counts a number once), until the store confirms it.
+  std::map<uint64_t, Batch> unconfirmed_;
+  uint64_t batches_ = 0;
+};
+
+}  // namespace proxy
