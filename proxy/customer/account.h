@@ -13,7 +13,7 @@
 
 namespace proxy {
 
-class CustomerSession;
+class Receiver;
 
 // Shared by the stages that count against an account: customers (binds), submit (held long
 // messages) and deliver (receivers, kept deliveries). Each field says who writes it.
@@ -23,7 +23,7 @@ struct Account {
   int binds = 0;  // customers: bound or binding right now, against max_binds
   int held_messages = 0;  // submit: long messages waiting for parts, against limits.long_messages_max
   size_t held_bytes = 0;  // submit: their parts' bytes, against limits.long_message_bytes_max
-  std::vector<CustomerSession*> receivers;  // customers: its bound sessions that take deliver_sm
+  std::vector<Receiver*> receivers;  // customers: its bound sessions that take deliver_sm
   // deliver: what follows.
   size_t next_receiver = 0;
   std::unordered_set<std::string> kept_in_flight;  // deliveries at a customer right now, by key

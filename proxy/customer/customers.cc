@@ -45,6 +45,13 @@ CustomerSession* Customers::find_customer(uint64_t session_id) {
   return it == sessions_.end() ? nullptr : it->second.get();
 }
 
+bool Customers::answer_submit(uint64_t session_id, uint32_t sequence, uint32_t st, std::string_view message_id) {
+  CustomerSession* session = find_customer(session_id);
+  if (!session) return false;
+  session->answer_submit(sequence, st, message_id);
+  return true;
+}
+
 // Accepted, then closed at once when over a cap (each refusal counted): what one address, or
 // everyone together, can hold open stays bounded. Counted open until session_closed().
 bool Customers::admit(CustomerSession& session) {
@@ -160,7 +167,7 @@ void Customers::session_closed(CustomerSession& session) {
     if (--it->second <= 0) connections_per_address_.erase(it);
   if (Account* account = session.account()) {
     --account->binds;
-    std::erase(account->receivers, &session);
+    std::erase(account->receivers, static_cast<Receiver*>(&session));
   }
   sessions_.erase(session.id());
 }

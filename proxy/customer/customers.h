@@ -24,20 +24,21 @@ class ReceiverEvents {
   virtual void receiver_bound(Account& account) = 0;
 };
 
-// Finding a customer's session again when its answer is ready (it may be gone by then).
-class CustomerDirectory {
+// The one submit_sm_resp to a customer, to its session by id: false when the session is gone.
+class SubmitReplies {
  public:
-  virtual ~CustomerDirectory() = default;
-  virtual CustomerSession* find_customer(uint64_t session_id) = 0;
+  virtual ~SubmitReplies() = default;
+  virtual bool answer_submit(uint64_t session, uint32_t sequence, uint32_t status, std::string_view message_id) = 0;
 };
 
-class Customers final : public BindDesk, public CustomerDirectory {
+class Customers final : public BindDesk, public SubmitReplies {
  public:
   Customers(Context& ctx, Accounts& accounts);
   void wire(SubmitIntake* submits, DeliveryReturns* deliveries, ReceiverEvents* receivers);
 
   void accept(uv_stream_t* listener);
-  CustomerSession* find_customer(uint64_t session_id) override;
+  CustomerSession* find_customer(uint64_t session_id);
+  bool answer_submit(uint64_t session, uint32_t sequence, uint32_t status, std::string_view message_id) override;
 
   void describe(Snapshot& s) const;
   bool idle() const;  // no submit of theirs unanswered

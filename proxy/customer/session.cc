@@ -169,7 +169,7 @@ void CustomerSession::on_submit(const smpp::Header& h, std::string_view pdu) {
     return refuse(h, error.status);
   }
   ++outstanding_;
-  wiring_.submits->submit(*this, h.sequence, pdu, sm);
+  wiring_.submits->submit(SubmitOrigin{id_, account_}, h.sequence, pdu, sm);
 }
 
 void CustomerSession::answer_submit(uint32_t sequence, uint32_t st, std::string_view message_id) {

@@ -25,10 +25,16 @@ class BindDesk {
   virtual void authorize(CustomerSession& session, const smpp::Bind& bind, uint32_t sequence) = 0;
   virtual void session_closed(CustomerSession& session) = 0;  // its last call: the desk destroys it
 };
+// Who sent a submit_sm: enough to decide it, and to answer it later (the session may be gone).
+struct SubmitOrigin {
+  uint64_t session = 0;
+  Account* account = nullptr;
+};
 class SubmitIntake {
  public:
   virtual ~SubmitIntake() = default;
-  virtual void submit(CustomerSession& session, uint32_t sequence, std::string_view pdu, const smpp::ShortMessage& sm) = 0;
+  // Answered exactly once, through SubmitReplies (customer/customers.h), with this sequence.
+  virtual void submit(const SubmitOrigin& from, uint32_t sequence, std::string_view pdu, const smpp::ShortMessage& sm) = 0;
 };
 class DeliveryReturns {
  public:
@@ -53,7 +59,17 @@ struct CustomerLimits {
 };
 CustomerLimits customer_limits(const Limits& limits);
 
-class CustomerSession final : public Connection {
+// A bound session that takes deliver_sm: what the deliver stage sees of it.
+class Receiver {
+ public:
+  virtual ~Receiver() = default;
+  // Deliveries it can take now (0 while it backs off or its window is full).
+  virtual int delivery_room() const = 0;
+  virtual void deliver(std::unique_ptr<Delivery> delivery) = 0;
+  bool has_delivery_room() const { return delivery_room() > 0; }
+};
+
+class CustomerSession final : public Connection, public Receiver {
  public:
   enum class State { open, binding, bound, unbinding };
 
@@ -70,7 +86,7 @@ class CustomerSession final : public Connection {
   // The stages' answers.
   void bind_decided(Account* account, uint32_t status, uint32_t sequence);
   void answer_submit(uint32_t sequence, uint32_t status, std::string_view message_id);
-  void deliver(std::unique_ptr<Delivery> delivery);
+  void deliver(std::unique_ptr<Delivery> delivery) override;
   // Shutdown: unbind a bound session (its socket is read again for the unbind_resp; submits
   // read from now on get ESME_RSYSERR); close any other.
   void unbind();
@@ -78,8 +94,7 @@ class CustomerSession final : public Connection {
   size_t deliveries_awaiting_ack() const { return awaiting_ack_.size(); }
   // Deliveries it can take now: a receiver holds at most its window, the rest stay kept; one
   // that let deliveries time out takes none until its back-off has passed.
-  int delivery_room() const;
-  bool has_delivery_room() const { return delivery_room() > 0; }
+  int delivery_room() const override;
 
  std::string describe() const override;
 

@@ -31,15 +31,15 @@ void Deliveries::wire(OperatorAcks* acks, InternalSubmits* internal) {
   internal_ = internal;
 }
 
-void Deliveries::operator_delivered(UpstreamSession& link, uint32_t sequence, smpp::ShortMessage sm) {
-  if (sm.is_delivery_receipt()) return relay_receipt(link, sequence, std::move(sm));
-  relay_mo(link, sequence, std::move(sm));
+void Deliveries::operator_delivered(const LinkRef& from, uint32_t sequence, smpp::ShortMessage sm) {
+  if (sm.is_delivery_receipt()) return relay_receipt(from, sequence, std::move(sm));
+  relay_mo(from, sequence, std::move(sm));
 }
 
-void Deliveries::relay_receipt(UpstreamSession& link, uint32_t sequence, smpp::ShortMessage sm) {
+void Deliveries::relay_receipt(const LinkRef& from, uint32_t sequence, smpp::ShortMessage sm) {
   Counters& counters = ctx_.counters();
   ++counters.receipts_received;
-  const UpstreamConfig& config = ctx_.config.upstreams[size_t(link.upstream())];
+  const UpstreamConfig& config = ctx_.config.upstreams[size_t(from.upstream)];
   std::string operator_id;
   if (const smpp::Tlv* t = sm.find(smpp::tag::receipted_message_id)) operator_id = t->value.substr(0, t->value.find('\0'));
   else operator_id = std::string(receipt_text_id(sm.short_message));
@@ -47,9 +47,9 @@ void Deliveries::relay_receipt(UpstreamSession& link, uint32_t sequence, smpp::S
   if (!key) {
     ++counters.receipts_unmatched;
     log::warn_limited("receipt from {} with unreadable id {}", config.name, json_quoted(operator_id));
-    return link.acknowledge_deliver(sequence, status::ESME_ROK);
+    return acks_->acknowledge(from.id, sequence, status::ESME_ROK);
   }
-  uint64_t link_id = link.id();
+  uint64_t link_id = from.id;
   auto* held = new smpp::ShortMessage(std::move(sm));
   receipts_.find(config.name, *key, ctx_.now_ms(), [this, link_id, sequence, held, upstream = config.name, key = *key,
                                                     operator_id](ReceiptMap::Found found) {
@@ -87,20 +87,20 @@ void Deliveries::relay_receipt(UpstreamSession& link, uint32_t sequence, smpp::S
   });
 }
 
-void Deliveries::relay_mo(UpstreamSession& link, uint32_t sequence, smpp::ShortMessage sm) {
+void Deliveries::relay_mo(const LinkRef& from, uint32_t sequence, smpp::ShortMessage sm) {
   ++ctx_.counters().mo_received;
   std::string number = policy::normalize_msisdn(sm.destination_addr).value_or(sm.destination_addr);
   auto owner = ctx_.config.mo_owner.find(number);
   if (owner == ctx_.config.mo_owner.end()) {
     ++ctx_.counters().mo_unroutable;
     log::warn_limited("MO to {} which no account owns", json_quoted(sm.destination_addr));
-    return link.acknowledge_deliver(sequence, status::ESME_RINVDSTADR);
+    return acks_->acknowledge(from.id, sequence, status::ESME_RINVDSTADR);
   }
   see_opt_out_word(owner->second, sm);
   auto d = std::make_unique<Delivery>();
   d->account = owner->second;
   d->key = fmt::format("m:{}", view(ctx_.ids.next()));
-  d->upstream_link = link.id();
+  d->upstream_link = from.id;
   d->upstream_sequence = sequence;
   smpp::encode_short_message(d->pdu, smpp::Command::deliver_sm, kSequenceSetWhenSent, sm);
   route_delivery(std::move(d));
@@ -177,16 +177,16 @@ void Deliveries::route_delivery(std::unique_ptr<Delivery> delivery) {
                               if (ok && final_receipt) receipts_.delivered(upstream, operator_id);
                               delivery_kept(name, key, ok);
                             });
-  if (CustomerSession* session = receiver_with_room(account)) {
+  if (Receiver* session = receiver_with_room(account)) {
     account.kept_in_flight.insert(key);
     session->deliver(std::move(delivery));
   }
 }
 
 // Round robin over the account's receivers with room (one backing off has none).
-CustomerSession* Deliveries::receiver_with_room(Account& account) {
+Receiver* Deliveries::receiver_with_room(Account& account) {
   for (size_t i = 0; i < account.receivers.size(); ++i) {
-    CustomerSession* session = account.receivers[account.next_receiver++ % account.receivers.size()];
+    Receiver* session = account.receivers[account.next_receiver++ % account.receivers.size()];
     if (session->has_delivery_room()) return session;
   }
   return nullptr;
@@ -268,7 +268,7 @@ void Deliveries::fetch_kept_deliveries(Account& account, uint64_t now) {
   constexpr uint64_t kIdleFetchMs = 5000;  // another instance may have kept some for us
   if (account.kept_fetching || account.receivers.empty() || now < account.next_kept_fetch_ms || !ctx_.store->up()) return;
   int room = 0;
-  for (CustomerSession* s : account.receivers) room += s->delivery_room();
+  for (Receiver* s : account.receivers) room += s->delivery_room();
   if (room == 0) return;
   account.kept_fetching = true;
   account.next_kept_fetch_ms = now + kIdleFetchMs;
@@ -284,7 +284,7 @@ void Deliveries::fetch_kept_deliveries(Account& account, uint64_t now) {
     int sent = 0;
     for (auto& [key, pdu] : items) {
       if (acct.kept_in_flight.count(key) || handed_on.count(key)) continue;  // at a customer, or done
-      CustomerSession* session = receiver_with_room(acct);
+      Receiver* session = receiver_with_room(acct);
       if (!session) break;
       auto d = std::make_unique<Delivery>();
       d->account = name;

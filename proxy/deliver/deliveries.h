@@ -36,7 +36,7 @@ class Deliveries final : public OperatorDeliveries, public DeliveryReturns, publ
   Deliveries(Context& ctx, Accounts& accounts, ReceiptMap& receipts);
   void wire(OperatorAcks* acks, InternalSubmits* internal);
 
-  void operator_delivered(UpstreamSession& link, uint32_t sequence, smpp::ShortMessage sm) override;
+  void operator_delivered(const LinkRef& from, uint32_t sequence, smpp::ShortMessage sm) override;
   void delivery_acknowledged(std::unique_ptr<Delivery> delivery, uint32_t status) override;
   void delivery_undelivered(std::unique_ptr<Delivery> delivery, bool timed_out) override;
   void route_delivery(std::unique_ptr<Delivery> delivery) override;
@@ -44,14 +44,14 @@ class Deliveries final : public OperatorDeliveries, public DeliveryReturns, publ
   void on_tick(uint64_t now);  // kept deliveries for receivers with room
 
  private:
-  void relay_receipt(UpstreamSession& link, uint32_t sequence, smpp::ShortMessage sm);
-  void relay_mo(UpstreamSession& link, uint32_t sequence, smpp::ShortMessage sm);
+  void relay_receipt(const LinkRef& from, uint32_t sequence, smpp::ShortMessage sm);
+  void relay_mo(const LinkRef& from, uint32_t sequence, smpp::ShortMessage sm);
   void see_opt_out_word(const std::string& account, const smpp::ShortMessage& mo);
   void send_confirmation(const std::string& account, const std::string& number, policy::OptOutWord word);
   void delivery_kept(const std::string& account, const std::string& key, bool ok);
   void answer_operator(const std::string& key, uint32_t status);
   void delivery_handed_on(const Delivery& delivery);
-  CustomerSession* receiver_with_room(Account& account);
+  Receiver* receiver_with_room(Account& account);
   void fetch_kept_deliveries(Account& account, uint64_t now);
 
   Context& ctx_;

@@ -1,4 +1,4 @@
-// The ops helpers that live in the hajib binary: check, passwd, ports.
+// The subcommands of the hajib binary besides the daemon, one file each in proxy/ops/.
 #pragma once
 
 namespace proxy {

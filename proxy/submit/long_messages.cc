@@ -28,24 +28,24 @@ constexpr uint8_t kRejected = 8, kExpired = 3;
 std::string held_key_of(std::string_view account, std::string_view key) { return fmt::format("{}\n{}", account, key); }
 }  // namespace
 
-void Submits::submit_part(CustomerSession& session, uint32_t sequence, std::string_view pdu, const smpp::ShortMessage& sm,
+void Submits::submit_part(const SubmitOrigin& from, uint32_t sequence, std::string_view pdu, const smpp::ShortMessage& sm,
                         std::string destination, smpp::Concatenation part) {
-  Account& account = *session.account();
+  Account& account = *from.account;
   if (ctx_.policy->enforcing()) {
     policy::Message message{account.name, sm.source_addr, destination, "", true, part.total};
     message.whole_text = false;  // the text rules wait for the last part
     policy::Verdict verdict = ctx_.policy->decide(message, policy::Context{ctx_.wall_ms() / 1000});
     if (verdict.outcome == policy::Outcome::reject) {
       ctx_.stats.decided(verdict);
-      audit_refusal(session, sm, destination, verdict, policy::rule_id(verdict.rule));
-      return refuse(session, sequence, verdict.status);
+      audit_refusal(from, sm, destination, verdict, policy::rule_id(verdict.rule));
+      return refuse(from, sequence, verdict.status);
     }
   }
   std::string key = fmt::format("{}:{}:{}:{}", sm.source_addr, destination, part.reference, part.total);
   std::string held_key = held_key_of(account.name, key);
   auto it = held_.find(held_key);
   if (it == held_.end()) {
-    if (account.held_messages >= ctx_.config.limits.long_messages_max) return refuse(session, sequence, status::ESME_RMSGQFUL);
+    if (account.held_messages >= ctx_.config.limits.long_messages_max) return refuse(from, sequence, status::ESME_RMSGQFUL);
     ++account.held_messages;
     HeldMessage fresh;
     fresh.account = account.name;
@@ -59,17 +59,18 @@ void Submits::submit_part(CustomerSession& session, uint32_t sequence, std::stri
   HeldMessage& msg = it->second;
   if (auto dup = msg.parts.find(part.sequence); dup != msg.parts.end()) {
     ++ctx_.counters().long_message_parts_duplicated;  // answered as the first time: a retry must not make two parts
-    return session.answer_submit(sequence, status::ESME_ROK, view(dup->second.id));
+    replies_->answer_submit(from.session, sequence, status::ESME_ROK, view(dup->second.id));
+    return;
   }
-  if (msg.deciding) return refuse(session, sequence, status::ESME_RSYSERR);  // a part beyond the total, too late
+  if (msg.deciding) return refuse(from, sequence, status::ESME_RSYSERR);  // a part beyond the total, too late
   if (account.held_bytes + pdu.size() > size_t(ctx_.config.limits.long_message_bytes_max)) {
     if (msg.parts.empty()) forget_held(held_key);
-    return refuse(session, sequence, status::ESME_RMSGQFUL);
+    return refuse(from, sequence, status::ESME_RMSGQFUL);
   }
   HeldMessage::Part held;
   held.id = ctx_.ids.next();
   held.registered_delivery = sm.registered_delivery;
-  if (!smpp::rewrite_destination(pdu, 1, 1, destination, held.pdu)) return refuse(session, sequence, status::ESME_RINVDSTADR);
+  if (!smpp::rewrite_destination(pdu, 1, 1, destination, held.pdu)) return refuse(from, sequence, status::ESME_RINVDSTADR);
   ++ctx_.counters().long_message_parts;
   account.held_bytes += held.pdu.size();
   msg.bytes += held.pdu.size();
@@ -79,14 +80,13 @@ void Submits::submit_part(CustomerSession& session, uint32_t sequence, std::stri
   int ttl = ctx_.config.limits.long_message_timeout_s + 60;
   // Answered once kept: an acknowledged part survives a restart (nothing acknowledged is lost).
   ctx_.store->hold_part(account.name, key, std::to_string(part.sequence), blob, ttl, ctx_.owner,
-                        [this, session_id = session.id(), sequence, id, held_key, seq = part.sequence](bool ok) {
+                        [this, session_id = from.session, sequence, id, held_key, seq = part.sequence](bool ok) {
                           part_kept(session_id, sequence, id, held_key, seq, ok);
                         });
 }
 
 void Submits::part_kept(uint64_t session_id, uint32_t sequence, MessageIdAllocator::Id id, const std::string& held_key,
                         uint8_t seq, bool ok) {
-  CustomerSession* customer = customers_->find_customer(session_id);
   if (!ok) {
     ++ctx_.counters().state_degraded;
     if (auto m = held_.find(held_key); m != held_.end() && !m->second.deciding) {
@@ -99,10 +99,10 @@ void Submits::part_kept(uint64_t session_id, uint32_t sequence, MessageIdAllocat
       }
       if (m->second.parts.empty()) forget_held(held_key);
     }
-    if (customer) customer->answer_submit(sequence, status::ESME_RSYSERR, "");
+    replies_->answer_submit(session_id, sequence, status::ESME_RSYSERR, "");
     return;
   }
-  if (customer) customer->answer_submit(sequence, status::ESME_ROK, view(id));
+  replies_->answer_submit(session_id, sequence, status::ESME_ROK, view(id));
   complete_if_whole(held_key);
 }
 

@@ -30,55 +30,55 @@ int64_t receipt_expiry(std::string_view validity_period, int64_t now) {
 Submits::Submits(Context& ctx, Accounts& accounts, ReceiptMap& receipts)
     : ctx_(ctx), accounts_(accounts), receipts_(receipts), usage_(*ctx.store, ctx.counters(), ctx.owner) {}
 
-void Submits::wire(CustomerDirectory* customers, Outbound* outbound, DeliverySink* deliveries) {
-  customers_ = customers;
+void Submits::wire(SubmitReplies* replies, Outbound* outbound, DeliverySink* deliveries) {
+  replies_ = replies;
   outbound_ = outbound;
   deliveries_ = deliveries;
 }
 
-void Submits::refuse(CustomerSession& session, uint32_t sequence, uint32_t st) {
+void Submits::refuse(const SubmitOrigin& from, uint32_t sequence, uint32_t st) {
   ++ctx_.counters().submits_refused;
   ctx_.stats.refused(st);
-  session.answer_submit(sequence, st, "");
+  replies_->answer_submit(from.session, sequence, st, "");
 }
 
-void Submits::submit(CustomerSession& session, uint32_t sequence, std::string_view pdu, const smpp::ShortMessage& sm) {
+void Submits::submit(const SubmitOrigin& from, uint32_t sequence, std::string_view pdu, const smpp::ShortMessage& sm) {
   Counters& counters = ctx_.counters();
   const auto& policy = ctx_.policy;
   ++counters.submits_received;
   auto destination = policy::normalize_msisdn(sm.destination_addr);
   if (!destination) {
-    audit_refusal(session, sm, sm.destination_addr, {}, "destination.invalid", status::ESME_RINVDSTADR);
-    return refuse(session, sequence, status::ESME_RINVDSTADR);
+    audit_refusal(from, sm, sm.destination_addr, {}, "destination.invalid", status::ESME_RINVDSTADR);
+    return refuse(from, sequence, status::ESME_RINVDSTADR);
   }
   TextResult text = message_text(sm, ctx_.config.text, text_);
   if (text == TextResult::bad_udh) {
-    audit_refusal(session, sm, *destination, {}, "message.bad_udh", status::ESME_RINVESMCLASS);
-    return refuse(session, sequence, status::ESME_RINVESMCLASS);
+    audit_refusal(from, sm, *destination, {}, "message.bad_udh", status::ESME_RINVESMCLASS);
+    return refuse(from, sequence, status::ESME_RINVESMCLASS);
   }
   bool malformed = false;
-  if (auto part = concatenation_of(sm, malformed)) return submit_part(session, sequence, pdu, sm, std::move(*destination), *part);
+  if (auto part = concatenation_of(sm, malformed)) return submit_part(from, sequence, pdu, sm, std::move(*destination), *part);
   if (malformed) {
-    audit_refusal(session, sm, *destination, {}, "message.bad_concatenation", status::ESME_RINVESMCLASS);
-    return refuse(session, sequence, status::ESME_RINVESMCLASS);
+    audit_refusal(from, sm, *destination, {}, "message.bad_concatenation", status::ESME_RINVESMCLASS);
+    return refuse(from, sequence, status::ESME_RINVESMCLASS);
   }
   int64_t now_s = ctx_.wall_ms() / 1000;
   policy::Verdict verdict;
-  policy::Message message{session.account()->name, sm.source_addr, *destination, text_, text == TextResult::ok, 1};
+  policy::Message message{from.account->name, sm.source_addr, *destination, text_, text == TextResult::ok, 1};
   if (policy->enforcing()) {
     verdict = policy->decide(message, policy::Context{now_s});
     ctx_.stats.decided(verdict);
   }
   if (verdict.outcome == policy::Outcome::reject) {
-    audit_refusal(session, sm, *destination, verdict, policy::rule_id(verdict.rule));
-    return refuse(session, sequence, verdict.status);
+    audit_refusal(from, sm, *destination, verdict, policy::rule_id(verdict.rule));
+    return refuse(from, sequence, verdict.status);
   }
   policy::StateNeeds needs;
   if (policy->enforcing()) needs = policy->state_needs(message, verdict);
   auto submit = std::make_unique<Submit>();
-  submit->customer = session.id();
+  submit->customer = from.session;
   submit->customer_sequence = sequence;
-  submit->account = &session.account()->name;
+  submit->account = &from.account->name;
   submit->destination = std::move(*destination);
   submit->policy = policy;
   submit->verdict = verdict;
@@ -86,7 +86,7 @@ void Submits::submit(CustomerSession& session, uint32_t sequence, std::string_vi
   if (ctx_.audit.enabled()) submit->sender = sm.source_addr;
   // International TON/NPI with the normalised number; every other byte is the customer's.
   if (!smpp::rewrite_destination(pdu, 1, 1, submit->destination, submit->pdu))
-    return refuse(session, sequence, status::ESME_RINVDSTADR);
+    return refuse(from, sequence, status::ESME_RINVDSTADR);
   if (!needs.any()) {
     if (verdict.outcome == policy::Outcome::flag) ++counters.submits_flagged;
     return route(std::move(submit));
@@ -146,14 +146,14 @@ void Submits::state_checked(std::unique_ptr<Submit> submit, bool ok, policy::Rul
   route(std::move(submit));
 }
 
-void Submits::audit_refusal(const CustomerSession& session, const smpp::ShortMessage& sm, std::string_view recipient,
+void Submits::audit_refusal(const SubmitOrigin& from, const smpp::ShortMessage& sm, std::string_view recipient,
                             const policy::Verdict& v, std::string_view rule, uint32_t st) {
   if (!ctx_.audit.enabled()) return;
   AuditLog::Decision d;
   d.unix_ms = ctx_.wall_ms();
   d.policy_version = ctx_.policy->version();
-  d.account = session.account()->name;
-  d.session = session.id();
+  d.account = from.account->name;
+  d.session = from.session;
   d.sender = sm.source_addr;
   d.message_class = v.rule == policy::Rule::none ? "" : policy::name(v.message_class);
   d.recipient = recipient;
@@ -214,12 +214,8 @@ void Submits::answer(Submit& submit, uint32_t st) {
       failure_receipt(*submit.account, view(submit.id), submit.sender, submit.destination, st, "REJECTD", 8);
     return;
   }
-  CustomerSession* customer = customers_->find_customer(submit.customer);
-  if (!customer) {
+  if (!replies_->answer_submit(submit.customer, submit.customer_sequence, st, st == status::ESME_ROK ? view(submit.id) : ""))
     ++ctx_.counters().submit_responses_orphaned;
-    return;
-  }
-  customer->answer_submit(submit.customer_sequence, st, st == status::ESME_ROK ? view(submit.id) : "");
 }
 
 void Submits::submit_failed(std::unique_ptr<Submit> submit, uint32_t st) { answer(*submit, st); }

@@ -24,10 +24,10 @@ namespace proxy {
 class Submits final : public SubmitIntake, public SubmitAnswers, public InternalSubmits {
  public:
   Submits(Context& ctx, Accounts& accounts, ReceiptMap& receipts);
-  void wire(CustomerDirectory* customers, Outbound* outbound, DeliverySink* deliveries);
+  void wire(SubmitReplies* replies, Outbound* outbound, DeliverySink* deliveries);
 
   // SubmitIntake: from a customer session, decoded.
-  void submit(CustomerSession& session, uint32_t sequence, std::string_view pdu, const smpp::ShortMessage& sm) override;
+  void submit(const SubmitOrigin& from, uint32_t sequence, std::string_view pdu, const smpp::ShortMessage& sm) override;
   // SubmitAnswers: from the operator side.
   void submit_answered(std::unique_ptr<Submit> submit, uint32_t status, std::string_view operator_id) override;
   void submit_failed(std::unique_ptr<Submit> submit, uint32_t status) override;
@@ -44,13 +44,13 @@ class Submits final : public SubmitIntake, public SubmitAnswers, public Internal
   void state_checked(std::unique_ptr<Submit> submit, bool ok, policy::Rule failed);
   void route(std::unique_ptr<Submit> submit);
   void answer(Submit& submit, uint32_t status);
-  void refuse(CustomerSession& session, uint32_t sequence, uint32_t status);
-  void audit_refusal(const CustomerSession& session, const smpp::ShortMessage& sm, std::string_view recipient,
+  void refuse(const SubmitOrigin& from, uint32_t sequence, uint32_t status);
+  void audit_refusal(const SubmitOrigin& from, const smpp::ShortMessage& sm, std::string_view recipient,
                      const policy::Verdict& v, std::string_view rule, uint32_t status = 0);
   void audit_answer(const Submit& submit, uint32_t status, std::string_view operator_id);
 
   // Long messages (long_messages.cc).
-  void submit_part(CustomerSession& session, uint32_t sequence, std::string_view pdu, const smpp::ShortMessage& sm,
+  void submit_part(const SubmitOrigin& from, uint32_t sequence, std::string_view pdu, const smpp::ShortMessage& sm,
                    std::string destination, smpp::Concatenation part);
   void part_kept(uint64_t session_id, uint32_t sequence, MessageIdAllocator::Id id, const std::string& held_key,
                  uint8_t part, bool ok);
@@ -71,7 +71,7 @@ class Submits final : public SubmitIntake, public SubmitAnswers, public Internal
   Context& ctx_;
   Accounts& accounts_;
   ReceiptMap& receipts_;
-  CustomerDirectory* customers_ = nullptr;
+  SubmitReplies* replies_ = nullptr;
   Outbound* outbound_ = nullptr;
   DeliverySink* deliveries_ = nullptr;
   UsageLedger usage_;

@@ -90,7 +90,7 @@ void UpstreamSession::on_pdu(std::string_view pdu) {
         log::warn_limited("{}: malformed deliver_sm seq {}: {}", describe(), h.sequence, json_quoted(error.reason));
         return acknowledge_deliver(h.sequence, error.status);
       }
-      return deliveries_.operator_delivered(*this, h.sequence, std::move(sm));
+      return deliveries_.operator_delivered(LinkRef{id_, upstream_}, h.sequence, std::move(sm));
     }
     default: break;
   }

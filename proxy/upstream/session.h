@@ -26,11 +26,16 @@ class LinkEvents {
   virtual void submit_answered(std::unique_ptr<Submit> submit, uint32_t status, std::string_view operator_id) = 0;
   virtual void link_closed(UpstreamSession& link, bool was_bound) = 0;  // its last call: the owner destroys it
 };
+// Which link brought a deliver_sm: its answer goes back on it (OperatorAcks, upstream/upstreams.h).
+struct LinkRef {
+  uint64_t id = 0;
+  int upstream = 0;  // index into the configured upstreams
+};
 class OperatorDeliveries {
  public:
   virtual ~OperatorDeliveries() = default;
-  // A well-formed deliver_sm; whoever takes it answers it with UpstreamSession::acknowledge_deliver.
-  virtual void operator_delivered(UpstreamSession& link, uint32_t sequence, smpp::ShortMessage sm) = 0;
+  // A well-formed deliver_sm, answered exactly once with OperatorAcks::acknowledge.
+  virtual void operator_delivered(const LinkRef& from, uint32_t sequence, smpp::ShortMessage sm) = 0;
 };
 
 // An operator link's own bounds, from limits in the configuration.
