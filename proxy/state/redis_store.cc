@@ -11,6 +11,7 @@
 
 #include "proxy/log.h"
 #include "proxy/net/deferred.h"
+#include "proxy/state/lua_scripts.h"
 #include "proxy/state/redis_libuv.h"
 #include "proxy/state/store.h"
 #include "proxy/stats/stats.h"
@@ -18,132 +19,6 @@
 namespace proxy {
 
 namespace {
-
-// Bounded: a kept-deliveries hash never grows past `max` fields; the whole hash expires.
-constexpr const char* kKeepScript =
-    "if redis.call('HEXISTS', KEYS[1], ARGV[1]) == 0 and redis.call('HLEN', KEYS[1]) >= tonumber(ARGV[3]) then "
-    "return 0 end "
-    "redis.call('HSET', KEYS[1], ARGV[1], ARGV[2]) "
-    "redis.call('EXPIRE', KEYS[1], ARGV[4]) "
-    "return 1";
-
-// Every stateful rule of one message in one atomic step: check all, then take all, so that a
-// refused message spends nothing. Redis' clock drives the token bucket, so instances agree.
-// KEYS: bucket, opted-out set, awareness counter, balance. ARGV: flags (1 throughput, 2 opt-out,
-// 4 awareness, 8 balance), rate, number, cap, parts, awareness TTL.
-// Returns 0 when all passed, else 1 throughput, 2 opted out, 3 awareness cap, 4 balance.
-constexpr const char* kReserveScript = R"lua(
-local f = tonumber(ARGV[1])
-local function has(bit) return math.floor(f / bit) % 2 == 1 end
-local now, tokens
-if has(1) then
-  local rate = tonumber(ARGV[2])
-  local t = redis.call('TIME')
-  now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
-  local b = redis.call('HMGET', KEYS[1], 'tokens', 'ts')
-  tokens = tonumber(b[1]) or rate
-  local ts = tonumber(b[2]) or now
-  tokens = math.min(rate, tokens + math.max(0, now - ts) * rate / 1000)
-  if tokens < 1 then
-    redis.call('HSET', KEYS[1], 'tokens', tostring(tokens), 'ts', now)
-    redis.call('PEXPIRE', KEYS[1], 60000)
-    return 1
-  end
-end
-if has(2) and redis.call('SISMEMBER', KEYS[2], ARGV[3]) == 1 then return 2 end
-if has(4) and tonumber(redis.call('GET', KEYS[3]) or '0') >= tonumber(ARGV[4]) then return 3 end
-local parts = tonumber(ARGV[5])
-if has(8) and tonumber(redis.call('GET', KEYS[4]) or '0') < parts then return 4 end
-if has(1) then
-  redis.call('HSET', KEYS[1], 'tokens', tostring(tokens - 1), 'ts', now)
-  redis.call('PEXPIRE', KEYS[1], 60000)
-end
-if has(4) then
-  redis.call('INCR', KEYS[3])
-  redis.call('EXPIRE', KEYS[3], tonumber(ARGV[6]))
-end
-if has(8) then redis.call('DECRBY', KEYS[4], parts) end
-return 0
-)lua";
-
-// Gives back what reserve took for a message that was not relayed. KEYS: awareness, balance.
-constexpr const char* kReleaseScript = R"lua(
-local f = tonumber(ARGV[1])
-local function has(bit) return math.floor(f / bit) % 2 == 1 end
-if has(4) and redis.call('EXISTS', KEYS[1]) == 1 and redis.call('DECR', KEYS[1]) < 0 then redis.call('SET', KEYS[1], 0, 'KEEPTTL') end
-if has(8) then redis.call('INCRBY', KEYS[2], ARGV[2]) end
-return 0
-)lua";
-
-// The parts of one account's long messages that no live instance holds: the owner key is gone
-// (its holder stopped renewing it) or is ours. Claims them for us. Reads the account's index of
-// held messages (bounded by limits.long_messages_max), dropping members whose parts expired.
-// KEYS: the index. ARGV: owner, claim ms, parts key prefix, owner key prefix (same hash tag).
-constexpr const char* kHeldPartsScript = R"lua(
-local out = {}
-for _, m in ipairs(redis.call('SMEMBERS', KEYS[1])) do
-  local parts_key, owner_key = ARGV[3] .. m, ARGV[4] .. m
-  if redis.call('EXISTS', parts_key) == 0 then
-    redis.call('SREM', KEYS[1], m)
-  else
-    local owner = redis.call('GET', owner_key)
-    if not owner or owner == ARGV[1] then
-      redis.call('SET', owner_key, ARGV[1], 'PX', tonumber(ARGV[2]))
-      local fields = redis.call('HGETALL', parts_key)
-      for i = 1, #fields, 2 do
-        table.insert(out, m); table.insert(out, fields[i]); table.insert(out, fields[i + 1])
-      end
-    end
-  end
-end
-return out
-)lua";
-
-// Up to ARGV[1] kept deliveries (fields and values). HSCAN's cursor is followed, since one call
-// may return nothing from a sparse hash (after many deletions) though it holds thousands; the
-// hash is bounded by limits.pending_receipts_max, so one pass stays short. KEYS: kept hash.
-constexpr const char* kKeptScript = R"lua(
-local out, cursor, want = {}, '0', 2 * tonumber(ARGV[1])
-repeat
-  local r = redis.call('HSCAN', KEYS[1], cursor, 'COUNT', 100)
-  cursor = r[1]
-  for _, v in ipairs(r[2]) do table.insert(out, v) end
-until cursor == '0' or #out >= want
-return out
-)lua";
-
-// Drops a bucket's expired mappings (Redis 7.0 has no per-field TTL); the value starts with its
-// expiry, 4 bytes big-endian (see encode_mapping). KEYS: bucket. ARGV: now.
-constexpr const char* kSweepScript = R"lua(
-local now, n, all = tonumber(ARGV[1]), 0, redis.call('HGETALL', KEYS[1])
-for i = 1, #all, 2 do
-  local a, b, c, d = string.byte(all[i + 1], 1, 4)
-  if not d or ((a * 256 + b) * 256 + c) * 256 + d < now then redis.call('HDEL', KEYS[1], all[i]); n = n + 1 end
-end
-return n
-)lua";
-
-// Usage tallies, once per batch: an instance numbers its batches in the order it sends them
-// (one connection, in order), so a batch whose number is not above the last one counted from
-// that instance was counted already. KEYS: usage hash, the account's last-counted hash.
-// ARGV: messages field, messages, parts field, parts, usage TTL, instance, batch number.
-constexpr const char* kUsageScript = R"lua(
-local last = tonumber(redis.call('HGET', KEYS[2], ARGV[6]) or '0')
-if tonumber(ARGV[7]) <= last then return 0 end
-redis.call('HINCRBY', KEYS[1], ARGV[1], ARGV[2])
-redis.call('HINCRBY', KEYS[1], ARGV[3], ARGV[4])
-redis.call('EXPIRE', KEYS[1], ARGV[5])
-redis.call('HSET', KEYS[2], ARGV[6], ARGV[7])
-redis.call('EXPIRE', KEYS[2], 30 * 86400)
-return 1
-)lua";
-
-// Whether Redis still has what it had: the marker exists unless Redis lost its data. Sets it.
-constexpr const char* kPresentScript = R"lua(
-local had = redis.call('EXISTS', KEYS[1])
-redis.call('SET', KEYS[1], '1')
-return had
-)lua";
 
 constexpr int kAwarenessTtlS = 2 * 24 * 3600;  // the Saudi day it counts, and a margin
 constexpr int kUsageTtlS = 400 * 24 * 3600;    // a year of billing, and a quarter to settle it
@@ -344,7 +219,7 @@ class RedisStore final : public StateStore {
                                std::string(r->element[i + 2]->str, r->element[i + 2]->len)});
           done(r != nullptr, std::move(parts));
         },
-        "EVAL %s 1 %b %b %d %b %b", kHeldPartsScript, index.data(), index.size(), owner.data(), owner.size(),
+        "EVAL %s 1 %b %b %d %b %b", lua::held_parts, index.data(), index.size(), owner.data(), owner.size(),
         keys::kClaimMs, parts_prefix.data(), parts_prefix.size(), owner_prefix.data(), owner_prefix.size());
   }
 
@@ -414,7 +289,7 @@ class RedisStore final : public StateStore {
           if (lost) log::warn("redis {}:{} came back without its data", host_, port_);
           if (on_back_) on_back_(lost);
         },
-        "EVAL %s 1 %s", kPresentScript, keys::present);
+        "EVAL %s 1 %s", lua::present, keys::present);
   }
 
   static int64_t unix_now() { return int64_t(std::time(nullptr)); }
@@ -569,8 +444,8 @@ class RedisStore final : public StateStore {
   std::deque<uint64_t> sent_at_;  // when each of them was sent, oldest first
   uint64_t timeout_ms_;
   uv_timer_t stall_timer_{};  // set by on_reply just before the callback that sees it
-  Script reserve_{kReserveScript, {}}, release_{kReleaseScript, {}}, sweep_{kSweepScript, {}}, usage_{kUsageScript, {}},
-      keep_{kKeepScript, {}}, kept_{kKeptScript, {}};
+  Script reserve_{lua::reserve, {}}, release_{lua::release, {}}, sweep_{lua::sweep, {}}, usage_{lua::usage, {}},
+      keep_{lua::keep, {}}, kept_{lua::kept, {}};
   uint32_t buckets_;
   int bucket_ttl_s_;
   std::vector<std::string> upstreams_;
