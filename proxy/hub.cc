@@ -111,14 +111,7 @@ bool Hub::reload() {
     return false;
   }
   // What the running process cannot change: reported, not half-applied.
-  std::vector<std::string> restart;
-  if (fresh->smpp_listen != config.smpp_listen || fresh->stats_listen != config.stats_listen) restart.push_back("listen");
-  if (fresh->redis_host != config.redis_host || fresh->redis_port != config.redis_port || fresh->redis_db != config.redis_db)
-    restart.push_back("state");
-  if (!(fresh->limits == config.limits)) restart.push_back("limits");
-  if (!(fresh->upstreams == config.upstreams)) restart.push_back("upstreams");
-  if (!(fresh->routes == config.routes)) restart.push_back("routes");
-  for (const auto& what : restart) {
+  for (const auto& what : sections_needing_restart(config, *fresh)) {
     ++counters().settings_needing_restart;
     log::warn("reload: '{}' changed and needs a restart; the running values stay", what);
   }

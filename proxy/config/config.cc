@@ -29,6 +29,12 @@ const AccountConfig* Config::account(const std::string& system_id) const {
 
 namespace {
 
+bool is_key_of(ConfigSection section, std::string_view key) {
+  for (const ConfigKey& k : kConfigKeys)
+    if (k.section == section && key == k.key) return true;
+  return false;
+}
+
 // Collects errors against one file, with positions taken from the YAML nodes.
 class Reader {
  public:
@@ -46,6 +52,12 @@ class Reader {
   }
 
   // Unknown keys are errors: a typo must not silently fall back to a default.
+  void only_keys(const YAML::Node& map, ConfigSection section, const std::string& where) {
+    for (const auto& kv : map) {
+      std::string key = kv.first.as<std::string>("");
+      if (!is_key_of(section, key)) error(kv.first, fmt::format("unknown key '{}' in {}", key, where));
+    }
+  }
   void only_keys(const YAML::Node& map, std::initializer_list<std::string_view> allowed, const std::string& where) {
     for (const auto& kv : map) {
       std::string key = kv.first.as<std::string>("");
@@ -122,7 +134,7 @@ void read_limits(Reader& r, const YAML::Node& n, Limits& l) {
 #undef X
   if (YAML::Node b = n["bind_failures"]) {
     if (!r.is_map(b, "limits.bind_failures")) return;
-    r.only_keys(b, {"max", "account_max", "window_s", "block_s"}, "limits.bind_failures");
+    r.only_keys(b, ConfigSection::bind_failures, "limits.bind_failures");
     r.number(b, "max", l.bind_failures_max, 1, 1000000);
     l.bind_failures_account_max = l.bind_failures_max;
     r.number(b, "account_max", l.bind_failures_account_max, 1, 1000000);
@@ -134,7 +146,7 @@ void read_limits(Reader& r, const YAML::Node& n, Limits& l) {
 void read_state(Reader& r, const YAML::Node& n, Config& c) {
   if (n.IsScalar() && n.Scalar() == "memory") return;
   if (!r.is_map(n, "state (or: state: memory)")) return;
-  r.only_keys(n, {"redis", "number_key", "timeout_ms", "receipt_buckets"}, "state");
+  r.only_keys(n, ConfigSection::state, "state");
   r.number(n, "timeout_ms", c.state_timeout_ms, 10, 60000);
   r.number(n, "receipt_buckets", c.receipt_buckets, 1, 1 << 24);
   if (YAML::Node key = n["number_key"]) {
@@ -181,9 +193,7 @@ void read_state(Reader& r, const YAML::Node& n, Config& c) {
 
 void read_upstream(Reader& r, const std::string& name, const YAML::Node& n, Config& c) {
   if (!r.is_map(n, "upstream " + name)) return;
-  r.only_keys(n, {"host", "port", "system_id", "password", "system_type", "sessions", "window", "reconnect_min_ms",
-                  "reconnect_max_ms", "message_id"},
-              "upstream " + name);
+  r.only_keys(n, ConfigSection::upstream, "upstream " + name);
   UpstreamConfig u;
   u.name = name;
   for (const char* key : {"host", "port", "system_id", "password"})
@@ -203,7 +213,7 @@ void read_upstream(Reader& r, const std::string& name, const YAML::Node& n, Conf
   r.number(n, "reconnect_max_ms", u.reconnect_max_ms, 10, 600000);
   if (YAML::Node ids = n["message_id"]) {
     if (r.is_map(ids, "message_id")) {
-      r.only_keys(ids, {"submit", "receipt"}, "message_id");
+      r.only_keys(ids, ConfigSection::message_id, "message_id");
       for (auto [key, out] : {std::pair{"submit", &u.submit_id_format}, std::pair{"receipt", &u.receipt_id_format}}) {
         if (!ids[key]) continue;
         auto f = parse_id_format(r.str(ids[key], key));
@@ -220,8 +230,7 @@ void read_account(Reader& r, const std::string& name, const YAML::Node& n, Confi
   // Bind settings are read here; the policy's keys by the policy compiler; anything else is a typo.
   for (const auto& kv : n) {
     std::string key = kv.first.as<std::string>("");
-    bool ours = key == "password_hash" || key == "allow_ips" || key == "max_binds" || key == "window" || key == "mo_numbers";
-    if (!ours && !policy::Compiler::is_account_key(key)) r.error(kv.first, fmt::format("unknown key '{}' in account {}", key, name));
+    if (!is_key_of(ConfigSection::account, key) && !policy::Compiler::is_account_key(key)) r.error(kv.first, fmt::format("unknown key '{}' in account {}", key, name));
   }
   compiler.add_account(name, n, r.file());
   if (c.accounts.count(name)) return r.error(n, fmt::format("account {} is defined twice", name));
@@ -314,7 +323,7 @@ void read_includes(Reader& r, const YAML::Node& n, Config& c, std::vector<Config
 
 void read_routes(Reader& r, const YAML::Node& n, Config& c) {
   if (!r.is_map(n, "routes")) return;
-  r.only_keys(n, {"prefixes", "overrides"}, "routes");
+  r.only_keys(n, ConfigSection::routes, "routes");
   if (YAML::Node prefixes = n["prefixes"]; prefixes && r.is_map(prefixes, "routes.prefixes")) {
     for (const auto& kv : prefixes) {
       std::string prefix = kv.first.as<std::string>(""), upstream = r.str(kv.second, "route target");
@@ -345,17 +354,16 @@ std::optional<Config> read_config(const std::string& path, std::vector<ConfigErr
   c.path = path;
   if (!r.is_map(*doc, "the configuration")) return std::nullopt;
   const YAML::Node& root = *doc;
-  r.only_keys(root, {"listen", "state", "limits", "upstreams", "routes", "accounts", "include", "policy", "audit", "text", "log"},
-              "the configuration");
+  r.only_keys(root, ConfigSection::root, "the configuration");
   if (YAML::Node log = root["log"]; log && r.is_map(log, "log")) {
-    r.only_keys(log, {"level"}, "log");
+    r.only_keys(log, ConfigSection::log, "log");
     if (YAML::Node level = log["level"]) {
       if (auto parsed = log::parse_level(r.str(level, "log.level"))) c.log_level = *parsed;
       else r.error(level, "log.level must be error, warn, info or debug");
     }
   }
   if (YAML::Node text = root["text"]; text && r.is_map(text, "text")) {
-    r.only_keys(text, {"smsc_default", "gsm7_packed"}, "text");
+    r.only_keys(text, ConfigSection::text, "text");
     if (YAML::Node d = text["smsc_default"]) {
       std::string v = r.str(d, "text.smsc_default");
       if (v == "gsm7") c.text.smsc_default = smpp::DefaultAlphabet::gsm7;
@@ -367,14 +375,14 @@ std::optional<Config> read_config(const std::string& path, std::vector<ConfigErr
   }
   if (root["policy"]) compiler.add_rules(root["policy"], path);
   if (YAML::Node audit = root["audit"]; audit && r.is_map(audit, "audit")) {
-    r.only_keys(audit, {"file", "mask_numbers", "visible_digits"}, "audit");
+    r.only_keys(audit, ConfigSection::audit, "audit");
     if (audit["file"]) c.audit_file = r.str(audit["file"], "audit.file");
     if (audit["mask_numbers"]) c.audit_mask_numbers = audit["mask_numbers"].as<bool>(true);
     r.number(audit, "visible_digits", c.audit_visible_digits, 0, 4);  // never more than the last 4 (PDPL)
   }
 
   if (YAML::Node listen = root["listen"]; listen && r.is_map(listen, "listen")) {
-    r.only_keys(listen, {"smpp", "stats"}, "listen");
+    r.only_keys(listen, ConfigSection::listen, "listen");
     if (listen["smpp"]) c.smpp_listen = r.endpoint(listen["smpp"], "listen.smpp").value_or(Endpoint{});
     else r.error(listen, "listen needs smpp: \"host:port\"");
     if (listen["stats"]) c.stats_listen = r.endpoint(listen["stats"], "listen.stats").value_or(Endpoint{});
@@ -407,6 +415,46 @@ std::optional<Config> read_config(const std::string& path, std::vector<ConfigErr
 }
 
 }  // namespace
+
+const char* section_name(ConfigSection s) {
+  switch (s) {
+    case ConfigSection::root: return "";
+    case ConfigSection::listen: return "listen";
+    case ConfigSection::state: return "state";
+    case ConfigSection::bind_failures: return "limits.bind_failures";
+    case ConfigSection::upstream: return "upstreams.NAME";
+    case ConfigSection::message_id: return "upstreams.NAME.message_id";
+    case ConfigSection::routes: return "routes";
+    case ConfigSection::account: return "accounts.NAME";
+    case ConfigSection::audit: return "audit";
+    case ConfigSection::text: return "text";
+    case ConfigSection::log: return "log";
+  }
+  return "";
+}
+
+namespace {
+// Whether one top-level section has the same values in both (what a reload would have to change).
+bool same_section(const Config& a, const Config& b, std::string_view key) {
+  if (key == "listen") return a.smpp_listen == b.smpp_listen && a.stats_listen == b.stats_listen;
+  if (key == "state")
+    return a.redis_host == b.redis_host && a.redis_port == b.redis_port && a.redis_db == b.redis_db &&
+           a.number_key == b.number_key && a.state_timeout_ms == b.state_timeout_ms && a.receipt_buckets == b.receipt_buckets;
+  if (key == "limits") return a.limits == b.limits;
+  if (key == "upstreams") return a.upstreams == b.upstreams;
+  if (key == "routes") return a.routes == b.routes;
+  if (key == "text") return a.text.smsc_default == b.text.smsc_default && a.text.gsm7_packed == b.text.gsm7_packed;
+  return false;  // a restart key without a comparison is reported whenever the file is reloaded
+}
+}  // namespace
+
+std::vector<std::string> sections_needing_restart(const Config& running, const Config& fresh) {
+  std::vector<std::string> changed;
+  for (const ConfigKey& k : kConfigKeys)
+    if (k.section == ConfigSection::root && k.applies == Applies::restart && !same_section(running, fresh, k.key))
+      changed.push_back(k.key);
+  return changed;
+}
 
 // A file that yaml-cpp or the standard library throws on (an odd node where a checked one was
 // expected, a path the file system refuses) is one more refused file, never a dead process: a

@@ -86,6 +86,25 @@ struct Config {
 
 using ConfigError = policy::Diagnostic;  // file:line:column: message
 
+// The keys the loader reads (keys.def): where each lives and whether SIGHUP applies it.
+enum class ConfigSection { root, listen, state, bind_failures, upstream, message_id, routes, account, audit, text, log };
+enum class Applies { reload, restart };
+struct ConfigKey {
+  ConfigSection section;
+  const char* key;
+  Applies applies;
+  const char* help;
+};
+inline constexpr ConfigKey kConfigKeys[] = {
+#define X(section, key, applies, help) {ConfigSection::section, #key, Applies::applies, help},
+#include "proxy/config/keys.def"
+#undef X
+};
+const char* section_name(ConfigSection s);  // "listen", "limits.bind_failures", "upstreams.NAME", ...
+
+// The top-level sections a reload cannot apply whose values differ between two configs.
+std::vector<std::string> sections_needing_restart(const Config& running, const Config& fresh);
+
 // Loads and validates `path` and its includes. On any error returns nullopt with all errors.
 std::optional<Config> load_config(const std::string& path, std::vector<ConfigError>& errors);
 

@@ -2,6 +2,7 @@
 #include <catch2/catch.hpp>
 
 #include <filesystem>
+#include <optional>
 #include <fstream>
 #include <sstream>
 
@@ -190,4 +191,64 @@ TEST_CASE("a limit outside its range is an error naming the range") {
   auto errors = errors_of(yaml);
   REQUIRE(errors.size() == 1);
   CHECK(errors[0].message == "customer_window must be between 1 and 100000");
+}
+
+namespace {
+std::string config_key_path(const proxy::ConfigKey& k) {
+  std::string section = proxy::section_name(k.section);
+  return section.empty() ? k.key : section + "." + k.key;
+}
+std::optional<proxy::Config> load_ok(const std::string& yaml) {
+  TempConfig t(yaml);
+  std::vector<proxy::ConfigError> errors;
+  auto config = proxy::load_config(t.path(), errors);
+  for (const auto& e : errors) INFO(e.to_string());
+  REQUIRE(config);
+  return config;
+}
+}  // namespace
+
+TEST_CASE("docs/config.md has a row for every key of keys.def and limits.def, saying reload or restart as the table does") {
+  std::ifstream in(HAJIB_SOURCE_DIR "/docs/config.md");
+  std::stringstream text;
+  text << in.rdbuf();
+  const std::string doc = text.str();
+  size_t rows = 0;
+  for (const auto& k : proxy::kConfigKeys) {
+    std::string row = "| `" + config_key_path(k) + "` | " + (k.applies == proxy::Applies::reload ? "reload" : "restart") + " |";
+    INFO(row);
+    CHECK(doc.find(row) != std::string::npos);
+    ++rows;
+  }
+  for (const auto& k : kLimitKeys) {
+    std::string row = std::string("| `limits.") + k.name + "` | restart |";
+    INFO(row);
+    CHECK(doc.find(row) != std::string::npos);
+    ++rows;
+  }
+  // And nothing documented that the loader does not read.
+  size_t documented = 0;
+  for (size_t at = doc.find("\n| `"); at != std::string::npos; at = doc.find("\n| `", at + 1)) ++documented;
+  CHECK(documented == rows);
+}
+
+TEST_CASE("a key a section does not take is an error, in every section the table lists") {
+  CHECK(errors_of(valid_config() + "listen_typo: 1\n").at(0).message == "unknown key 'listen_typo' in the configuration");
+  std::string yaml = valid_config();
+  yaml.replace(yaml.find("system_id: hajib"), 0, "sessions_typo: 2, ");
+  CHECK(errors_of(yaml).at(0).message == "unknown key 'sessions_typo' in upstream stc");
+  CHECK(errors_of(valid_config() + "log: { levl: debug }\n").at(0).message == "unknown key 'levl' in log");
+}
+
+TEST_CASE("a reload reports each changed section that needs a restart, and nothing for reloadable ones") {
+  auto running = load_ok(valid_config());
+  CHECK(proxy::sections_needing_restart(*running, *load_ok(valid_config())).empty());
+  CHECK(proxy::sections_needing_restart(*running, *load_ok(valid_config() + "text: { smsc_default: latin1 }\n")) ==
+        std::vector<std::string>{"text"});
+  CHECK(proxy::sections_needing_restart(*running, *load_ok(valid_config() + "limits: { customer_window: 7 }\n")) ==
+        std::vector<std::string>{"limits"});
+  std::string moved = valid_config();
+  moved.replace(moved.find("port: 2776"), 10, "port: 2777");
+  CHECK(proxy::sections_needing_restart(*running, *load_ok(moved)) == std::vector<std::string>{"upstreams"});
+  CHECK(proxy::sections_needing_restart(*running, *load_ok(valid_config() + "log: { level: debug }\n")).empty());
 }
