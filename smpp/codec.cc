@@ -1,4 +1,5 @@
-// The one place that talks to libsmpp34: guarded copies in, our own types out.
+// The one place that talks to libsmpp34: binds and bind responses, and the oracle (smpp/oracle.h)
+// that the relay path's own reader and writers (pdu_reader.cc, pdu_writer.cc) are checked against.
 //
 // libsmpp34 reads C-octet strings with strlen before checking the remaining length, keeps its
 // error state in globals and mallocs every TLV. So: a bounded scan of our own first finds where
@@ -13,12 +14,12 @@
 #include <cstring>
 
 #include "smpp/cursor.h"
+#include "smpp/oracle.h"
 #include "smpp/protocol.h"
 
 namespace smpp {
 namespace {
 // libsmpp34 #defines the status names as macros, so ours are taken before its headers.
-constexpr uint32_t kOk = status::ESME_ROK;
 constexpr uint32_t kBadCommandLength = status::ESME_RINVCMDLEN;
 constexpr uint32_t kBadMessageLength = status::ESME_RINVMSGLEN;
 constexpr uint32_t kBadOptionalStream = status::ESME_RINVOPTPARSTREAM;
@@ -96,7 +97,7 @@ std::string cstr(const uint8_t* field) { return std::string(reinterpret_cast<con
 template <size_t N>
 void copy_cstr(uint8_t (&dst)[N], std::string_view src) {
   size_t n = std::min(src.size(), N - 1);
-  std::memcpy(dst, src.data(), n);
+  if (n) std::memcpy(dst, src.data(), n);  // an empty view may have no data at all
   dst[n] = 0;
 }
 
@@ -129,7 +130,7 @@ void patch_length(std::string& out, size_t start) {
 }
 
 template <typename T>
-void pack_into(std::string& out, T& pdu) {
+bool try_pack(std::string& out, T& pdu) {
   std::array<uint8_t, kMaxMandatory + 64> buf;
   int len = 0;
   // libsmpp34 refuses sequence numbers outside 1..0x7FFFFFFF, but a response echoes whatever the
@@ -137,13 +138,18 @@ void pack_into(std::string& out, T& pdu) {
   // write the real one into the header afterwards.
   uint32_t sequence = pdu.sequence_number;
   pdu.sequence_number = 1;
-  if (smpp34_pack2(buf.data(), int(buf.size()), &len, &pdu) != 0 || len < int(kHeaderSize)) {
-    // Only reachable with fields we filled ourselves beyond their limits: a programming error.
-    std::fprintf(stderr, "hajib: libsmpp34 pack failed: %s\n", smpp34_strerror);
-    std::abort();
-  }
+  if (smpp34_pack2(buf.data(), int(buf.size()), &len, &pdu) != 0 || len < int(kHeaderSize)) return false;
   patch_sequence(buf.data(), sequence);
   out.append(reinterpret_cast<const char*>(buf.data()), size_t(len));
+  return true;
+}
+
+template <typename T>
+void pack_into(std::string& out, T& pdu) {
+  // Only reachable with fields we filled ourselves beyond their limits: a programming error.
+  if (try_pack(out, pdu)) return;
+  std::fprintf(stderr, "hajib: libsmpp34 pack failed: %s\n", smpp34_strerror);
+  std::abort();
 }
 
 template <typename T>
@@ -173,7 +179,7 @@ bool unpack_short_message(GuardedCopy& copy, ShortMessage& out, DecodeError& err
 }
 
 template <typename T>
-void pack_short_message(std::string& out, Command kind, uint32_t sequence, const ShortMessage& sm) {
+bool pack_short_message(std::string& out, Command kind, uint32_t sequence, const ShortMessage& sm) {
   T m{};
   m.command_id = uint32_t(kind);
   m.sequence_number = sequence;
@@ -195,7 +201,7 @@ void pack_short_message(std::string& out, Command kind, uint32_t sequence, const
   m.sm_default_msg_id = sm.sm_default_msg_id;
   m.sm_length = uint8_t(std::min<size_t>(sm.short_message.size(), sizeof m.short_message));
   std::memcpy(m.short_message, sm.short_message.data(), m.sm_length);
-  pack_into(out, m);
+  return try_pack(out, m);
 }
 
 }  // namespace
@@ -264,7 +270,7 @@ bool decode_bind_resp(std::string_view pdu, BindResp& out, DecodeError& error) {
   return true;
 }
 
-bool decode_short_message(std::string_view pdu, ShortMessage& out, DecodeError& error) {
+bool oracle::decode_short_message(std::string_view pdu, ShortMessage& out, DecodeError& error) {
   if (!is_one_of(pdu, {Command::submit_sm, Command::deliver_sm})) return fail(error, kBadCommandId, "not a submit_sm or deliver_sm");
   const uint8_t* start = bytes(pdu);
   Cursor c(start + kHeaderSize, start + pdu.size());
@@ -283,7 +289,7 @@ bool decode_short_message(std::string_view pdu, ShortMessage& out, DecodeError& 
   return split_tlvs(c.pos(), c.end(), out.tlvs, error);
 }
 
-bool decode_message_id_resp(std::string_view pdu, std::string& message_id, DecodeError& error) {
+bool oracle::decode_message_id_resp(std::string_view pdu, std::string& message_id, DecodeError& error) {
   message_id.clear();
   if (!is_one_of(pdu, {Command::submit_sm_resp, Command::deliver_sm_resp, Command::data_sm_resp}))
     return fail(error, kBadCommandId, "not a message response");
@@ -325,31 +331,59 @@ void encode_bind_resp(std::string& out, Command bind_kind, uint32_t sequence, ui
   }
 }
 
-void encode_short_message(std::string& out, Command kind, uint32_t sequence, const ShortMessage& sm) {
+bool oracle::encode_short_message(std::string& out, Command kind, uint32_t sequence, const ShortMessage& sm) {
   size_t start = out.size();
-  if (kind == Command::deliver_sm) pack_short_message<deliver_sm_t>(out, kind, sequence, sm);
-  else pack_short_message<submit_sm_t>(out, kind, sequence, sm);
+  bool packed = kind == Command::deliver_sm ? pack_short_message<deliver_sm_t>(out, kind, sequence, sm)
+                                            : pack_short_message<submit_sm_t>(out, kind, sequence, sm);
+  if (!packed) return false;
   append_tlvs(out, sm.tlvs);
   patch_length(out, start);
+  return true;
 }
 
-void encode_message_id_resp(std::string& out, Command kind, uint32_t sequence, uint32_t status,
-                            std::string_view message_id) {
-  uint8_t head[kHeaderSize];
-  bool with_body = status == kOk || kind == Command::deliver_sm_resp;
-  size_t length = kHeaderSize + (with_body ? message_id.size() + 1 : 0);
-  write_header(head, Header{uint32_t(length), uint32_t(kind), status, sequence});
-  out.append(reinterpret_cast<const char*>(head), kHeaderSize);
-  if (with_body) {
-    out.append(message_id);
-    out.push_back('\0');
+namespace {
+template <typename T>
+bool pack_message_id_resp(std::string& out, Command kind, uint32_t sequence, uint32_t status,
+                          std::string_view message_id) {
+  T r{};
+  r.command_id = uint32_t(kind);
+  r.command_status = status;
+  r.sequence_number = sequence;
+  copy_cstr(r.message_id, message_id);
+  return try_pack(out, r);
+}
+}  // namespace
+
+bool oracle::encode_message_id_resp(std::string& out, Command kind, uint32_t sequence, uint32_t status,
+                                    std::string_view message_id) {
+  switch (kind) {
+    case Command::submit_sm_resp:
+      return pack_message_id_resp<submit_sm_resp_t>(out, kind, sequence, status, message_id);
+    case Command::deliver_sm_resp:
+      return pack_message_id_resp<deliver_sm_resp_t>(out, kind, sequence, status, message_id);
+    case Command::data_sm_resp:
+      return pack_message_id_resp<data_sm_resp_t>(out, kind, sequence, status, message_id);
+    default:
+      return false;
   }
 }
 
-void encode_header_only(std::string& out, Command kind, uint32_t sequence, uint32_t status) {
-  uint8_t head[kHeaderSize];
-  write_header(head, Header{uint32_t(kHeaderSize), uint32_t(kind), status, sequence});
-  out.append(reinterpret_cast<const char*>(head), kHeaderSize);
+bool oracle::encode_header_only(std::string& out, Command kind, uint32_t sequence, uint32_t status) {
+  switch (kind) {
+    case Command::generic_nack:
+    case Command::enquire_link:
+    case Command::enquire_link_resp:
+    case Command::unbind:
+    case Command::unbind_resp:
+      break;
+    default:
+      return false;  // libsmpp34 would pack a body from beyond the struct
+  }
+  generic_nack_t h{};  // every header-only PDU has this layout, and libsmpp34 packs by the command id
+  h.command_id = uint32_t(kind);
+  h.command_status = status;
+  h.sequence_number = sequence;
+  return try_pack(out, h);
 }
 
 }  // namespace smpp

@@ -5,6 +5,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <cstring>
+#include <string_view>
 
 namespace smpp {
 
@@ -17,6 +18,19 @@ class Cursor {
     const void* nul = std::memchr(p_, 0, avail);
     if (!nul) return fail();
     p_ = static_cast<const uint8_t*>(nul) + 1;
+    return true;
+  }
+  // The same, viewing the string read (without its NUL).
+  bool cstring(size_t max_with_nul, std::string_view& out) {
+    const uint8_t* start = p_;
+    if (!cstring(max_with_nul)) return false;
+    out = std::string_view(reinterpret_cast<const char*>(start), size_t(p_ - start - 1));
+    return true;
+  }
+  bool bytes(size_t n, std::string_view& out) {
+    const uint8_t* start = p_;
+    if (!skip(n)) return false;
+    out = std::string_view(reinterpret_cast<const char*>(start), n);
     return true;
   }
   bool skip(size_t n) {

@@ -40,31 +40,37 @@ struct BindResp {
   std::optional<uint8_t> sc_interface_version;
 };
 
-// The body shared by submit_sm and deliver_sm (SMPP 3.4 sections 4.4.1 and 4.6.1).
+// The kinds of field in smpp/pdu.def, and what each is read in place (view) and kept as (owned).
+namespace field {
+struct cstring {
+  using view = std::string_view;
+  using owned = std::string;
+};
+struct u8 {
+  using view = uint8_t;
+  using owned = uint8_t;
+};
+struct ton : u8 {};
+struct npi : u8 {};
+struct octets {
+  using view = std::string_view;
+  using owned = std::string;
+};
+}  // namespace field
+
+// esm_class bits 2-5: 0x04 is an SMSC delivery receipt (SMPP 3.4 section 5.2.12).
+inline bool is_delivery_receipt_class(uint8_t esm_class) { return (esm_class & 0x3C) == 0x04; }
+
+// The body shared by submit_sm and deliver_sm (SMPP 3.4 sections 4.4.1 and 4.6.1), fields from
+// smpp/pdu.def. smpp/pdu_view.h has the same body read in place.
 struct ShortMessage {
-  std::string service_type;
-  uint8_t source_addr_ton = 0;
-  uint8_t source_addr_npi = 0;
-  std::string source_addr;
-  uint8_t dest_addr_ton = 0;
-  uint8_t dest_addr_npi = 0;
-  std::string destination_addr;
-  uint8_t esm_class = 0;
-  uint8_t protocol_id = 0;
-  uint8_t priority_flag = 0;
-  std::string schedule_delivery_time;
-  std::string validity_period;
-  uint8_t registered_delivery = 0;
-  uint8_t replace_if_present_flag = 0;
-  uint8_t data_coding = 0;
-  uint8_t sm_default_msg_id = 0;
-  std::string short_message;
+#define SHORT_MESSAGE_FIELD(name, kind, max_with_nul, max_with_nul_in_deliver_sm) field::kind::owned name{};
+#include "smpp/pdu.def"
   std::vector<Tlv> tlvs;
 
   const Tlv* find(uint16_t t) const;
   void set(uint16_t t, std::string value);  // replaces the first TLV with this tag, or appends
-  // esm_class bits 2-5: 0x04 is an SMSC delivery receipt (SMPP 3.4 section 5.2.12).
-  bool is_delivery_receipt() const { return (esm_class & 0x3C) == 0x04; }
+  bool is_delivery_receipt() const { return is_delivery_receipt_class(esm_class); }
 };
 
 }  // namespace smpp
