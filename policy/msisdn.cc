@@ -22,9 +22,14 @@ std::string_view subscriber_part(std::string_view s) {
 
 }  // namespace
 
-std::optional<std::string> normalize_msisdn(std::string_view input) {
+bool is_saudi_mobile(std::string_view input) {
   std::string_view subscriber = subscriber_part(input);
-  if (subscriber.size() != 9 || subscriber[0] != '5' || !all_digits(subscriber)) return std::nullopt;
+  return subscriber.size() == 9 && subscriber[0] == '5' && all_digits(subscriber);
+}
+
+std::optional<std::string> normalize_msisdn(std::string_view input) {
+  if (!is_saudi_mobile(input)) return std::nullopt;
+  std::string_view subscriber = subscriber_part(input);
   std::string out = "966";
   out.append(subscriber);
   return out;

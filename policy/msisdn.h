@@ -11,4 +11,7 @@ namespace policy {
 // Anything else (other lengths, other countries, letters, spaces) is not a valid recipient.
 std::optional<std::string> normalize_msisdn(std::string_view input);
 
+// Whether normalize_msisdn() accepts `input`, without building the number.
+bool is_saudi_mobile(std::string_view input);
+
 }  // namespace policy

@@ -1,4 +1,5 @@
-// Text folding for content rules: one pass over the code points, no heap use of its own.
+// Text folding for content rules: one pass over the code points, no heap use of its own once the
+// output has grown (and a table built on first use, below).
 //
 // Each code point goes through, in order:
 //   1. dropped if it is a mark (Mn, Me), a format control (Cf: zero-width space/joiners, LRM/RLM,
@@ -23,7 +24,10 @@
 #include <unicode/utf16.h>
 #include <unicode/utf8.h>
 
+#include <algorithm>
 #include <array>
+#include <cassert>
+#include <cstring>
 #include <utility>
 
 namespace policy {
@@ -103,9 +107,21 @@ UChar32 fold_look_alike(UChar32 c) {
   return lo < kLookAlikes.size() && kLookAlikes[lo].first == c ? kLookAlikes[lo].second : c;
 }
 
+// What folding one code point gives: the bytes it keeps, and ' ' where it has a gap (folding
+// never keeps a space, so ' ' is free to mean that).
+struct Folded {
+  size_t size = 0;
+  char bytes[96];  // the longest: U+FDFA, 18 code points of at most four bytes each
+
+  void keep(char c) { bytes[size++] = c; }
+  void gap() { bytes[size++] = ' '; }
+};
+
+// Steps 1 to 4 for one code point of the input. What it gives depends on the code point alone,
+// which is what lets the cache below stand in for it.
 class Folder {
  public:
-  explicit Folder(std::string& out) : out_(out) {}
+  explicit Folder(Folded& out) : out_(out) {}
 
   // Steps 3 and 4 for a code point already through normalisation.
   void emit(UChar32 c) {
@@ -116,15 +132,11 @@ class Folder {
     if (gc & U_GC_ND_MASK) return emit_ascii(static_cast<char>('0' + u_charDigitValue(c)));
     c = fold_look_alike(c);
     if (c < 0x80) return emit_ascii(static_cast<char>(c));
-    if (!(gc & (U_GC_L_MASK | U_GC_N_MASK | U_GC_MC_MASK))) {
-      gap_ = true;
-      return;
-    }
-    start_word();
+    if (!(gc & (U_GC_L_MASK | U_GC_N_MASK | U_GC_MC_MASK))) return out_.gap();
     char buf[U8_MAX_LENGTH];
     size_t n = 0;
     U8_APPEND_UNSAFE(buf, n, c);
-    out_.append(buf, n);
+    for (size_t i = 0; i < n; ++i) out_.keep(buf[i]);
   }
 
   // Steps 1 to 4 for a code point of the input.
@@ -149,44 +161,190 @@ class Folder {
 
  private:
   void emit_ascii(char c) {
-    if ((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9')) {
-      start_word();
-      out_.push_back(c);
-    } else if (c >= 'A' && c <= 'Z') {  // an upper-case letter out of a decomposition
-      start_word();
-      out_.push_back(static_cast<char>(c + ('a' - 'A')));
-    } else {
-      gap_ = true;
-    }
+    if ((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9')) out_.keep(c);
+    else if (c >= 'A' && c <= 'Z') out_.keep(static_cast<char>(c + ('a' - 'A')));  // out of a decomposition
+    else out_.gap();
   }
 
-  void start_word() {
-    if (gap_ && !out_.empty()) out_.push_back(' ');
-    gap_ = false;
-  }
-
-  std::string& out_;
-  bool gap_ = false;  // whitespace, punctuation or symbols seen since the last kept character
+  Folded& out_;
 };
 
-}  // namespace
+Folded fold(UChar32 c) {
+  Folded folded;
+  Folder(folded).fold(c);
+  return folded;
+}
 
-void normalize_for_matching(std::string_view text, std::string& out) {
-  out.clear();
-  Folder folder(out);
+// Folding asks ICU several questions per character. ASCII, and the Arabic, Latin, Greek and
+// Cyrillic letters (the two-byte code points up to U+07FF), are folded once, on first use, into
+// this table, which the loop below reads instead. A code point that folds into letters and gaps
+// mixed, or into more than kCachedBytes, is folded each time (½ -> "1 2", rare).
+constexpr size_t kCachedBytes = 7;
+struct CachedFold {
+  char bytes[8] = {};  // the letters it keeps, kCachedBytes at most
+  uint8_t size = 0;    // 0: nothing kept (dropped, or a gap)
+  bool gap = false;    // a gap: whitespace, punctuation, a symbol
+  bool fold_each_time = false;
+};
+constexpr UChar32 kLastCached = 0x7FF;
+
+const std::array<CachedFold, kLastCached + 1>& cached_folds() {
+  static const auto table = [] {
+    std::array<CachedFold, kLastCached + 1> t{};
+    for (UChar32 c = 0; c <= kLastCached; ++c) {
+      const Folded folded = fold(c);
+      const std::string_view bytes(folded.bytes, folded.size);
+      CachedFold& f = t[size_t(c)];
+      if (bytes == " ") f.gap = true;
+      else if (bytes.find(' ') != std::string_view::npos || bytes.size() > kCachedBytes) f.fold_each_time = true;
+      else f.size = uint8_t(bytes.size()), std::copy(bytes.begin(), bytes.end(), f.bytes);
+      assert(c >= 0x80 || (f.size == 1) != f.gap);  // the ASCII blocks below rely on it
+    }
+    return t;
+  }();
+  return table;
+}
+
+// The normalised text, and with `Squeezed` the same without spaces, written together.
+template <bool Squeezed>
+void fold_text(std::string_view text, std::string& out, std::string* squeezed_out) {
+  constexpr size_t kRoom = sizeof(Folded::bytes) + 1;  // the most one code point writes
+  const auto& cached = cached_folds();
+  // The loop works on local pointers into each output's whole capacity, trimmed at the end: a
+  // character costs a store, where push_back would check the capacity and write a terminator.
+  // Both outputs have one size, and the squeezed one is never the longer: checking the room
+  // left in the normalised one is enough.
+  size_t size = std::max(out.capacity(), 2 * kRoom);
+  if constexpr (Squeezed) size = std::max(size, squeezed_out->capacity());
+  out.resize(size);
+  char* begin = out.data();
+  char* p = begin;
+  char* end = begin + size;
+  char* q = nullptr;
+  if constexpr (Squeezed) {
+    squeezed_out->resize(size);
+    q = squeezed_out->data();
+  }
+  bool gap = false;  // whitespace, punctuation or symbols seen since the last kept character
+  auto keep = [&](char c) {
+    if (gap && p != begin) *p++ = ' ';
+    gap = false;
+    *p++ = c;
+    if constexpr (Squeezed) *q++ = c;
+  };
+  auto replay = [&](const Folded& folded) {
+    for (size_t k = 0; k < folded.size; ++k) {
+      if (folded.bytes[k] == ' ') gap = true;
+      else keep(folded.bytes[k]);
+    }
+  };
+
   const auto* s = reinterpret_cast<const uint8_t*>(text.data());
   const size_t length = text.size();
   for (size_t i = 0; i < length;) {
-    UChar32 c;
-    U8_NEXT_OR_FFFD(s, i, length, c);
-    folder.fold(c);
+    if (size_t(end - p) < kRoom) {
+      const size_t used = size_t(p - begin);
+      out.resize(2 * out.size());
+      begin = out.data();
+      p = begin + used;
+      end = begin + out.size();
+      if constexpr (Squeezed) {
+        const size_t squeezed = size_t(q - squeezed_out->data());
+        squeezed_out->resize(out.size());
+        q = squeezed_out->data() + squeezed;
+      }
+    }
+    // Eight ASCII bytes at a time while there are: most of a Latin text, the spaces and digits
+    // of an Arabic one.
+    uint64_t block;
+    if (length - i >= 8 && (std::memcpy(&block, s + i, 8), (block & 0x8080808080808080ull) == 0)) {
+      for (int k = 0; k < 8; ++k) {
+        const CachedFold& f = cached[(block >> (8 * k)) & 0x7F];  // ASCII folds to one letter or a gap
+        const bool letter = f.size != 0;
+        *p = ' ';
+        p += letter & gap & (p != begin);
+        *p = f.bytes[0];
+        p += letter;
+        if constexpr (Squeezed) {
+          *q = f.bytes[0];
+          q += letter;
+        }
+        gap = (gap & !letter) | f.gap;
+      }
+      i += 8;
+      continue;
+    }
+    // ASCII, or a well-formed two-byte sequence (C0 and C1 would be overlong): from the table.
+    const uint8_t lead = s[i];
+    const uint8_t next = i + 1 < length ? s[i + 1] : 0;
+    const bool ascii = lead < 0x80;
+    if (!ascii && !(lead >= 0xC2 && lead <= 0xDF && (next & 0xC0) == 0x80)) {
+      UChar32 c;
+      U8_NEXT_OR_FFFD(s, i, length, c);
+      replay(fold(c));
+      continue;
+    }
+    const UChar32 c = ascii ? lead : UChar32((lead & 0x1F) << 6 | (next & 0x3F));
+    i += ascii ? 1 : 2;
+    const CachedFold& f = cached[size_t(c)];
+    if (f.fold_each_time) {
+      replay(fold(c));
+      continue;
+    }
+    // Without branches, which text makes unpredictable: a space first if letters follow a gap,
+    // then the letters (none, for a gap or a dropped mark).
+    const bool letters = f.size != 0;
+    *p = ' ';
+    p += letters & gap & (p != begin);
+    std::memcpy(p, f.bytes, sizeof f.bytes);
+    p += f.size;
+    if constexpr (Squeezed) {
+      std::memcpy(q, f.bytes, sizeof f.bytes);
+      q += f.size;
+    }
+    gap = (gap & !letters) | f.gap;
   }
+  out.resize(size_t(p - begin));
+  if constexpr (Squeezed) squeezed_out->resize(size_t(q - squeezed_out->data()));
+}
+
+}  // namespace
+
+void normalize_for_matching(std::string_view text, std::string& out) { fold_text<false>(text, out, nullptr); }
+
+void normalize_and_squeeze(std::string_view text, std::string& normalized, std::string& squeezed) {
+  fold_text<true>(text, normalized, &squeezed);
+}
+
+void join_spelled_out(std::string_view normalized, std::string& out) {
+  out.resize(normalized.size());  // never longer
+  const char* p = normalized.data();
+  const char* const end = p + normalized.size();
+  char* o = out.data();
+  char* const begin = o;
+  bool previous_single = false;
+  while (p < end) {
+    const char* word = p;
+    size_t letters = 0;
+    for (; p < end && *p != ' '; ++p) letters += (static_cast<unsigned char>(*p) & 0xC0) != 0x80;
+    const bool single = letters == 1;
+    if (o != begin && !(single && previous_single)) *o++ = ' ';
+    std::memcpy(o, word, size_t(p - word));
+    o += p - word;
+    previous_single = single;
+    ++p;  // the space
+  }
+  out.resize(size_t(o - begin));
 }
 
 void squeeze_spaces(std::string_view normalized, std::string& out) {
-  out.clear();
-  for (char c : normalized)
-    if (c != ' ') out.push_back(c);
+  out.resize(normalized.size());
+  char* o = out.data();
+  for (char c : normalized) {
+    *o = c;
+    o += c != ' ';
+  }
+  out.resize(size_t(o - out.data()));
 }
 
 }  // namespace policy

@@ -15,8 +15,16 @@ namespace policy {
 // a symbol, so it too becomes a space. No heap allocation once `out` has the capacity.
 void normalize_for_matching(std::string_view text, std::string& out);
 
+// Writes into `out` (cleared first) `normalized` with letters spelled out one by one ("d i s c o u n t",
+// "خ ص م") joined back into a word; other words keep their spaces ("a b" stays apart only when a run
+// is a single letter). Keywords are matched word by word against this form.
+void join_spelled_out(std::string_view normalized, std::string& out);
+
 // Writes into `out` (cleared first) `normalized` without its spaces: the second form keywords are
 // matched against, which catches letters spread apart ("d i s c o u n t").
 void squeeze_spaces(std::string_view normalized, std::string& out);
+
+// normalize_for_matching(), and squeeze_spaces() of the result, in one pass.
+void normalize_and_squeeze(std::string_view text, std::string& normalized, std::string& squeezed);
 
 }  // namespace policy

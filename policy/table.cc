@@ -12,13 +12,16 @@
 #include <array>
 #include <charconv>
 #include <climits>
+#include <cstring>
 #include <fmt/format.h>
-#include <unordered_map>
-#include <unordered_set>
+#include <map>
+#include <optional>
 
+#include "policy/hash.h"
+#include "policy/links.h"
 #include "policy/msisdn.h"
-#include "policy/normalize.h"
 #include "policy/saudi_time.h"
+#include "policy/words.h"
 
 namespace policy {
 
@@ -42,131 +45,121 @@ constexpr std::array<RuleDefaults, size_t(Rule::count)> kRules = {{
 
 constexpr uint8_t bit(MessageClass c) { return uint8_t(1u << unsigned(c)); }
 
+// The content word lists are matched together (policy/words.h), a bit each: the keywords of each
+// class under the class's own bit, then these two.
+constexpr unsigned kOtpWords = 5, kOtpReasons = 6;
+constexpr uint32_t kKeywordLists = 0x1F;
 
-size_t code_points(std::string_view utf8) {
-  size_t n = 0;
-  for (unsigned char ch : utf8) n += (ch & 0xC0) != 0x80;  // count UTF-8 lead bytes
-  return n;
-}
-
-// Letters spelled out one by one ("d i s c o u n t", "خ ص م") are joined back into a word;
-// other words keep their spaces: "a b" stays apart only when the run is a single letter.
-void join_spelled_out(std::string_view spaced, std::string& out) {
-  out.clear();
-  size_t i = 0;
-  bool previous_single = false;
-  while (i < spaced.size()) {
-    size_t end = spaced.find(' ', i);
-    if (end == std::string_view::npos) end = spaced.size();
-    std::string_view token = spaced.substr(i, end - i);
-    bool single = code_points(token) == 1;
-    if (!out.empty() && !(single && previous_single)) out.push_back(' ');
-    out.append(token);
-    previous_single = single;
-    i = end + 1;
-  }
-}
-
-// Arabic attaches articles and conjunctions to the word that follows, and both scripts add
-// plural endings: a keyword matches a whole word carrying these, and nothing else (so that
-// عرض "offer" is not found inside معرض "exhibition").
-constexpr std::string_view kProclitics[] = {"", "ال", "و", "ب", "ل", "ف", "ك", "وال", "بال", "لل", "فال", "كال", "وب", "ول"};
-constexpr std::string_view kArabicSuffixes[] = {"", "ات", "ها", "هم", "نا"};
-constexpr std::string_view kLatinSuffixes[] = {"", "s", "es"};
-
-// A keyword matches a whole word, which may carry an Arabic proclitic and a plural ending:
-// each word of the text is stripped of the ones it carries and looked up, so the cost grows
-// with the text, not with the number of keywords.
-template <typename Set>
-bool word_in(std::string_view word, const Set& cores) {
-  auto with_suffixes = [&](std::string_view rest, auto& suffixes) {
-    for (std::string_view s : suffixes)
-      if (rest.size() > s.size() && rest.ends_with(s) && cores.find(rest.substr(0, rest.size() - s.size())) != cores.end())
-        return true;
-    return false;
-  };
-  // Arabic letters are U+0600..U+06FF: UTF-8 lead bytes 0xD8..0xDB. Other words take no proclitic.
-  unsigned char lead = word.empty() ? 0 : static_cast<unsigned char>(word[0]);
-  if (lead < 0xD8 || lead > 0xDB) return with_suffixes(word, kLatinSuffixes);
-  for (std::string_view p : kProclitics)
-    if (word.starts_with(p) && with_suffixes(word.substr(p.size()), kArabicSuffixes)) return true;
-  return false;
-}
-
-// Hash with transparent lookup, so that a string_view finds a std::string key without a copy.
-struct StringHash {
-  using is_transparent = void;
-  size_t operator()(std::string_view s) const { return std::hash<std::string_view>{}(s); }
-};
-using StringSet = std::unordered_set<std::string, StringHash, std::equal_to<>>;
-template <typename V>
-using StringMap = std::unordered_map<std::string, V, StringHash, std::equal_to<>>;
-
-// A word list matched on normalised text (policy/normalize.h), in two forms: word by word with
-// spelled-out letters joined, and, for keywords of five letters or more, anywhere in the text
-// with every space removed ("dis-count").
-struct WordList {
-  std::vector<std::string> entries;    // each word or phrase, normalised and joined
-  StringSet single_words;              // the entries that are one word
-  std::vector<std::string> phrases;    // the entries of several words
-  std::vector<std::string> squeezed;   // entries of five letters or more, without spaces
-
-  void add(std::string_view raw) {
-    std::string normalized, joined, without_spaces;
-    normalize_for_matching(raw, normalized);
-    join_spelled_out(normalized, joined);
-    squeeze_spaces(normalized, without_spaces);
-    if (joined.empty()) return;
-    if (joined.find(' ') == std::string::npos) single_words.insert(joined);
-    else phrases.push_back(joined);
-    if (code_points(without_spaces) >= 5) squeezed.push_back(without_spaces);
-    entries.push_back(std::move(joined));
-  }
-  bool empty() const { return entries.empty(); }
-  bool is_entry(std::string_view text) const {
-    return std::find(entries.begin(), entries.end(), text) != entries.end();
+// An account's sender names. The first few are kept inside the account's record, beside the
+// fields every decision reads, so that finding the sender costs no cache miss of its own; any
+// more (or longer) are kept sorted apart.
+class SenderList {
+ public:
+  std::optional<MessageClass> find(std::string_view name) const {
+    for (size_t i = 0; i < near_count_; ++i)
+      if (near_[i].is(name)) return near_[i].cls;
+    auto it = std::lower_bound(far_.begin(), far_.end(), name, before);
+    if (it != far_.end() && it->name == name) return it->cls;
+    return std::nullopt;
   }
 
-  // `joined`: the text's normalised form with spelled-out letters joined; `squeezed_text`: without spaces.
-  bool found_in(std::string_view joined, std::string_view squeezed_text) const {
-    if (entries.empty()) return false;
-    if (!single_words.empty()) {
-      for (size_t i = 0; i <= joined.size();) {
-        size_t end = joined.find(' ', i);
-        if (end == std::string_view::npos) end = joined.size();
-        if (end > i && word_in(joined.substr(i, end - i), single_words)) return true;
-        i = end + 1;
+  // A name given twice keeps the class it was given last.
+  void set(std::string_view name, MessageClass cls) {
+    for (size_t i = 0; i < near_count_; ++i)
+      if (near_[i].is(name)) {
+        near_[i].cls = cls;
+        return;
       }
+    auto it = std::lower_bound(far_.begin(), far_.end(), name, before);
+    if (it != far_.end() && it->name == name) {
+      it->cls = cls;
+    } else if (near_count_ < near_.size() && name.size() <= kNearName) {
+      Near& n = near_[near_count_++];
+      n.size = uint8_t(name.size());
+      n.cls = cls;
+      std::memcpy(n.name, name.data(), name.size());
+    } else {
+      far_.insert(it, Far{std::string(name), cls});
     }
-    for (const auto& phrase : phrases)
-      if (contains_phrase(joined, phrase)) return true;
-    for (const auto& word : squeezed)
-      if (squeezed_text.find(word) != std::string_view::npos) return true;
-    return false;
   }
 
  private:
-  static bool contains_phrase(std::string_view joined, std::string_view phrase) {
-    for (size_t at = joined.find(phrase); at != std::string_view::npos; at = joined.find(phrase, at + 1)) {
-      bool starts = at == 0 || joined[at - 1] == ' ';
-      bool ends = at + phrase.size() == joined.size() || joined[at + phrase.size()] == ' ';
-      if (starts && ends) return true;
-    }
-    return false;
-  }
+  static constexpr size_t kNearName = 22;  // sender names have at most 20 bytes (SMPP source_addr)
+  struct Near {
+    uint8_t size = 0;
+    MessageClass cls = MessageClass::service;
+    char name[kNearName];
+    bool is(std::string_view other) const { return size == other.size() && same_bytes(name, other.data(), size); }
+  };
+  struct Far {
+    std::string name;
+    MessageClass cls;
+  };
+  static bool before(const Far& f, std::string_view name) { return f.name < name; }
+
+  std::array<Near, 5> near_{};
+  uint8_t near_count_ = 0;
+  std::vector<Far> far_;  // sorted by name
 };
 
-struct AccountPolicy {
+// The fields a decision reads first come first, with the senders, so that they share cache lines.
+struct alignas(64) AccountPolicy {
+  std::string name;
   Entity entity = Entity::private_entity;
-  int throughput = 0;  // 0: no limit
-  bool prepaid = false;
-  std::string confirmation_sender;
-  StringMap<MessageClass> senders;
-  WordList official_names;
   bool promotional_via_smpp = false;
-  std::vector<std::string> approved_domains;
   bool require_templates = false;
-  std::vector<std::unique_ptr<RE2>> templates;
+  bool prepaid = false;
+  int throughput = 0;  // 0: no limit
+  SenderList senders;
+  WordLists official_names;  // one list
+  std::vector<std::string> approved_domains;
+  std::vector<std::shared_ptr<const RE2>> templates;  // shared by the accounts that list the same template
+  std::string confirmation_sender;
+};
+
+// The accounts by name: open addressing over positions in one vector, so that a lookup is a hash
+// and a probe or two rather than a walk along a bucket's list.
+class AccountIndex {
+ public:
+  // The first account of a name stands; a later one of the same name is dropped.
+  void add(AccountPolicy account) {
+    if (find(account.name)) return;
+    if (2 * (accounts_.size() + 1) > slots_.size()) grow();
+    accounts_.push_back(std::move(account));
+    place(uint32_t(accounts_.size() - 1));
+  }
+
+  const AccountPolicy* find(std::string_view name) const {
+    if (slots_.empty()) return nullptr;
+    const uint64_t h = hash_bytes(name);
+    const uint32_t check = uint32_t(h >> 32);
+    for (size_t i = size_t(h) & (slots_.size() - 1);; i = (i + 1) & (slots_.size() - 1)) {
+      const Slot& slot = slots_[i];
+      if (slot.index == kEmpty) return nullptr;
+      if (slot.check == check && same_bytes(accounts_[slot.index].name, name)) return &accounts_[slot.index];
+    }
+  }
+
+ private:
+  static constexpr uint32_t kEmpty = UINT32_MAX;
+  struct Slot {
+    uint32_t check = 0;  // the hash's high half: most mismatches need no string comparison
+    uint32_t index = kEmpty;
+  };
+
+  void grow() {
+    slots_.assign(std::max<size_t>(16, slots_.size() * 2), Slot{});
+    for (uint32_t i = 0; i < accounts_.size(); ++i) place(i);
+  }
+  void place(uint32_t index) {
+    const uint64_t h = hash_bytes(accounts_[index].name);
+    size_t i = size_t(h) & (slots_.size() - 1);
+    while (slots_[i].index != kEmpty) i = (i + 1) & (slots_.size() - 1);
+    slots_[i] = Slot{uint32_t(h >> 32), index};
+  }
+
+  std::vector<AccountPolicy> accounts_;
+  std::vector<Slot> slots_;  // a power of two, at most half full
 };
 
 struct RamadanYear {
@@ -174,55 +167,34 @@ struct RamadanYear {
   int64_t first_day, last_day;
 };
 
+// The Saudi days that fall in some Ramadan: the years' spans, sorted and merged, for a binary search.
+class RamadanDays {
+ public:
+  void assign(const std::vector<RamadanYear>& years) {
+    spans_.clear();
+    for (const auto& y : years) spans_.push_back({y.first_day, y.last_day});
+    std::sort(spans_.begin(), spans_.end());
+    std::vector<std::pair<int64_t, int64_t>> merged;
+    for (const auto& s : spans_) {
+      if (!merged.empty() && s.first <= merged.back().second + 1) merged.back().second = std::max(merged.back().second, s.second);
+      else merged.push_back(s);
+    }
+    spans_ = std::move(merged);
+  }
+  bool contains(int64_t day) const {
+    // The last span that starts on or before the day.
+    auto it = std::upper_bound(spans_.begin(), spans_.end(), day, [](int64_t d, const auto& s) { return d < s.first; });
+    return it != spans_.begin() && day <= std::prev(it)->second;
+  }
+
+ private:
+  std::vector<std::pair<int64_t, int64_t>> spans_;  // [first, last] days, disjoint, sorted
+};
+
 struct Window {
   int from, to;  // minutes of the Saudi day; from > to wraps midnight
   bool contains(int minute) const { return from <= to ? (minute >= from && minute < to) : (minute >= from || minute < to); }
 };
-
-}  // namespace
-
-struct TableData {
-  StringMap<AccountPolicy> accounts;
-  std::array<uint8_t, 4> permissions{};  // per entity: a bit per class
-  Window quiet{22 * 60, 9 * 60};
-  Window ramadan_hours{1 * 60, 12 * 60};
-  std::vector<RamadanYear> ramadan;
-  std::unique_ptr<RE2> otp_code;
-  WordList otp_words, otp_reasons;
-  std::array<WordList, 5> keywords;  // per class
-  std::unique_ptr<RE2> link;
-  std::array<Action, size_t(Rule::count)> actions{};
-  std::array<uint32_t, size_t(Rule::count)> statuses{};
-  std::string version;
-  bool enforce = true;
-  int awareness_cap = 1;
-  std::array<bool, size_t(Rule::count)> pass_when_store_down{};
-  WordList stop_words, start_words;
-  std::string confirm_stop = "You will no longer receive promotional messages from {account}.";
-  std::string confirm_start = "You are subscribed again to promotional messages from {account}.";
-};
-
-std::string_view rule_id(Rule r) { return r == Rule::none ? std::string_view() : kRules[size_t(r)].id; }
-
-// ---- the decision ----
-
-namespace {
-
-// Reused between decisions on the loop thread: a decision allocates nothing once these have grown.
-struct Scratch {
-  std::string spaced, joined, squeezed, collapsed, host;
-};
-thread_local Scratch scratch;
-
-bool ends_with_ad(std::string_view s) {
-  return s.size() >= 3 && s[s.size() - 3] == '-' && (s[s.size() - 2] | 0x20) == 'a' && (s[s.size() - 1] | 0x20) == 'd';
-}
-
-std::string_view trim(std::string_view s) {
-  while (!s.empty() && s.front() == ' ') s.remove_prefix(1);
-  while (!s.empty() && s.back() == ' ') s.remove_suffix(1);
-  return s;
-}
 
 // Whitespace runs to one space, trimmed: what templates are matched against.
 void collapse_whitespace(std::string_view text, std::string& out) {
@@ -238,6 +210,52 @@ void collapse_whitespace(std::string_view text, std::string& out) {
     out.push_back(c);
   }
 }
+
+bool ends_with_ad(std::string_view s) {
+  return s.size() >= 3 && s[s.size() - 3] == '-' && (s[s.size() - 2] | 0x20) == 'a' && (s[s.size() - 1] | 0x20) == 'd';
+}
+
+std::string_view trim(std::string_view s) {
+  while (!s.empty() && s.front() == ' ') s.remove_prefix(1);
+  while (!s.empty() && s.back() == ' ') s.remove_suffix(1);
+  return s;
+}
+
+}  // namespace
+
+struct TableData {
+  AccountIndex accounts;
+  std::array<uint8_t, 4> permissions{};  // per entity: a bit per class
+  Window quiet{22 * 60, 9 * 60};
+  Window ramadan_hours{1 * 60, 12 * 60};
+  std::vector<RamadanYear> ramadan;
+  RamadanDays ramadan_days;
+  std::unique_ptr<RE2> otp_code;
+  WordLists content_words;  // keywords per class, OTP words and reasons: see kOtpWords
+  LinkFinder links;
+  std::array<Action, size_t(Rule::count)> actions{};
+  std::array<uint32_t, size_t(Rule::count)> statuses{};
+  std::string version;
+  bool enforce = true;
+  int awareness_cap = 1;
+  std::array<bool, size_t(Rule::count)> pass_when_store_down{};
+  std::vector<std::string> stop_words, start_words;  // folded_entry() forms
+  std::string confirm_stop = "You will no longer receive promotional messages from {account}.";
+  std::string confirm_start = "You are subscribed again to promotional messages from {account}.";
+};
+
+std::string_view rule_id(Rule r) { return r == Rule::none ? std::string_view() : kRules[size_t(r)].id; }
+
+// ---- the decision ----
+
+namespace {
+
+// Reused between decisions on the loop thread: a decision allocates nothing once these have grown.
+struct Scratch {
+  FoldedText text;
+  std::string collapsed, host;
+};
+thread_local Scratch scratch;
 
 bool common_top_level_domain(std::string_view host) {
   std::string_view tld = host.substr(host.rfind('.') + 1);
@@ -260,13 +278,8 @@ class Decision {
   Decision(const TableData& t, const Message& m, const Context& c, Trace* trace) : t_(t), m_(m), c_(c), trace_(trace) {}
 
   Verdict run() {
-    auto it = t_.accounts.find(m_.account);
-    account_ = it == t_.accounts.end() ? nullptr : &it->second;
+    account_ = t_.accounts.find(m_.account);
     resolve_class();
-    scratch.spaced.clear();
-    if (m_.text_inspectable) normalize_for_matching(m_.text, scratch.spaced);
-    join_spelled_out(scratch.spaced, scratch.joined);
-    squeeze_spaces(scratch.spaced, scratch.squeezed);
     bool promo_or_awareness = known_ && (cls_ == MessageClass::promotional || cls_ == MessageClass::awareness);
     check(Rule::content_not_inspectable, promo_or_awareness && m_.whole_text, [&] { return m_.text_inspectable; });
     check(Rule::class_personal, true, [&] { return !(known_ && cls_ == MessageClass::personal); });
@@ -276,24 +289,27 @@ class Decision {
       return (t_.permissions[size_t(account_->entity)] & bit(cls_)) != 0;
     });
     bool promotional = known_ && cls_ == MessageClass::promotional;
-    check(Rule::sender_mobile_promotional, promotional, [&] { return !normalize_msisdn(trim(m_.source)); });
+    check(Rule::sender_mobile_promotional, promotional, [&] { return !is_saudi_mobile(trim(m_.source)); });
     check(Rule::channel_s2s_promotional, promotional, [&] {
       return account_->promotional_via_smpp || c_.channel != Channel::smpp_bind;
     });
     SaudiTime when = saudi_time(c_.unix_seconds);
-    bool ramadan = in_ramadan(when.day);
+    bool ramadan = t_.ramadan_days.contains(when.day);
     check(Rule::time_quiet_hours, promo_or_awareness && !ramadan, [&] { return !t_.quiet.contains(when.minute); });
     check(Rule::time_ramadan_hours, promo_or_awareness && ramadan, [&] { return !t_.ramadan_hours.contains(when.minute); });
     bool readable = m_.text_inspectable && m_.whole_text && account_;
     check(Rule::awareness_official_name, readable && known_ && cls_ == MessageClass::awareness, [&] {
-      return account_->official_names.found_in(scratch.joined, scratch.squeezed);
+      return account_->official_names.found(folded()) != 0;
     });
     check(Rule::content_template_mismatch, readable && account_->require_templates, [&] { return matches_template(); });
-    check(Rule::content_keyword_mismatch, readable && known_, [&] { return !foreign_vocabulary(); });
+    check(Rule::content_keyword_mismatch, readable && known_, [&] {
+      return (content_words() & kKeywordLists & ~uint32_t(bit(cls_))) == 0;  // no vocabulary of another class
+    });
     check(Rule::content_link_domain, readable && account_->entity != Entity::government, [&] { return links_approved(); });
     check(Rule::otp_no_reason, readable && t_.otp_code, [&] {
-      bool otp = RE2::PartialMatch(scratch.spaced, *t_.otp_code) && t_.otp_words.found_in(scratch.joined, scratch.squeezed);
-      return !otp || t_.otp_reasons.found_in(scratch.joined, scratch.squeezed);
+      // The words before the pattern: they are known by now, and most texts have none.
+      bool otp = (content_words() >> kOtpWords & 1) && RE2::PartialMatch(folded().spaced(), *t_.otp_code);
+      return !otp || (content_words() >> kOtpReasons & 1);
     });
     verdict_.message_class = known_ ? cls_ : MessageClass::service;
     return verdict_;
@@ -303,23 +319,35 @@ class Decision {
   void resolve_class() {
     std::string_view source = trim(m_.source);
     if (account_) {
-      if (auto it = account_->senders.find(source); it != account_->senders.end()) {
+      if (auto cls = account_->senders.find(source)) {
         known_ = true;
-        cls_ = it->second;
+        cls_ = *cls;
         return;
       }
     }
     // A mobile number that is not a registered sender is a person writing to a person.
-    if (normalize_msisdn(source)) {
+    if (is_saudi_mobile(source)) {
       known_ = true;
       cls_ = MessageClass::personal;
     }
   }
 
-  bool in_ramadan(int64_t day) const {
-    for (const auto& y : t_.ramadan)
-      if (day >= y.first_day && day <= y.last_day) return true;
-    return false;
+  // The text folded for the content rules: once per message, and only if one of them reads it.
+  const FoldedText& folded() {
+    if (!folded_) {
+      scratch.text.fold(m_.text);
+      folded_ = true;
+    }
+    return scratch.text;
+  }
+
+  // The content word lists found in the text, a bit each: one pass finds them all.
+  uint32_t content_words() {
+    if (!content_words_known_) {
+      content_words_ = t_.content_words.found(folded());
+      content_words_known_ = true;
+    }
+    return content_words_;
   }
 
   bool matches_template() const {
@@ -329,24 +357,13 @@ class Decision {
     return false;
   }
 
-  bool foreign_vocabulary() const {
-    for (size_t c = 0; c < t_.keywords.size(); ++c) {
-      if (MessageClass(c) == cls_ || t_.keywords[c].empty()) continue;
-      if (t_.keywords[c].found_in(scratch.joined, scratch.squeezed)) return true;
-    }
-    return false;
-  }
-
   bool links_approved() const {
-    re2::StringPiece input(m_.text.data(), m_.text.size());
-    re2::StringPiece scheme, host;
-    while (RE2::FindAndConsume(&input, *t_.link, &scheme, &host)) {
-      scratch.host.assign(host.data(), host.size());
+    return t_.links.each(m_.text, [&](std::string_view scheme, std::string_view host) {
+      scratch.host.assign(host);
       for (char& ch : scratch.host) ch = char(std::tolower(static_cast<unsigned char>(ch)));
-      if (scheme.empty() && !common_top_level_domain(scratch.host)) continue;
-      if (!host_approved(scratch.host, account_->approved_domains)) return false;
-    }
-    return true;
+      if (scheme.empty() && !common_top_level_domain(scratch.host)) return true;  // "Mr.Smith": not a link
+      return host_approved(scratch.host, account_->approved_domains);
+    });
   }
 
   // Runs one rule: `applies` says whether it concerns this message at all; `passes` decides.
@@ -384,6 +401,9 @@ class Decision {
   bool known_ = false;
   MessageClass cls_ = MessageClass::service;
   bool decided_ = false;
+  bool folded_ = false;
+  bool content_words_known_ = false;
+  uint32_t content_words_ = 0;
   Verdict verdict_;
 };
 
@@ -400,41 +420,39 @@ bool Table::enforcing() const { return data_->enforce; }
 
 StateNeeds Table::state_needs(const Message& m, const Verdict& v) const {
   StateNeeds needs;
-  auto it = data_->accounts.find(m.account);
-  if (it == data_->accounts.end() || v.outcome == Outcome::reject) return needs;
-  const AccountPolicy& a = it->second;
+  const AccountPolicy* a = data_->accounts.find(m.account);
+  if (!a || v.outcome == Outcome::reject) return needs;
   auto on = [&](Rule r) { return data_->actions[size_t(r)] != Action::off; };
-  needs.throughput = a.throughput > 0 && on(Rule::account_throughput);
-  needs.rate = a.throughput;
+  needs.throughput = a->throughput > 0 && on(Rule::account_throughput);
+  needs.rate = a->throughput;
   needs.opt_out = v.message_class == MessageClass::promotional && on(Rule::recipient_opted_out);
   needs.awareness = v.message_class == MessageClass::awareness && on(Rule::awareness_daily_cap);
   needs.awareness_cap = data_->awareness_cap;
-  needs.charge = a.prepaid && on(Rule::account_balance);
+  needs.charge = a->prepaid && on(Rule::account_balance);
   return needs;
 }
 
 bool Table::passes_when_store_down(Rule r) const { return data_->pass_when_store_down[size_t(r)]; }
 
 OptOutWord Table::opt_out_word(std::string_view text) const {
-  std::string normalized, joined;
-  normalize_for_matching(text, normalized);
-  join_spelled_out(normalized, joined);
-  if (data_->stop_words.is_entry(joined)) return OptOutWord::stop;
-  if (data_->start_words.is_entry(joined)) return OptOutWord::start;
+  const std::string word = folded_entry(text);
+  auto listed = [&](const std::vector<std::string>& words) { return std::find(words.begin(), words.end(), word) != words.end(); };
+  if (listed(data_->stop_words)) return OptOutWord::stop;
+  if (listed(data_->start_words)) return OptOutWord::start;
   return OptOutWord::none;
 }
 
 bool Table::confirmation(std::string_view account, OptOutWord word, std::string& sender, std::string& text) const {
-  auto it = data_->accounts.find(account);
-  if (it == data_->accounts.end() || it->second.confirmation_sender.empty() || word == OptOutWord::none) return false;
-  sender = it->second.confirmation_sender;
+  const AccountPolicy* a = data_->accounts.find(account);
+  if (!a || a->confirmation_sender.empty() || word == OptOutWord::none) return false;
+  sender = a->confirmation_sender;
   text = word == OptOutWord::stop ? data_->confirm_stop : data_->confirm_start;
   for (size_t at = text.find("{account}"); at != std::string::npos; at = text.find("{account}", at + account.size()))
     text.replace(at, 9, account);
   return true;
 }
 
-bool Table::has_account(std::string_view account) const { return data_->accounts.find(account) != data_->accounts.end(); }
+bool Table::has_account(std::string_view account) const { return data_->accounts.find(account) != nullptr; }
 const std::string& Table::version() const { return data_->version; }
 Action Table::action(Rule r) const { return data_->actions[size_t(r)]; }
 uint32_t Table::status(Rule r) const { return data_->statuses[size_t(r)]; }
@@ -481,6 +499,9 @@ struct Compiler::State {
   std::unique_ptr<TableData> data = std::make_unique<TableData>();
   std::vector<Diagnostic> diagnostics;
   std::map<int, std::pair<int64_t, int64_t>> ramadan_overrides;
+  // One compiled pattern per distinct template: many accounts list the same ones, and each RE2
+  // builds its own DFA as it meets new texts.
+  std::map<std::string, std::shared_ptr<const RE2>, std::less<>> templates;
   std::vector<std::string> otp_words = {"otp", "code", "password", "passcode", "pin", "رمز", "كود", "كلمة المرور", "رقم سري"};
   std::vector<std::string> otp_reasons = {"login", "log in", "sign in", "payment", "transfer", "verify", "verification",
                                           "purchase", "تسجيل", "دخول", "دفع", "تحويل", "عملية", "شراء", "تحقق", "التحقق"};
@@ -593,11 +614,48 @@ std::optional<std::string> template_pattern(std::string_view text) {
 
 }  // namespace
 
+namespace {
+
+// The account keys the compiler reads: is_account_key() answers from this table, and
+// add_account() finds them all in one pass over an account (yaml-cpp's operator[] walks the
+// mapping and converts every key, for each key asked).
+constexpr std::string_view kAccountKeys[] = {"entity", "senders", "official_names", "promotional_via_smpp",
+                                             "approved_domains", "require_templates", "templates", "throughput",
+                                             "balance", "confirmation_sender"};
+
+class AccountFields {
+ public:
+  explicit AccountFields(const YAML::Node& account) {
+    for (const auto& kv : account) {
+      const std::string key = kv.first.as<std::string>("");
+      for (size_t i = 0; i < std::size(kAccountKeys); ++i)
+        if (!given_[i] && kAccountKeys[i] == key) {  // the first of a repeated key, as operator[] does
+          nodes_[i] = kv.second;
+          given_[i] = true;
+          break;
+        }
+    }
+  }
+  // The value under `key`, or an undefined node (false) as operator[] gives for a missing key.
+  YAML::Node operator[](std::string_view key) const {
+    for (size_t i = 0; i < std::size(kAccountKeys); ++i)
+      if (kAccountKeys[i] == key) return given_[i] ? nodes_[i] : missing();
+    return missing();
+  }
+
+ private:
+  static YAML::Node missing() {
+    static const YAML::Node undefined(YAML::NodeType::Undefined);
+    return undefined;
+  }
+  std::array<YAML::Node, std::size(kAccountKeys)> nodes_;
+  std::array<bool, std::size(kAccountKeys)> given_{};
+};
+
+}  // namespace
+
 bool Compiler::is_account_key(std::string_view key) {
-  for (std::string_view k : {"entity", "senders", "official_names", "promotional_via_smpp", "approved_domains",
-                             "require_templates", "templates", "throughput", "balance", "confirmation_sender"})
-    if (k == key) return true;
-  return false;
+  return std::find(std::begin(kAccountKeys), std::end(kAccountKeys), key) != std::end(kAccountKeys);
 }
 
 void Compiler::add_rules(const YAML::Node& policy, const std::string& file) {
@@ -798,13 +856,14 @@ void Compiler::add_account(const std::string& name, const YAML::Node& account, c
   auto err = [&](const YAML::Node& at, const std::string& msg) { s.error(at, file, msg); };
   if (!account.IsMap()) return;  // the config loader reports that
   s.hash(name);
+  const AccountFields fields(account);
   AccountPolicy a;
-  YAML::Node entity = account["entity"];
+  YAML::Node entity = fields["entity"];
   if (!entity) err(account, fmt::format("account {} needs entity: government | private | individual | foreign", name));
   else if (auto e = parse_entity(entity.as<std::string>(""))) a.entity = *e;
   else err(entity, fmt::format("unknown entity '{}' (government, private, individual, foreign)", entity.as<std::string>("")));
 
-  YAML::Node senders = account["senders"];
+  YAML::Node senders = fields["senders"];
   if (!senders || !senders.IsMap()) {
     err(senders ? senders : account, fmt::format("account {} needs senders: {{ NAME: class, ... }}", name));
   } else {
@@ -822,16 +881,16 @@ void Compiler::add_account(const std::string& name, const YAML::Node& account, c
         err(sv.first, fmt::format("sender '{}' ends in -AD, which is only for promotional names", sender));
       if (*cls == MessageClass::promotional && normalize_msisdn(sender))
         err(sv.first, fmt::format("promotional sender '{}' is a mobile number", sender));
-      a.senders[sender] = *cls;
+      a.senders.set(sender, *cls);
     }
   }
-  if (YAML::Node names = account["official_names"]) {
+  if (YAML::Node names = fields["official_names"]) {
     if (!names.IsSequence()) err(names, "official_names must be a list (Arabic and/or English forms)");
     else
-      for (const auto& n : names) a.official_names.add(n.as<std::string>(""));
+      for (const auto& n : names) a.official_names.add(0, n.as<std::string>(""));
   }
-  if (YAML::Node p = account["promotional_via_smpp"]) a.promotional_via_smpp = p.as<bool>(false);
-  if (YAML::Node domains = account["approved_domains"]) {
+  if (YAML::Node p = fields["promotional_via_smpp"]) a.promotional_via_smpp = p.as<bool>(false);
+  if (YAML::Node domains = fields["approved_domains"]) {
     if (!domains.IsSequence()) err(domains, "approved_domains must be a list of domains");
     else
       for (const auto& dn : domains) {
@@ -843,8 +902,8 @@ void Compiler::add_account(const std::string& name, const YAML::Node& account, c
           a.approved_domains.push_back(domain);
       }
   }
-  if (YAML::Node r = account["require_templates"]) a.require_templates = r.as<bool>(false);
-  if (YAML::Node templates = account["templates"]) {
+  if (YAML::Node r = fields["require_templates"]) a.require_templates = r.as<bool>(false);
+  if (YAML::Node templates = fields["templates"]) {
     if (!templates.IsSequence()) err(templates, "templates must be a list");
     else
       for (const auto& t : templates) {
@@ -853,29 +912,36 @@ void Compiler::add_account(const std::string& name, const YAML::Node& account, c
           err(t, "template has an unclosed or empty {placeholder}");
           continue;
         }
-        auto re = std::make_unique<RE2>(*pattern, RE2::Quiet);
-        if (!re->ok()) err(t, fmt::format("template does not compile: {}", re->error()));
-        else a.templates.push_back(std::move(re));
+        std::shared_ptr<const RE2>& re = s.templates[*pattern];
+        if (!re) {
+          re = std::make_shared<const RE2>(*pattern, RE2::Quiet);
+          if (re->ok()) RE2::FullMatch("", *re);  // RE2 builds its DFA on first use: here, not in a decision
+        }
+        if (!re->ok()) {
+          err(t, fmt::format("template does not compile: {}", re->error()));
+          continue;
+        }
+        a.templates.push_back(re);
       }
   }
   if (a.require_templates && a.templates.empty()) err(account, fmt::format("account {} requires templates but lists none", name));
-  if (YAML::Node t = account["throughput"]) {
+  if (YAML::Node t = fields["throughput"]) {
     int rate = t.as<int>(-1);
     if (rate < 1 || rate > 1000000) err(t, "throughput is messages per second, from 1 to 1000000");
     else a.throughput = rate;
   }
-  if (YAML::Node b = account["balance"]) {
+  if (YAML::Node b = fields["balance"]) {
     std::string mode = b.as<std::string>("");
     if (mode == "prepaid") a.prepaid = true;
     else if (mode != "unmetered") err(b, fmt::format("balance '{}' is not prepaid or unmetered", mode));
   }
-  if (YAML::Node c = account["confirmation_sender"]) {
+  if (YAML::Node c = fields["confirmation_sender"]) {
     a.confirmation_sender = std::string(trim(c.as<std::string>("")));
-    auto it = a.senders.find(a.confirmation_sender);
-    if (it == a.senders.end() || it->second != MessageClass::service)
+    if (a.senders.find(a.confirmation_sender) != MessageClass::service)
       err(c, fmt::format("confirmation_sender '{}' must be one of the account's service senders", a.confirmation_sender));
   }
-  s.data->accounts.emplace(name, std::move(a));
+  a.name = name;
+  s.data->accounts.add(std::move(a));
 }
 
 std::shared_ptr<const Table> Compiler::finish() {
@@ -892,17 +958,20 @@ std::shared_ptr<const Table> Compiler::finish() {
     }
     d.ramadan.push_back(y);
   }
+  d.ramadan_days.assign(d.ramadan);
   d.otp_code = std::make_unique<RE2>(s.otp_code, RE2::Quiet);
   if (!d.otp_code->ok()) d.otp_code.reset();
-  for (const auto& w : s.otp_words) d.otp_words.add(w);
-  for (const auto& w : s.otp_reasons) d.otp_reasons.add(w);
+  else RE2::PartialMatch("", *d.otp_code);  // RE2 builds its DFA on first use: here, not in a decision
+  for (const auto& w : s.otp_words) d.content_words.add(kOtpWords, w);
+  for (const auto& w : s.otp_reasons) d.content_words.add(kOtpReasons, w);
   for (size_t c = 0; c < s.keywords.size(); ++c)
-    for (const auto& w : s.keywords[c]) d.keywords[c].add(w);
-  for (const auto& w : s.stop_words) d.stop_words.add(w);
-  for (const auto& w : s.start_words) d.start_words.add(w);
-  // A link: a scheme or www. and any host, or a bare host whose top-level domain is a common one
-  // (so that "Mr.Smith" is not a link). Group 1: the scheme or www., group 2: the host.
-  d.link = std::make_unique<RE2>(R"((?i)(https?://|www\.)?((?:[a-z0-9-]+\.)+[a-z]{2,})\b)");
+    for (const auto& w : s.keywords[c]) d.content_words.add(unsigned(c), w);
+  auto fold_all = [](const std::vector<std::string>& raw, std::vector<std::string>& folded) {
+    for (const auto& w : raw)
+      if (std::string f = folded_entry(w); !f.empty()) folded.push_back(std::move(f));
+  };
+  fold_all(s.stop_words, d.stop_words);
+  fold_all(s.start_words, d.start_words);
   d.version = fmt::format("{:016x}", s.fingerprint);
   if (!s.diagnostics.empty()) return nullptr;
   return std::shared_ptr<const Table>(new Table(std::move(s.data)));

@@ -17,6 +17,7 @@ TEST_CASE("the accepted forms of a Saudi mobile number normalise to 9665XXXXXXXX
   }));
   INFO(input);
   CHECK(normalize_msisdn(input) == expected);
+  CHECK(policy::is_saudi_mobile(input));
 }
 
 TEST_CASE("anything that is not a Saudi mobile number is refused") {
@@ -25,4 +26,5 @@ TEST_CASE("anything that is not a Saudi mobile number is refused") {
                         "+9665012345a7", "0096650123456");
   INFO(input);
   CHECK_FALSE(normalize_msisdn(input).has_value());
+  CHECK_FALSE(policy::is_saudi_mobile(input));
 }
