@@ -81,6 +81,9 @@ int Hub::start() {
     return rc;
   smpp_port_ = bound_port(&listener_);
   upstreams_.start();
+  uv_check_init(ctx_.loop, &flush_receipts_);
+  flush_receipts_.data = this;
+  uv_check_start(&flush_receipts_, [](uv_check_t* c) { static_cast<Hub*>(c->data)->receipts_.flush(); });
   uv_timer_init(ctx_.loop, &tick_);
   tick_.data = this;
   uv_timer_start(&tick_, [](uv_timer_t* t) { static_cast<Hub*>(t->data)->on_tick(); }, kTickMs, kTickMs);
@@ -223,6 +226,8 @@ void Hub::close_unanswered(bool hard) {
 void Hub::finish_shutdown() {
   shutdown_step_ = ShutdownStep::done;
   uv_close(reinterpret_cast<uv_handle_t*>(&tick_), nullptr);
+  receipts_.flush();
+  uv_close(reinterpret_cast<uv_handle_t*>(&flush_receipts_), nullptr);
   upstreams_.stop();
   submits_.finish();
   store_->close();

@@ -60,6 +60,7 @@ class Hub {
   uint64_t started_ms_;
   uv_tcp_t listener_{};
   uv_timer_t tick_{};
+  uv_check_t flush_receipts_{};  // after each loop turn's I/O: its receipt mappings in one batch
   uint16_t smpp_port_ = 0;
   uint64_t ticks_ = 0;
   uint64_t shutdown_started_ms_ = 0;

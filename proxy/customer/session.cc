@@ -161,9 +161,9 @@ void CustomerSession::on_submit(const smpp::Header& h, std::string_view pdu) {
     return refuse(h, status::ESME_RSYSERR);
   }
   if (!can_transmit()) return refuse(h, status::ESME_RINVBNDSTS);
-  smpp::ShortMessage sm;
+  smpp::ShortMessageView sm;
   smpp::DecodeError error;
-  if (!smpp::decode_short_message(pdu, sm, error)) {
+  if (!smpp::read_short_message(pdu, sm, error)) {
     ++counters_.pdus_malformed;
     log::warn_limited("{}: malformed submit_sm seq {}: {}", describe(), h.sequence, json_quoted(error.reason));
     return refuse(h, error.status);

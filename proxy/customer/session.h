@@ -9,6 +9,7 @@
 #include "proxy/flow.h"
 #include "proxy/net/connection.h"
 #include "smpp/pdu.h"
+#include "smpp/pdu_view.h"
 #include "smpp/session.h"
 
 namespace proxy {
@@ -34,7 +35,8 @@ class SubmitIntake {
  public:
   virtual ~SubmitIntake() = default;
   // Answered exactly once, through SubmitReplies (customer/customers.h), with this sequence.
-  virtual void submit(const SubmitOrigin& from, uint32_t sequence, std::string_view pdu, const smpp::ShortMessage& sm) = 0;
+  // `sm` views `pdu`'s bytes, valid during the call only.
+  virtual void submit(const SubmitOrigin& from, uint32_t sequence, std::string_view pdu, const smpp::ShortMessageView& sm) = 0;
 };
 class DeliveryReturns {
  public:

@@ -35,36 +35,57 @@ void ReceiptMap::set_state(Entry& entry, State state) {
 
 void ReceiptMap::remember(std::string_view upstream, std::string_view operator_id, std::string_view account,
                           std::string_view our_id, int64_t expires_unix_s, uint64_t now_ms) {
-  std::string key = key_of(upstream, operator_id);
-  auto [it, fresh] = entries_.try_emplace(key);
+  key_.assign(upstream).push_back('\t');
+  key_.append(operator_id);
+  auto [it, fresh] = entries_.try_emplace(key_);
   Entry& entry = it->second;
-  // Confirmed is the state that counts for nothing; write() moves it on. An operator reusing an
-  // id: the newest mapping wins.
+  // Confirmed is the state that counts for nothing; queue_write() moves it on. An operator
+  // reusing an id: the newest mapping wins.
   if (fresh) entry.state = State::confirmed;
   else set_state(entry, State::confirmed);
-  entry.account = &*account_names_.emplace(account).first;
+  auto name = account_names_.find(account);
+  if (name == account_names_.end()) name = account_names_.emplace(account).first;
+  entry.account = &*name;
   entry.our_id_size = uint8_t(std::min(our_id.size(), entry.our_id.size()));
   std::copy_n(our_id.data(), entry.our_id_size, entry.our_id.data());
   entry.expires_unix_s = expires_unix_s;
   entry.created_ms = now_ms;
-  order_.emplace_back(key, now_ms);
-  write(key, entry);
+  order_.emplace_back(&*it, now_ms);
+  queue_write(*it);
   make_room();
 }
 
-void ReceiptMap::write(const std::string& key, Entry& entry) {
-  set_state(entry, State::writing);
-  size_t tab = key.find('\t');
-  uint64_t created = entry.created_ms;
-  store_.remember_receipt(std::string_view(key).substr(0, tab), std::string_view(key).substr(tab + 1), entry.value(),
-                          entry.expires_unix_s, [this, key, created](bool ok) {
-                            auto it = entries_.find(key);
-                            if (it == entries_.end() || it->second.created_ms != created ||
-                                it->second.state != State::writing)
-                              return;  // gone, replaced or delivered meanwhile
-                            set_state(it->second, ok ? State::confirmed : State::unconfirmed);
-                            if (!ok) to_write_.push_back(key);
-                          });
+void ReceiptMap::queue_write(Node& node) {
+  set_state(node.second, State::writing);
+  batch_.push_back(&node);
+}
+
+// The values are laid out in one buffer first, so that the views into it stay put.
+void ReceiptMap::flush() {
+  if (batch_.empty()) return;
+  values_.clear();
+  for (Node* node : batch_) values_.append(*node->second.account).append(1, '\t').append(node->second.our_id.data(), node->second.our_id_size);
+  mappings_.clear();
+  std::vector<std::pair<Node*, uint64_t>> sent;
+  sent.reserve(batch_.size());
+  size_t at = 0;
+  for (Node* node : batch_) {
+    const Entry& e = node->second;
+    std::string_view key = node->first;
+    size_t tab = key.find('\t'), length = e.account->size() + 1 + e.our_id_size;
+    mappings_.push_back({key.substr(0, tab), key.substr(tab + 1), std::string_view(values_).substr(at, length), e.expires_unix_s});
+    at += length;
+    sent.emplace_back(node, e.created_ms);
+  }
+  batch_.clear();
+  store_.remember_receipts(mappings_, [this, sent = std::move(sent)](bool ok) {
+    for (auto [node, created] : sent) {
+      Entry& e = node->second;
+      if (e.created_ms != created || e.state != State::writing) continue;  // replaced or delivered meanwhile
+      set_state(e, ok ? State::confirmed : State::unconfirmed);
+      if (!ok) to_write_.push_back(node->first);
+    }
+  });
 }
 
 void ReceiptMap::find(std::string_view upstream, std::string_view operator_id, uint64_t now_ms,
@@ -100,19 +121,24 @@ void ReceiptMap::delivered(std::string_view upstream, std::string_view operator_
   if (auto it = entries_.find(key); it != entries_.end()) set_state(it->second, State::delivered);
 }
 
+// Past max_entries the oldest go. One whose write is on its way stays until its answer (the
+// batch points at it), so the table may pass the bound by what is in flight to the store.
 void ReceiptMap::make_room() {
   while (entries_.size() > limits_.max_entries && !order_.empty()) {
-    auto [key, created] = std::move(order_.front());
-    order_.pop_front();
-    auto it = entries_.find(key);
-    if (it == entries_.end() || it->second.created_ms != created) continue;
-    if (it->second.state == State::writing || it->second.state == State::unconfirmed) {
-      ++counters_.receipt_mappings_dropped;
-      log::error("receipt map full ({} entries): dropped the unconfirmed mapping of {}",
-                 limits_.max_entries, key.substr(key.find('\t') + 1));
+    auto [node, created] = order_.front();
+    if (node->second.created_ms != created) {  // an older mapping of a reused id: the newer one counts
+      order_.pop_front();
+      continue;
     }
-    set_state(it->second, State::confirmed);
-    entries_.erase(it);
+    if (node->second.state == State::writing) return;
+    order_.pop_front();
+    if (node->second.state == State::unconfirmed) {
+      ++counters_.receipt_mappings_dropped;
+      log::error("receipt map full ({} entries): dropped the unconfirmed mapping of {}", limits_.max_entries,
+                 std::string_view(node->first).substr(node->first.find('\t') + 1));
+    }
+    set_state(node->second, State::confirmed);
+    entries_.erase(entries_.find(node->first));
   }
 }
 
@@ -120,20 +146,22 @@ void ReceiptMap::on_tick(uint64_t now_ms) {
   // Confirmed entries leave after the hold; the oldest unconfirmed one stops the walk (it stays
   // until the store has it), so an outage holds everything made since it began.
   while (!order_.empty() && order_.front().second + limits_.hold_ms <= now_ms) {
-    auto it = entries_.find(order_.front().first);
-    if (it != entries_.end() && it->second.created_ms == order_.front().second) {
-      if (it->second.state == State::writing || it->second.state == State::unconfirmed) break;
-      entries_.erase(it);
+    auto [node, created] = order_.front();
+    if (node->second.created_ms == created) {
+      if (node->second.state == State::writing || node->second.state == State::unconfirmed) break;
+      entries_.erase(entries_.find(node->first));
     }
     order_.pop_front();
   }
-  if (!store_.up()) return;
-  for (size_t n = 0; n < kWritesPerTick && !to_write_.empty(); ++n) {
-    std::string key = std::move(to_write_.front());
-    to_write_.pop_front();
-    auto it = entries_.find(key);
-    if (it != entries_.end() && it->second.state == State::unconfirmed) write(key, it->second);
+  if (store_.up()) {
+    for (size_t n = 0; n < kWritesPerTick && !to_write_.empty(); ++n) {
+      std::string key = std::move(to_write_.front());
+      to_write_.pop_front();
+      auto it = entries_.find(key);
+      if (it != entries_.end() && it->second.state == State::unconfirmed) queue_write(*it);
+    }
   }
+  flush();
 }
 
 void ReceiptMap::store_back(bool lost) {

@@ -8,7 +8,11 @@
 #include <string>
 #include <string_view>
 #include <unordered_map>
+#include <set>
 #include <unordered_set>
+#include <vector>
+
+#include "proxy/state/store.h"
 
 namespace proxy {
 
@@ -55,6 +59,8 @@ class ReceiptMap {
 
   // Every tick: ages entries out, writes again what the store has not confirmed.
   void on_tick(uint64_t now_ms);
+  // Sends the mappings made since the last flush to the store in one batch (once per loop turn).
+  void flush();
   // The store is reachable again; `lost` when it came back without its data.
   void store_back(bool lost);
 
@@ -74,8 +80,10 @@ class ReceiptMap {
     uint64_t created_ms = 0;
     std::string value() const { return *account + '\t' + std::string(our_id.data(), our_id_size); }
   };
+  using Entries = std::unordered_map<std::string, Entry>;
+  using Node = Entries::value_type;  // stable in memory until erased (unordered_map keeps nodes)
   static std::string key_of(std::string_view upstream, std::string_view operator_id);
-  void write(const std::string& key, Entry& entry);
+  void queue_write(Node& node);
   void set_state(Entry& entry, State state);
   void make_room();
   void forget_stale_unknown(uint64_t now_ms);
@@ -83,12 +91,17 @@ class ReceiptMap {
   StateStore& store_;
   Counters& counters_;
   Limits limits_;
-  std::unordered_map<std::string, Entry> entries_;
-  std::deque<std::pair<std::string, uint64_t>> order_;  // key and created_ms, oldest first
+  Entries entries_;
+  // Entries and their created_ms, oldest first. Only the front is ever erased, and never while
+  // its write is on its way, so the nodes a batch points at outlive the batch.
+  std::deque<std::pair<Node*, uint64_t>> order_;
+  std::vector<Node*> batch_;  // to write at the next flush
+  std::vector<StateStore::ReceiptMapping> mappings_;  // the batch as the store takes it (reused)
+  std::string values_, key_;  // scratch (reused)
   std::deque<std::string> to_write_;                     // unconfirmed, to send again
   size_t unconfirmed_ = 0;                               // entries writing or unconfirmed
   std::unordered_map<std::string, uint64_t> unknown_since_;  // receipts nobody knows: first seen
-  std::unordered_set<std::string> account_names_;            // interned: one copy per account
+  std::set<std::string, std::less<>> account_names_;         // interned: one copy per account
 };
 
 }  // namespace proxy

@@ -27,14 +27,19 @@ constexpr size_t kSweepPeriodTicks = 1200;     // every receipt bucket swept onc
 // A receipt mapping as Redis keeps it, in as few bytes as it can (it is the store's largest
 // population: one per message whose final receipt has not come): 4 bytes of expiry, 8 bytes of
 // our id, then the account. `value` is "account\tour id" with a 16-hex id, as ReceiptMap writes it.
-std::string encode_mapping(int64_t expires_unix_s, std::string_view value) {
+void encode_mapping_into(std::string& out, int64_t expires_unix_s, std::string_view value) {
   size_t tab = value.find('\t');
   std::string_view account = value.substr(0, tab), id = tab == std::string_view::npos ? "" : value.substr(tab + 1);
-  std::string out(12, '\0');
+  out.assign(12, '\0');
   for (int i = 0; i < 4; ++i) out[size_t(i)] = char(uint32_t(expires_unix_s) >> (24 - 8 * i));
   auto nibble = [](char c) { return c >= 'a' ? c - 'a' + 10 : c >= 'A' ? c - 'A' + 10 : c - '0'; };
   for (size_t i = 0; i < 8 && 2 * i + 1 < id.size(); ++i) out[4 + i] = char(nibble(id[2 * i]) << 4 | nibble(id[2 * i + 1]));
   out.append(account);
+}
+
+std::string encode_mapping(int64_t expires_unix_s, std::string_view value) {
+  std::string out;
+  encode_mapping_into(out, expires_unix_s, value);
   return out;
 }
 
@@ -81,6 +86,28 @@ class RedisStore final : public StateStore {
     send([](redisReply*) {}, "HSET %b %b %b", key.data(), key.size(), operator_id.data(), operator_id.size(),
          field.data(), field.size());
     send([done](redisReply* r) { done(r != nullptr); }, "EXPIRE %b %d", key.data(), key.size(), bucket_ttl_s_);
+  }
+
+  // One loop turn's mappings: an HSET and an EXPIRE each with no callback of their own; the last
+  // one's answers for all (a connection's replies come in order, and a dropped connection fails
+  // it too). The EXPIRE goes every time: a bucket emptied by deletions is gone, and the next HSET
+  // makes a new one without a TTL.
+  void remember_receipts(const std::vector<ReceiptMapping>& mappings, Done done) override {
+    if (mappings.empty()) return done(true);
+    for (size_t i = 0; i < mappings.size(); ++i) {
+      const ReceiptMapping& m = mappings[i];
+      uint32_t bucket = keys::receipt_bucket_of(m.operator_id, buckets_);
+      const std::string& key = bucket_key(m.upstream, bucket);
+      encode_mapping_into(field_, m.expires_unix_s, m.value);
+      const char* hset[] = {"HSET", key.data(), m.operator_id.data(), field_.data()};
+      const size_t hset_lengths[] = {4, key.size(), m.operator_id.size(), field_.size()};
+      issue(nullptr, [&](Reply* p) { return redisAsyncCommandArgv(ctx_, on_reply, p, 4, hset, hset_lengths); });
+      const char* expire[] = {"EXPIRE", key.data(), bucket_ttl_.data()};
+      const size_t expire_lengths[] = {6, key.size(), bucket_ttl_.size()};
+      auto send_expire = [&](Reply* p) { return redisAsyncCommandArgv(ctx_, on_reply, p, 3, expire, expire_lengths); };
+      if (i + 1 < mappings.size()) issue(nullptr, send_expire);
+      else issue([done](redisReply* r) { done(r != nullptr); }, send_expire);
+    }
   }
 
   void find_receipt(std::string_view upstream, std::string_view operator_id, Found done) override {
@@ -324,17 +351,17 @@ class RedisStore final : public StateStore {
   template <typename Submit>
   void issue(Reply fn, Submit submit) {
     if (ctx_ && connected_ && in_flight_ < kMaxInFlight) {
-      auto* pending = new Reply(std::move(fn));
+      auto* pending = fn ? new Reply(std::move(fn)) : nullptr;  // none: nobody waits for this answer
       if (submit(pending) == REDIS_OK) {
         ++in_flight_;
         sent_at_.push_back(uv_now(loop_));
         return;
       }
-      fn = std::move(*pending);
+      if (pending) fn = std::move(*pending);
       delete pending;
     }
     ++counters_.state_errors;
-    deferred_.post([fn = std::move(fn)] { fn(nullptr); });
+    if (fn) deferred_.post([fn = std::move(fn)] { fn(nullptr); });
   }
 
   static void on_reply(redisAsyncContext* ctx, void* reply, void* privdata) {
@@ -354,7 +381,7 @@ class RedisStore final : public StateStore {
       if (r && !noscript) log::warn_limited("redis error: {}", std::string_view(r->str, r->len));
       r = nullptr;
     }
-    (*fn)(r);
+    if (fn) (*fn)(r);
     delete fn;
   }
 
@@ -448,6 +475,20 @@ class RedisStore final : public StateStore {
       keep_{lua::keep, {}}, kept_{lua::kept, {}};
   uint32_t buckets_;
   int bucket_ttl_s_;
+  // Receipt bucket keys by upstream and number, made once.
+  std::vector<std::vector<std::string>> bucket_keys_;
+  std::string bucket_ttl_ = std::to_string(bucket_ttl_s_);
+  std::string field_;  // a mapping's encoded value (reused)
+  const std::string& bucket_key(std::string_view upstream, uint32_t bucket) {
+    size_t u = 0;
+    while (u < upstreams_.size() && upstreams_[u] != upstream) ++u;
+    if (u == upstreams_.size()) upstreams_.emplace_back(upstream);  // not configured: still written
+    if (bucket_keys_.size() < upstreams_.size()) bucket_keys_.resize(upstreams_.size());
+    auto& row = bucket_keys_[u];
+    if (row.empty()) row.resize(buckets_);
+    if (row[bucket].empty()) row[bucket] = keys::receipt_bucket(upstream, bucket);
+    return row[bucket];
+  }
   std::vector<std::string> upstreams_;
   size_t sweep_cursor_ = 0;
   bool was_connected_ = false;  // connected once before: a missing marker then means lost data

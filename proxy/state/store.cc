@@ -1,6 +1,7 @@
 // Store selection, key names and the blocking helpers used at start-up and by ops commands.
 #include "proxy/state/store.h"
 
+#include <memory>
 #include <hiredis/hiredis.h>
 
 #include "proxy/state/redis_sync.h"
@@ -65,6 +66,22 @@ std::optional<uint32_t> claim_instance_number(const Config& config, std::string&
   auto reply = redis.command(error, "INCR %s", keys::instance);
   if (!reply) return std::nullopt;
   return uint32_t(reply->integer) & 0xFFFFF;
+}
+
+// One by one, `done` with the last answer; RedisStore pipelines them without a callback each.
+void StateStore::remember_receipts(const std::vector<ReceiptMapping>& mappings, Done done) {
+  if (mappings.empty()) return done(true);
+  struct Tally {
+    size_t left;
+    bool ok = true;
+    Done done;
+  };
+  auto tally = std::make_shared<Tally>(Tally{mappings.size(), true, std::move(done)});
+  for (const ReceiptMapping& m : mappings)
+    remember_receipt(m.upstream, m.operator_id, m.value, m.expires_unix_s, [tally](bool ok) {
+      tally->ok = tally->ok && ok;
+      if (--tally->left == 0) tally->done(tally->ok);
+    });
 }
 
 namespace {

@@ -43,6 +43,12 @@ class StateStore {
   // forgotten once its final receipt was handed on. `done(true)` once the store has it.
   virtual void remember_receipt(std::string_view upstream, std::string_view operator_id, std::string_view value,
                                 int64_t expires_unix_s, Done done) = 0;
+  // Many at once (one loop turn's worth), pipelined; `done` once: true when the store has them all.
+  struct ReceiptMapping {
+    std::string_view upstream, operator_id, value;
+    int64_t expires_unix_s = 0;
+  };
+  virtual void remember_receipts(const std::vector<ReceiptMapping>& mappings, Done done);
   virtual void find_receipt(std::string_view upstream, std::string_view operator_id, Found done) = 0;
   virtual void forget_receipt(std::string_view upstream, std::string_view operator_id) = 0;
   static constexpr int64_t kReceiptMappingMaxS = 30 * 86400;  // the longest life a validity_period gives one

@@ -16,6 +16,7 @@
 #include "proxy/submit/message_text.h"
 #include "proxy/submit/submits.h"
 #include "smpp/codec.h"
+#include "smpp/pdu_view.h"
 #include "smpp/pdu_edit.h"
 
 namespace proxy {
@@ -28,7 +29,7 @@ constexpr uint8_t kRejected = 8, kExpired = 3;
 std::string held_key_of(std::string_view account, std::string_view key) { return fmt::format("{}\n{}", account, key); }
 }  // namespace
 
-void Submits::submit_part(const SubmitOrigin& from, uint32_t sequence, std::string_view pdu, const smpp::ShortMessage& sm,
+void Submits::submit_part(const SubmitOrigin& from, uint32_t sequence, std::string_view pdu, const smpp::ShortMessageView& sm,
                         std::string destination, smpp::Concatenation part) {
   Account& account = *from.account;
   if (ctx_.policy->enforcing()) {
@@ -118,9 +119,9 @@ void Submits::decide_held(const std::string& held_key) {
   std::string text, part_text;
   bool inspectable = true;
   for (const auto& [seq, p] : msg.parts) {
-    smpp::ShortMessage sm;
+    smpp::ShortMessageView sm;
     smpp::DecodeError error;
-    if (!smpp::decode_short_message(p.pdu, sm, error) || message_text(sm, ctx_.config.text, part_text) != TextResult::ok)
+    if (!smpp::read_short_message(p.pdu, sm, error) || message_text(sm, ctx_.config.text, part_text) != TextResult::ok)
       inspectable = false;
     else
       text += part_text;
@@ -211,6 +212,7 @@ void Submits::forward_held(const std::string& held_key, const policy::Verdict& v
     for (auto& s : parts) answer(*s, status::ESME_RINVDSTADR);
     return;
   }
+  for (auto& s : parts) s->upstream = *upstream;
   outbound_->dispatch_in_order(*upstream, std::move(parts));
 }
 
@@ -308,11 +310,11 @@ void Submits::pick_up_parts(std::vector<StateStore::HeldPart> parts) {
   for (auto& p : parts) {
     auto account = accounts_.find(p.account);
     if (account == accounts_.end() || p.blob.size() <= 16) continue;
-    smpp::ShortMessage sm;
+    smpp::ShortMessageView sm;
     smpp::DecodeError error;
     bool malformed = false;
     std::string_view pdu = std::string_view(p.blob).substr(16);
-    if (!smpp::decode_short_message(pdu, sm, error)) continue;
+    if (!smpp::read_short_message(pdu, sm, error)) continue;
     auto part = concatenation_of(sm, malformed);
     if (!part) continue;
     std::string held_key = held_key_of(p.account, p.message);

@@ -3,10 +3,20 @@
 
 namespace proxy {
 
-TextResult message_text(const smpp::ShortMessage& sm, const smpp::TextOptions& options, std::string& utf8) {
+namespace {
+
+// The TLV accessors of the owned message and of the view, alike.
+std::optional<std::string_view> tlv(const smpp::ShortMessage& sm, uint16_t tag) {
+  const smpp::Tlv* t = sm.find(tag);
+  return t ? std::optional<std::string_view>(t->value) : std::nullopt;
+}
+std::optional<std::string_view> tlv(const smpp::ShortMessageView& sm, uint16_t tag) { return sm.find(tag); }
+
+template <class Message>
+TextResult text_of(const Message& sm, const smpp::TextOptions& options, std::string& utf8) {
   utf8.clear();
   std::string_view bytes = sm.short_message;
-  if (const smpp::Tlv* payload = sm.find(smpp::tag::message_payload)) bytes = payload->value;
+  if (auto payload = tlv(sm, smpp::tag::message_payload)) bytes = *payload;
   size_t header = 0;
   if (sm.esm_class & 0x40) {  // UDHI: the user data starts with a header
     auto udh = smpp::parse_udh(bytes);
@@ -16,7 +26,8 @@ TextResult message_text(const smpp::ShortMessage& sm, const smpp::TextOptions& o
   return smpp::decode_text(sm.data_coding, bytes, options, utf8, header) ? TextResult::ok : TextResult::not_inspectable;
 }
 
-std::optional<smpp::Concatenation> concatenation_of(const smpp::ShortMessage& sm, bool& malformed) {
+template <class Message>
+std::optional<smpp::Concatenation> concatenation_in(const Message& sm, bool& malformed) {
   malformed = false;
   std::optional<smpp::Concatenation> c;
   if (sm.esm_class & 0x40) {
@@ -27,16 +38,14 @@ std::optional<smpp::Concatenation> concatenation_of(const smpp::ShortMessage& sm
     }
     c = udh->concatenation;
   } else {
-    const smpp::Tlv* ref = sm.find(0x020C);
-    const smpp::Tlv* total = sm.find(0x020E);
-    const smpp::Tlv* seq = sm.find(0x020F);
+    auto ref = tlv(sm, 0x020C), total = tlv(sm, 0x020E), seq = tlv(sm, 0x020F);
     if (!ref && !total && !seq) return std::nullopt;
-    if (!ref || !total || !seq || ref->value.size() != 2 || total->value.size() != 1 || seq->value.size() != 1) {
+    if (!ref || !total || !seq || ref->size() != 2 || total->size() != 1 || seq->size() != 1) {
       malformed = true;
       return std::nullopt;
     }
-    c = smpp::Concatenation{uint16_t(uint8_t(ref->value[0]) << 8 | uint8_t(ref->value[1])), uint8_t(total->value[0]),
-                            uint8_t(seq->value[0])};
+    c = smpp::Concatenation{uint16_t(uint8_t((*ref)[0]) << 8 | uint8_t((*ref)[1])), uint8_t((*total)[0]),
+                            uint8_t((*seq)[0])};
     if (c->total == 0 || c->sequence == 0 || c->sequence > c->total) {
       malformed = true;
       return std::nullopt;
@@ -44,6 +53,21 @@ std::optional<smpp::Concatenation> concatenation_of(const smpp::ShortMessage& sm
   }
   if (c && c->total <= 1) return std::nullopt;
   return c;
+}
+
+}  // namespace
+
+TextResult message_text(const smpp::ShortMessage& sm, const smpp::TextOptions& options, std::string& utf8) {
+  return text_of(sm, options, utf8);
+}
+TextResult message_text(const smpp::ShortMessageView& sm, const smpp::TextOptions& options, std::string& utf8) {
+  return text_of(sm, options, utf8);
+}
+std::optional<smpp::Concatenation> concatenation_of(const smpp::ShortMessage& sm, bool& malformed) {
+  return concatenation_in(sm, malformed);
+}
+std::optional<smpp::Concatenation> concatenation_of(const smpp::ShortMessageView& sm, bool& malformed) {
+  return concatenation_in(sm, malformed);
 }
 
 }  // namespace proxy

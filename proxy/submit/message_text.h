@@ -5,6 +5,7 @@
 #include <string>
 
 #include "smpp/pdu.h"
+#include "smpp/pdu_view.h"
 #include "smpp/text.h"
 
 namespace proxy {
@@ -14,9 +15,11 @@ enum class TextResult { ok, not_inspectable, bad_udh };
 // Fills `utf8` with the message text: message_payload if present, else short_message, without
 // its user data header (esm_class 0x40), decoded from data_coding.
 TextResult message_text(const smpp::ShortMessage& sm, const smpp::TextOptions& options, std::string& utf8);
+TextResult message_text(const smpp::ShortMessageView& sm, const smpp::TextOptions& options, std::string& utf8);
 
 // The part of a long message this submit_sm is, from its UDH (esm_class 0x40) or its SAR TLVs;
 // nullopt for a whole message (total 1 included). `malformed` is set for a broken UDH or SAR.
 std::optional<smpp::Concatenation> concatenation_of(const smpp::ShortMessage& sm, bool& malformed);
+std::optional<smpp::Concatenation> concatenation_of(const smpp::ShortMessageView& sm, bool& malformed);
 
 }  // namespace proxy

@@ -42,7 +42,7 @@ void Submits::refuse(const SubmitOrigin& from, uint32_t sequence, uint32_t st) {
   replies_->answer_submit(from.session, sequence, st, "");
 }
 
-void Submits::submit(const SubmitOrigin& from, uint32_t sequence, std::string_view pdu, const smpp::ShortMessage& sm) {
+void Submits::submit(const SubmitOrigin& from, uint32_t sequence, std::string_view pdu, const smpp::ShortMessageView& sm) {
   Counters& counters = ctx_.counters();
   const auto& policy = ctx_.policy;
   ++counters.submits_received;
@@ -93,7 +93,7 @@ void Submits::submit(const SubmitOrigin& from, uint32_t sequence, std::string_vi
   }
   auto reservation = std::make_unique<StateReservation>();
   reservation->account = *submit->account;
-  reservation->sender = sm.source_addr;
+  reservation->sender = std::string(sm.source_addr);
   reservation->number = submit->destination;
   reservation->number_hash = number_hash(ctx_.config, submit->destination);
   reservation->saudi_day = policy::saudi_time(now_s).day;
@@ -146,7 +146,7 @@ void Submits::state_checked(std::unique_ptr<Submit> submit, bool ok, policy::Rul
   route(std::move(submit));
 }
 
-void Submits::audit_refusal(const SubmitOrigin& from, const smpp::ShortMessage& sm, std::string_view recipient,
+void Submits::audit_refusal(const SubmitOrigin& from, const smpp::ShortMessageView& sm, std::string_view recipient,
                             const policy::Verdict& v, std::string_view rule, uint32_t st) {
   if (!ctx_.audit.enabled()) return;
   AuditLog::Decision d;

@@ -27,7 +27,7 @@ class Submits final : public SubmitIntake, public SubmitAnswers, public Internal
   void wire(SubmitReplies* replies, Outbound* outbound, DeliverySink* deliveries);
 
   // SubmitIntake: from a customer session, decoded.
-  void submit(const SubmitOrigin& from, uint32_t sequence, std::string_view pdu, const smpp::ShortMessage& sm) override;
+  void submit(const SubmitOrigin& from, uint32_t sequence, std::string_view pdu, const smpp::ShortMessageView& sm) override;
   // SubmitAnswers: from the operator side.
   void submit_answered(std::unique_ptr<Submit> submit, uint32_t status, std::string_view operator_id) override;
   void submit_failed(std::unique_ptr<Submit> submit, uint32_t status) override;
@@ -45,12 +45,12 @@ class Submits final : public SubmitIntake, public SubmitAnswers, public Internal
   void route(std::unique_ptr<Submit> submit);
   void answer(Submit& submit, uint32_t status);
   void refuse(const SubmitOrigin& from, uint32_t sequence, uint32_t status);
-  void audit_refusal(const SubmitOrigin& from, const smpp::ShortMessage& sm, std::string_view recipient,
+  void audit_refusal(const SubmitOrigin& from, const smpp::ShortMessageView& sm, std::string_view recipient,
                      const policy::Verdict& v, std::string_view rule, uint32_t status = 0);
   void audit_answer(const Submit& submit, uint32_t status, std::string_view operator_id);
 
   // Long messages (long_messages.cc).
-  void submit_part(const SubmitOrigin& from, uint32_t sequence, std::string_view pdu, const smpp::ShortMessage& sm,
+  void submit_part(const SubmitOrigin& from, uint32_t sequence, std::string_view pdu, const smpp::ShortMessageView& sm,
                    std::string destination, smpp::Concatenation part);
   void part_kept(uint64_t session_id, uint32_t sequence, MessageIdAllocator::Id id, const std::string& held_key,
                  uint8_t part, bool ok);

@@ -8,6 +8,7 @@
 #include "proxy/stats/server.h"
 #include "proxy/stats/stats.h"
 #include "smpp/codec.h"
+#include "smpp/pdu_view.h"
 
 namespace proxy {
 
@@ -119,10 +120,10 @@ void UpstreamSession::on_submit_resp(const smpp::Header& h, std::string_view pdu
   auto submit = std::move(it->second);
   in_flight_.erase(it);
   rtt_.record(uv_hrtime() / 1000 - submit->sent_us);
-  std::string operator_id;
+  std::string_view operator_id;
   smpp::DecodeError error;
   uint32_t st = h.status;
-  if (!pdu.empty() && !smpp::decode_message_id_resp(pdu, operator_id, error)) {
+  if (!pdu.empty() && !smpp::read_message_id_resp(pdu, operator_id, error)) {
     ++counters_.pdus_malformed;
     // The operator took the message but its id is unreadable: accept, receipts will not map.
     log::warn_limited("{}: malformed submit_sm_resp: {}", describe(), json_quoted(error.reason));

@@ -21,7 +21,7 @@ const RATE = Number(process.env.FAULT_RATE || 200);          // msg/s from the m
 const SECONDS = Number(process.env.FAULT_SECONDS || 4);      // how long it sends
 const OUTAGE_MS = Number(process.env.FAULT_OUTAGE_MS || 1500); // how long a killed peer stays away
 const GIVE_UP_MS = Number(process.env.FAULT_RECEIPT_GIVE_UP_MS || 20000); // operators' receipt give-up
-const TICK_MS = 250;                                          // the proxy's usage flush period (relay.cc kTickMs)
+const TICK_MS = 250;                                          // the proxy's usage flush period (proxy/hub.cc kTickMs)
 
 // ---------------------------------------------------------------------------------------------
 // processes we start here (the harness kills its own): killed by PID when this process ends

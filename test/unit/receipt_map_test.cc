@@ -11,6 +11,7 @@ namespace {
 
 using proxy::ReceiptMap;
 using Outcome = ReceiptMap::Outcome;
+constexpr int64_t kExpires = 2000000000;
 
 // A state store that keeps receipt mappings in a map and can be taken down or emptied; the
 // other calls are not this stage's business.
@@ -25,6 +26,16 @@ class FakeStore final : public proxy::StateStore {
     if (is_up) mappings[std::string(upstream) + "/" + std::string(id)] = std::string(value);
     done(is_up);
   }
+  int batches = 0;
+  std::vector<Done> held;  // with hold_answers, the batches' answers wait here
+  bool hold_answers = false;
+  void remember_receipts(const std::vector<ReceiptMapping>& mappings, Done done) override {
+    ++batches;
+    if (!hold_answers) return StateStore::remember_receipts(mappings, std::move(done));
+    for (const auto& m : mappings) mappings_seen.push_back(std::string(m.operator_id));
+    held.push_back(std::move(done));
+  }
+  std::vector<std::string> mappings_seen;
   void find_receipt(std::string_view upstream, std::string_view id, Found done) override {
     if (!is_up) return done(false, std::nullopt);
     auto it = mappings.find(std::string(upstream) + "/" + std::string(id));
@@ -59,6 +70,12 @@ struct World {
   ReceiptMap map;
   explicit World(ReceiptMap::Limits limits = {1000, 60000, 600000}) : map(store, counters, limits) {}
 
+  // As the hub does: a mapping made during a loop turn is written at the end of the turn.
+  void remember(const std::string& id, const std::string& our_id, uint64_t now_ms) {
+    map.remember("stc", id, "acme", our_id, kExpires, now_ms);
+    map.flush();
+  }
+
   ReceiptMap::Found find(const std::string& id, uint64_t now_ms) {
     ReceiptMap::Found result;
     bool answered = false;
@@ -71,13 +88,11 @@ struct World {
   }
 };
 
-constexpr int64_t kExpires = 2000000000;
-
 }  // namespace
 
 TEST_CASE("a mapping is found with its account and our id, from the process or the store") {
   World w;
-  w.map.remember("stc", "7010000001", "acme", "00000a0000000001", kExpires, 0);
+  w.remember("7010000001", "00000a0000000001", 0);
   CHECK(w.store.mappings.at("stc/7010000001") == "acme\t00000a0000000001");
   auto f = w.find("7010000001", 10);
   CHECK(f.outcome == Outcome::mapped);
@@ -92,7 +107,7 @@ TEST_CASE("a mapping is found with its account and our id, from the process or t
 TEST_CASE("while the store is down a mapping is kept in the process, found there, and written once it is back") {
   World w;
   w.store.is_up = false;
-  w.map.remember("stc", "7010000002", "acme", "00000a0000000002", kExpires, 0);
+  w.remember("7010000002", "00000a0000000002", 0);
   CHECK(w.map.unconfirmed() == 1);
   w.map.on_tick(120000);  // long past the hold: unconfirmed, so it stays
   CHECK(w.map.held() == 1);
@@ -108,7 +123,7 @@ TEST_CASE("while the store is down a mapping is kept in the process, found there
 
 TEST_CASE("a store that comes back without its data is given the recent mappings again") {
   World w;
-  w.map.remember("stc", "7010000003", "acme", "00000a0000000003", kExpires, 0);
+  w.remember("7010000003", "00000a0000000003", 0);
   w.store.mappings.clear();  // Redis restarted with no persistence
   w.map.store_back(true);
   w.map.on_tick(1000);
@@ -117,7 +132,7 @@ TEST_CASE("a store that comes back without its data is given the recent mappings
 
 TEST_CASE("a store that comes back with its data is not written again") {
   World w;
-  w.map.remember("stc", "7010000004", "acme", "00000a0000000004", kExpires, 0);
+  w.remember("7010000004", "00000a0000000004", 0);
   int writes = w.store.writes;
   w.map.store_back(false);
   w.map.on_tick(1000);
@@ -136,7 +151,7 @@ TEST_CASE("a receipt nobody knows is refused for retry until unknown_receipt_ret
 TEST_CASE("a receipt whose mapping arrives during the retries is relayed") {
   World w;
   CHECK(w.find("7010000005", 0).outcome == Outcome::retry);
-  w.map.remember("stc", "7010000005", "acme", "00000a0000000005", kExpires, 100);
+  w.remember("7010000005", "00000a0000000005", 100);
   CHECK(w.find("7010000005", 200).outcome == Outcome::mapped);
 }
 
@@ -148,7 +163,7 @@ TEST_CASE("the store is down and the mapping is not held here: a temporary error
 
 TEST_CASE("once the final receipt was handed on, the mapping leaves the store and a repeat is a duplicate") {
   World w;
-  w.map.remember("stc", "7010000007", "acme", "00000a0000000007", kExpires, 0);
+  w.remember("7010000007", "00000a0000000007", 0);
   w.map.delivered("stc", "7010000007");
   CHECK(w.store.mappings.count("stc/7010000007") == 0);
   CHECK(w.find("7010000007", 10).outcome == Outcome::delivered);
@@ -156,13 +171,40 @@ TEST_CASE("once the final receipt was handed on, the mapping leaves the store an
 
 TEST_CASE("the table is bounded: confirmed entries make room silently, an unconfirmed one dropped is counted") {
   World w(ReceiptMap::Limits{2, 60000, 600000});
-  for (int i = 0; i < 3; ++i) w.map.remember("stc", std::to_string(i), "acme", "id", kExpires, uint64_t(i));
+  for (int i = 0; i < 3; ++i) w.remember(std::to_string(i), "id", uint64_t(i));
   CHECK(w.map.held() == 2);
   CHECK(w.counters.receipt_mappings_dropped == 0);
   CHECK(w.find("0", 10).outcome == Outcome::mapped);  // from the store
 
   w.store.is_up = false;
-  for (int i = 3; i < 6; ++i) w.map.remember("stc", std::to_string(i), "acme", "id", kExpires, uint64_t(i));
+  for (int i = 3; i < 6; ++i) w.remember(std::to_string(i), "id", uint64_t(i));
   CHECK(w.map.held() == 2);
   CHECK(w.counters.receipt_mappings_dropped == 1);  // 3 was unconfirmed and made room for 5
+}
+
+TEST_CASE("the mappings made in one loop turn reach the store in one batch") {
+  World w;
+  for (int i = 0; i < 50; ++i) w.map.remember("stc", std::to_string(i), "acme", "id", kExpires, 0);
+  CHECK(w.store.batches == 0);  // nothing before the turn ends
+  w.map.flush();
+  CHECK(w.store.batches == 1);
+  CHECK(w.store.writes == 50);
+  CHECK(w.map.unconfirmed() == 0);
+  w.map.flush();
+  CHECK(w.store.batches == 1);  // nothing new: no empty batch
+}
+
+TEST_CASE("a full table keeps a mapping whose write is on its way until the store answers") {
+  World w(ReceiptMap::Limits{2, 60000, 600000});
+  w.store.hold_answers = true;
+  for (int i = 0; i < 4; ++i) w.map.remember("stc", std::to_string(i), "acme", "id", kExpires, uint64_t(i));
+  w.map.flush();
+  CHECK(w.map.held() == 4);  // over the bound by what is in flight, nothing dropped
+  CHECK(w.counters.receipt_mappings_dropped == 0);
+  REQUIRE(w.store.held.size() == 1);
+  w.store.held[0](true);
+  w.map.remember("stc", "4", "acme", "id", kExpires, 4);
+  CHECK(w.map.held() == 2);  // confirmed now: the oldest made room
+  CHECK(w.counters.receipt_mappings_dropped == 0);
+  CHECK(w.find("4", 5).outcome == Outcome::mapped);
 }

@@ -1,0 +1,240 @@
+// The decision: one pass of the rules over a message at one instant, against the compiled table.
+#include <fmt/format.h>
+
+#include <algorithm>
+#include <array>
+#include <charconv>
+#include <climits>
+#include <cstring>
+
+#include "policy/msisdn.h"
+#include "policy/saudi_time.h"
+#include "policy/table.h"
+#include "policy/table_data.h"
+
+namespace policy {
+
+std::string_view rule_id(Rule r) { return r == Rule::none ? std::string_view() : kRules[size_t(r)].id; }
+
+// ---- the decision ----
+
+namespace {
+
+// Reused between decisions on the loop thread: a decision allocates nothing once these have grown.
+struct Scratch {
+  FoldedText text;
+  std::string collapsed, host;
+};
+thread_local Scratch scratch;
+
+bool common_top_level_domain(std::string_view host) {
+  std::string_view tld = host.substr(host.rfind('.') + 1);
+  for (std::string_view t : {"com", "net", "org", "sa", "info", "io", "me", "co", "app", "link", "ly", "site", "online",
+                             "store", "shop", "xyz", "gov", "edu", "biz", "example", "test"})
+    if (tld == t) return true;
+  return false;
+}
+
+bool host_approved(std::string_view host, const std::vector<std::string>& domains) {
+  for (const auto& d : domains) {
+    if (host == d) return true;
+    if (host.size() > d.size() && host.ends_with(d) && host[host.size() - d.size() - 1] == '.') return true;
+  }
+  return false;
+}
+
+class Decision {
+ public:
+  Decision(const TableData& t, const Message& m, const Context& c, Trace* trace) : t_(t), m_(m), c_(c), trace_(trace) {}
+
+  Verdict run() {
+    account_ = t_.accounts.find(m_.account);
+    resolve_class();
+    bool promo_or_awareness = known_ && (cls_ == MessageClass::promotional || cls_ == MessageClass::awareness);
+    check(Rule::content_not_inspectable, promo_or_awareness && m_.whole_text, [&] { return m_.text_inspectable; });
+    check(Rule::class_personal, true, [&] { return !(known_ && cls_ == MessageClass::personal); });
+    check(Rule::sender_ad_suffix, !known_, [&] { return !ends_with_ad(trim(m_.source)); });
+    check(Rule::sender_not_registered, true, [&] { return known_; });
+    check(Rule::class_not_permitted, known_ && account_, [&] {
+      return (t_.permissions[size_t(account_->entity)] & bit(cls_)) != 0;
+    });
+    bool promotional = known_ && cls_ == MessageClass::promotional;
+    check(Rule::sender_mobile_promotional, promotional, [&] { return !is_saudi_mobile(trim(m_.source)); });
+    check(Rule::channel_s2s_promotional, promotional, [&] {
+      return account_->promotional_via_smpp || c_.channel != Channel::smpp_bind;
+    });
+    SaudiTime when = saudi_time(c_.unix_seconds);
+    bool ramadan = t_.ramadan_days.contains(when.day);
+    check(Rule::time_quiet_hours, promo_or_awareness && !ramadan, [&] { return !t_.quiet.contains(when.minute); });
+    check(Rule::time_ramadan_hours, promo_or_awareness && ramadan, [&] { return !t_.ramadan_hours.contains(when.minute); });
+    bool readable = m_.text_inspectable && m_.whole_text && account_;
+    check(Rule::awareness_official_name, readable && known_ && cls_ == MessageClass::awareness, [&] {
+      return account_->official_names.found(folded()) != 0;
+    });
+    check(Rule::content_template_mismatch, readable && account_->require_templates, [&] { return matches_template(); });
+    check(Rule::content_keyword_mismatch, readable && known_, [&] {
+      return (content_words() & kKeywordLists & ~uint32_t(bit(cls_))) == 0;  // no vocabulary of another class
+    });
+    check(Rule::content_link_domain, readable && account_->entity != Entity::government, [&] { return links_approved(); });
+    check(Rule::otp_no_reason, readable && t_.otp_code, [&] {
+      // The words before the pattern: they are known by now, and most texts have none.
+      bool otp = (content_words() >> kOtpWords & 1) && RE2::PartialMatch(folded().spaced(), *t_.otp_code);
+      return !otp || (content_words() >> kOtpReasons & 1);
+    });
+    verdict_.message_class = known_ ? cls_ : MessageClass::service;
+    return verdict_;
+  }
+
+ private:
+  void resolve_class() {
+    std::string_view source = trim(m_.source);
+    if (account_) {
+      if (auto cls = account_->senders.find(source)) {
+        known_ = true;
+        cls_ = *cls;
+        return;
+      }
+    }
+    // A mobile number that is not a registered sender is a person writing to a person.
+    if (is_saudi_mobile(source)) {
+      known_ = true;
+      cls_ = MessageClass::personal;
+    }
+  }
+
+  // The text folded for the content rules: once per message, and only if one of them reads it.
+  const FoldedText& folded() {
+    if (!folded_) {
+      scratch.text.fold(m_.text);
+      folded_ = true;
+    }
+    return scratch.text;
+  }
+
+  // The content word lists found in the text, a bit each: one pass finds them all.
+  uint32_t content_words() {
+    if (!content_words_known_) {
+      content_words_ = t_.content_words.found(folded());
+      content_words_known_ = true;
+    }
+    return content_words_;
+  }
+
+  bool matches_template() const {
+    collapse_whitespace(m_.text, scratch.collapsed);
+    for (const auto& t : account_->templates)
+      if (RE2::FullMatch(scratch.collapsed, *t)) return true;
+    return false;
+  }
+
+  bool links_approved() const {
+    return t_.links.each(m_.text, [&](std::string_view scheme, std::string_view host) {
+      scratch.host.assign(host);
+      for (char& ch : scratch.host) ch = char(std::tolower(static_cast<unsigned char>(ch)));
+      if (scheme.empty() && !common_top_level_domain(scratch.host)) return true;  // "Mr.Smith": not a link
+      return host_approved(scratch.host, account_->approved_domains);
+    });
+  }
+
+  // Runs one rule: `applies` says whether it concerns this message at all; `passes` decides.
+  template <typename Passes>
+  void check(Rule r, bool applies, Passes passes) {
+    Action action = t_.actions[size_t(r)];
+    if (!applies || (decided_ && !trace_)) return note(r, applies ? Trace::Result::passed : Trace::Result::not_applicable);
+    if (action == Action::off) return note(r, Trace::Result::off);
+    if (passes()) return note(r, Trace::Result::passed);
+    note(r, Trace::Result::failed);
+    if (decided_) return;  // with a trace, later rules are still evaluated, for explain
+    if (action == Action::reject) {
+      decided_ = true;
+      verdict_.outcome = Outcome::reject;
+      verdict_.rule = r;
+      verdict_.status = t_.statuses[size_t(r)];
+      return;
+    }
+    verdict_.flagged |= 1u << unsigned(r);
+    if (verdict_.outcome == Outcome::accept) {
+      verdict_.outcome = Outcome::flag;
+      verdict_.rule = r;
+    }
+  }
+
+  void note(Rule r, Trace::Result result) {
+    if (trace_) trace_->results[size_t(r)] = result;
+  }
+
+  const TableData& t_;
+  const Message& m_;
+  const Context& c_;
+  Trace* trace_;
+  const AccountPolicy* account_ = nullptr;
+  bool known_ = false;
+  MessageClass cls_ = MessageClass::service;
+  bool decided_ = false;
+  bool folded_ = false;
+  bool content_words_known_ = false;
+  uint32_t content_words_ = 0;
+  Verdict verdict_;
+};
+
+}  // namespace
+
+Table::Table(std::unique_ptr<TableData> data) : data_(std::move(data)) {}
+Table::~Table() = default;
+
+Verdict Table::decide(const Message& message, const Context& context, Trace* trace) const {
+  return Decision(*data_, message, context, trace).run();
+}
+
+bool Table::enforcing() const { return data_->enforce; }
+
+StateNeeds Table::state_needs(const Message& m, const Verdict& v) const {
+  StateNeeds needs;
+  const AccountPolicy* a = data_->accounts.find(m.account);
+  if (!a || v.outcome == Outcome::reject) return needs;
+  auto on = [&](Rule r) { return data_->actions[size_t(r)] != Action::off; };
+  needs.throughput = a->throughput > 0 && on(Rule::account_throughput);
+  needs.rate = a->throughput;
+  needs.opt_out = v.message_class == MessageClass::promotional && on(Rule::recipient_opted_out);
+  needs.awareness = v.message_class == MessageClass::awareness && on(Rule::awareness_daily_cap);
+  needs.awareness_cap = data_->awareness_cap;
+  needs.charge = a->prepaid && on(Rule::account_balance);
+  return needs;
+}
+
+bool Table::passes_when_store_down(Rule r) const { return data_->pass_when_store_down[size_t(r)]; }
+
+OptOutWord Table::opt_out_word(std::string_view text) const {
+  const std::string word = folded_entry(text);
+  auto listed = [&](const std::vector<std::string>& words) { return std::find(words.begin(), words.end(), word) != words.end(); };
+  if (listed(data_->stop_words)) return OptOutWord::stop;
+  if (listed(data_->start_words)) return OptOutWord::start;
+  return OptOutWord::none;
+}
+
+bool Table::confirmation(std::string_view account, OptOutWord word, std::string& sender, std::string& text) const {
+  const AccountPolicy* a = data_->accounts.find(account);
+  if (!a || a->confirmation_sender.empty() || word == OptOutWord::none) return false;
+  sender = a->confirmation_sender;
+  text = word == OptOutWord::stop ? data_->confirm_stop : data_->confirm_start;
+  for (size_t at = text.find("{account}"); at != std::string::npos; at = text.find("{account}", at + account.size()))
+    text.replace(at, 9, account);
+  return true;
+}
+
+bool Table::has_account(std::string_view account) const { return data_->accounts.find(account) != nullptr; }
+const std::string& Table::version() const { return data_->version; }
+Action Table::action(Rule r) const { return data_->actions[size_t(r)]; }
+uint32_t Table::status(Rule r) const { return data_->statuses[size_t(r)]; }
+
+bool Table::ramadan_days(int hijri_year, int64_t& first, int64_t& last) const {
+  for (const auto& y : data_->ramadan)
+    if (y.hijri_year == hijri_year) {
+      first = y.first_day;
+      last = y.last_day;
+      return true;
+    }
+  return false;
+}
+
+}  // namespace policy

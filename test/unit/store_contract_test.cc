@@ -1,0 +1,452 @@
+// proxy/state: one contract, every store. The same cases run against the memory store and a real
+// redis-server (started here on a free loopback port, stopped by its pid when the tests end).
+#include <catch2/catch.hpp>
+
+#include <hiredis/hiredis.h>
+#include <netinet/in.h>
+#include <signal.h>
+#include <sys/prctl.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <unistd.h>
+#include <uv.h>
+
+#include <algorithm>
+#include <chrono>
+#include <ctime>
+#include <functional>
+#include <cstdlib>
+#include <filesystem>
+#include <optional>
+#include <string>
+#include <thread>
+
+#include "proxy/state/store.h"
+#include "proxy/stats/stats.h"
+
+namespace {
+
+using Rule = policy::Rule;
+using Items = std::vector<std::pair<std::string, std::string>>;
+
+// ---- a redis-server of our own ----
+
+std::optional<std::string> find_in_path(const std::string& program) {
+  const char* path = std::getenv("PATH");
+  std::string dirs = path ? path : "/usr/local/bin:/usr/bin:/bin";
+  for (size_t at = 0; at <= dirs.size();) {
+    size_t end = dirs.find(':', at);
+    if (end == std::string::npos) end = dirs.size();
+    auto candidate = std::filesystem::path(dirs.substr(at, end - at)) / program;
+    if (::access(candidate.c_str(), X_OK) == 0) return candidate.string();
+    at = end + 1;
+  }
+  return std::nullopt;
+}
+
+uint16_t free_loopback_port() {
+  int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  socklen_t len = sizeof addr;
+  ::bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr);
+  ::getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len);
+  ::close(fd);
+  return ntohs(addr.sin_port);
+}
+
+// Started on first use, stopped (by pid) when the test binary exits.
+class RedisServer {
+ public:
+  static RedisServer& instance() {
+    static RedisServer server;
+    return server;
+  }
+  bool running() const { return pid_ > 0; }
+  uint16_t port() const { return port_; }
+  const std::string& why_not() const { return why_not_; }
+
+  // A blocking connection, to empty the database and to read what the store wrote.
+  redisContext* sync() { return sync_; }
+  void flush() { freeReplyObject(redisCommand(sync_, "FLUSHALL")); }
+
+  ~RedisServer() {
+    if (sync_) redisFree(sync_);
+    stop();
+  }
+
+ private:
+  RedisServer() {
+    auto binary = find_in_path("redis-server");
+    if (!binary) {
+      why_not_ = "redis-server is not installed";
+      return;
+    }
+    for (int attempt = 0; attempt < 3 && !running(); ++attempt) start(*binary);
+    if (!running()) why_not_ = "redis-server did not start";
+  }
+
+  void start(const std::string& binary) {
+    port_ = free_loopback_port();
+    std::string port = std::to_string(port_);
+    pid_t pid = ::fork();
+    if (pid == 0) {
+      ::prctl(PR_SET_PDEATHSIG, SIGTERM);  // gone with us, even if the tests crash
+      ::freopen("/dev/null", "w", stdout);
+      ::freopen("/dev/null", "w", stderr);
+      ::execl(binary.c_str(), "redis-server", "--port", port.c_str(), "--bind", "127.0.0.1", "--save", "", "--appendonly",
+              "no", static_cast<char*>(nullptr));
+      ::_exit(127);
+    }
+    if (pid < 0) return;
+    pid_ = pid;
+    for (int i = 0; i < 250; ++i) {  // up to 5 s
+      timeval timeout{0, 200000};
+      redisContext* c = redisConnectWithTimeout("127.0.0.1", port_, timeout);
+      if (c && !c->err) {
+        auto* reply = static_cast<redisReply*>(redisCommand(c, "PING"));
+        bool pong = reply && reply->type == REDIS_REPLY_STATUS;
+        if (reply) freeReplyObject(reply);
+        if (pong) {
+          sync_ = c;
+          return;
+        }
+      }
+      if (c) redisFree(c);
+      if (::waitpid(pid_, nullptr, WNOHANG) == pid_) break;  // it exited: the port was taken
+      std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    }
+    stop();
+  }
+
+  void stop() {
+    if (pid_ <= 0) return;
+    ::kill(pid_, SIGTERM);
+    ::waitpid(pid_, nullptr, 0);
+    pid_ = -1;
+  }
+
+  pid_t pid_ = -1;
+  uint16_t port_ = 0;
+  redisContext* sync_ = nullptr;
+  std::string why_not_;
+};
+
+// ---- the stores ----
+
+struct MemoryBackend {
+  static constexpr bool reads_back_usage = false;       // it has no way to show its tallies
+  static constexpr bool keeps_held_for_owner = false;  // one process: nothing held outlives it
+  bool available() { return true; }
+  std::unique_ptr<proxy::StateStore> make(uv_loop_t* loop, proxy::Counters&) { return proxy::make_memory_store(loop); }
+  std::optional<long long> usage_field(const std::string&, int64_t, const std::string&) { return std::nullopt; }
+};
+
+struct RedisBackend {
+  static constexpr bool reads_back_usage = true;
+  static constexpr bool keeps_held_for_owner = true;
+  bool available() {
+    auto& server = RedisServer::instance();
+    if (!server.running()) {
+      static bool warned = false;
+      if (!warned) WARN(server.why_not() << ": the store contract runs against the memory store only");
+      warned = true;
+      return false;
+    }
+    server.flush();  // every case starts from an empty database
+    return true;
+  }
+  std::unique_ptr<proxy::StateStore> make(uv_loop_t* loop, proxy::Counters& counters) {
+    proxy::Config config;
+    config.redis_host = "127.0.0.1";
+    config.redis_port = RedisServer::instance().port();
+    config.receipt_buckets = 16;
+    config.upstreams.push_back(proxy::UpstreamConfig{});
+    config.upstreams.back().name = "stc";
+    return proxy::make_redis_store(loop, config, counters);
+  }
+  std::optional<long long> usage_field(const std::string& account, int64_t day, const std::string& field) {
+    std::string key = proxy::keys::usage(account, day);
+    auto* reply = static_cast<redisReply*>(
+        redisCommand(RedisServer::instance().sync(), "HGET %b %b", key.data(), key.size(), field.data(), field.size()));
+    std::optional<long long> value;
+    if (reply && reply->type == REDIS_REPLY_STRING) value = std::stoll(std::string(reply->str, reply->len));
+    if (reply) freeReplyObject(reply);
+    return value;
+  }
+};
+
+// One store on its own loop; every call waits for its answer, which must never come inline.
+template <typename Backend>
+struct Contract {
+  Backend backend;
+  uv_loop_t loop{};
+  uv_timer_t pulse{};
+  proxy::Counters counters;
+  std::unique_ptr<proxy::StateStore> store;
+  bool ready = false;
+
+  Contract() {
+    uv_loop_init(&loop);
+    uv_timer_init(&loop, &pulse);
+    if (!backend.available()) return;
+    store = backend.make(&loop, counters);
+    REQUIRE(run_until([&] { return store->up(); }));
+    ready = true;
+  }
+  ~Contract() {
+    if (store) store->close();
+    uv_close(reinterpret_cast<uv_handle_t*>(&pulse), nullptr);
+    uv_run(&loop, UV_RUN_DEFAULT);
+    CHECK(uv_loop_close(&loop) == 0);
+  }
+
+  bool run_until(const std::function<bool()>& done) {
+    uv_update_time(&loop);
+    uint64_t deadline = uv_now(&loop) + 3000;
+    uv_timer_start(&pulse, [](uv_timer_t*) {}, 5, 5);
+    while (!done() && uv_now(&loop) < deadline) uv_run(&loop, UV_RUN_ONCE);
+    uv_timer_stop(&pulse);
+    return done();
+  }
+  // Starts a call, checks that its answer is not inline, waits for it.
+  void await(const std::function<void(std::function<void()> answered)>& call) {
+    bool answered = false;
+    call([&] { answered = true; });
+    CHECK_FALSE(answered);
+    REQUIRE(run_until([&] { return answered; }));
+  }
+
+  Rule reserve(const proxy::StateReservation& r) {
+    Rule result = Rule::count;
+    await([&](auto answered) {
+      store->reserve(r, [&, answered](bool ok, Rule failed) {
+        CHECK(ok);
+        result = failed;
+        answered();
+      });
+    });
+    return result;
+  }
+  bool done_call(const std::function<void(proxy::StateStore::Done)>& call) {
+    bool result = false;
+    await([&](auto answered) {
+      call([&, answered](bool ok) {
+        result = ok;
+        answered();
+      });
+    });
+    return result;
+  }
+  bool keep(const std::string& account, const std::string& key, const std::string& pdu, int max) {
+    return done_call([&](auto done) { store->keep_delivery(account, key, pdu, max, 3600, done); });
+  }
+  Items kept(const std::string& account, int max) {
+    Items items;
+    await([&](auto answered) {
+      store->kept_deliveries(account, max, [&, answered](bool ok, Items got) {
+        CHECK(ok);
+        items = std::move(got);
+        answered();
+      });
+    });
+    std::sort(items.begin(), items.end());
+    return items;
+  }
+  std::optional<std::string> find(const std::string& upstream, const std::string& id) {
+    std::optional<std::string> value;
+    await([&](auto answered) {
+      store->find_receipt(upstream, id, [&, answered](bool ok, std::optional<std::string> v) {
+        CHECK(ok);
+        value = std::move(v);
+        answered();
+      });
+    });
+    return value;
+  }
+  std::vector<proxy::StateStore::HeldPart> held(const std::string& owner, const std::string& account) {
+    std::vector<proxy::StateStore::HeldPart> parts;
+    await([&](auto answered) {
+      store->held_parts(owner, account, [&, answered](bool ok, std::vector<proxy::StateStore::HeldPart> got) {
+        CHECK(ok);
+        parts = std::move(got);
+        answered();
+      });
+    });
+    return parts;
+  }
+};
+
+proxy::StateReservation for_account(const std::string& account) {
+  proxy::StateReservation r;
+  r.account = account;
+  r.sender = "ACME-INFO";
+  r.number = "966501234567";
+  r.number_hash = "h966501234567";
+  r.saudi_day = 20605;
+  return r;
+}
+
+const std::string kPdu("\x00\x00\x00\x15\x00\x00\x00\x05\x00\x00\x00\x00\x00\x00\x00\x01" "a\0b\0c", 21);  // binary, NULs inside
+
+}  // namespace
+
+#define STORES MemoryBackend, RedisBackend
+#define CONTRACT(c)            \
+  Contract<TestType> c;        \
+  if (!c.ready) return
+
+TEMPLATE_TEST_CASE("store contract: throughput lets a burst of `rate` messages pass and refuses the next", "[store]", STORES) {
+  CONTRACT(c);
+  auto r = for_account("acme");
+  r.needs.throughput = true;
+  r.needs.rate = 3;
+  CHECK(c.reserve(r) == Rule::none);
+  CHECK(c.reserve(r) == Rule::none);
+  CHECK(c.reserve(r) == Rule::none);
+  CHECK(c.reserve(r) == Rule::account_throughput);
+  CHECK(c.reserve(for_account("other")) == Rule::none);  // another account has its own bucket
+}
+
+TEMPLATE_TEST_CASE("store contract: the awareness cap counts per sender, number and Saudi day; a release gives one back", "[store]", STORES) {
+  CONTRACT(c);
+  auto r = for_account("acme");
+  r.needs.awareness = true;
+  r.needs.awareness_cap = 2;
+  CHECK(c.reserve(r) == Rule::none);
+  CHECK(c.reserve(r) == Rule::none);
+  CHECK(c.reserve(r) == Rule::awareness_daily_cap);
+  c.store->release(r);
+  CHECK(c.reserve(r) == Rule::none);
+  CHECK(c.reserve(r) == Rule::awareness_daily_cap);
+  auto next_day = r;
+  ++next_day.saudi_day;
+  CHECK(c.reserve(next_day) == Rule::none);
+  auto other_number = r;
+  other_number.number_hash = "h966501234568";
+  CHECK(c.reserve(other_number) == Rule::none);
+}
+
+TEMPLATE_TEST_CASE("store contract: a prepaid balance is charged per part and refused when it does not cover them", "[store]", STORES) {
+  CONTRACT(c);
+  auto r = for_account("acme");
+  r.needs.charge = true;
+  r.parts = 2;
+  CHECK(c.reserve(r) == Rule::account_balance);  // nothing yet
+  auto top_up = r;
+  top_up.parts = 5;
+  c.store->release(top_up);  // a refund of 5 units
+  CHECK(c.reserve(r) == Rule::none);
+  CHECK(c.reserve(r) == Rule::none);
+  CHECK(c.reserve(r) == Rule::account_balance);  // 1 left, 2 asked
+  r.parts = 1;
+  CHECK(c.reserve(r) == Rule::none);
+  CHECK(c.reserve(r) == Rule::account_balance);
+}
+
+TEMPLATE_TEST_CASE("store contract: a refused reservation takes nothing", "[store]", STORES) {
+  CONTRACT(c);
+  auto r = for_account("acme");
+  r.needs.awareness = true;
+  r.needs.awareness_cap = 1;
+  r.needs.charge = true;  // no balance: refused
+  CHECK(c.reserve(r) == Rule::account_balance);
+  r.needs.charge = false;
+  CHECK(c.reserve(r) == Rule::none);  // the awareness allowance was not spent by the refusal
+  CHECK(c.reserve(r) == Rule::awareness_daily_cap);
+}
+
+TEMPLATE_TEST_CASE("store contract: an opted-out number is refused to that account until it opts in again", "[store]", STORES) {
+  CONTRACT(c);
+  auto r = for_account("acme");
+  r.needs.opt_out = true;
+  CHECK(c.reserve(r) == Rule::none);
+  CHECK(c.done_call([&](auto done) { c.store->set_opted_out("acme", r.number, true, done); }));
+  CHECK(c.reserve(r) == Rule::recipient_opted_out);
+  CHECK(c.reserve(for_account("other")) == Rule::none);  // opted out of acme only
+  auto other = r;
+  other.number = "966501234568";
+  CHECK(c.reserve(other) == Rule::none);
+  auto not_asked = r;
+  not_asked.needs.opt_out = false;  // only promotional messages ask
+  CHECK(c.reserve(not_asked) == Rule::none);
+  CHECK(c.done_call([&](auto done) { c.store->set_opted_out("acme", r.number, false, done); }));
+  CHECK(c.reserve(r) == Rule::none);
+}
+
+TEMPLATE_TEST_CASE("store contract: kept deliveries are kept byte for byte, bounded per account, and forgotten", "[store]", STORES) {
+  CONTRACT(c);
+  CHECK(c.keep("acme", "m:1", kPdu, 2));
+  CHECK(c.keep("acme", "m:2", "second", 2));
+  CHECK_FALSE(c.keep("acme", "m:3", "third", 2));  // full
+  CHECK(c.keep("acme", "m:1", kPdu + "!", 2));     // one it has already: replaced, not refused
+  CHECK(c.keep("other", "m:1", "theirs", 2));      // every account has its own
+  CHECK(c.kept("acme", 10) == Items{{"m:1", kPdu + "!"}, {"m:2", "second"}});
+  c.store->forget_delivery("acme", "m:1");
+  CHECK(c.kept("acme", 10) == Items{{"m:2", "second"}});
+  CHECK(c.kept("other", 10) == Items{{"m:1", "theirs"}});
+  CHECK(c.kept("nobody", 10).empty());
+}
+
+TEMPLATE_TEST_CASE("store contract: kept deliveries come back at least `max` at a time when there are that many", "[store]", STORES) {
+  CONTRACT(c);
+  for (int i = 0; i < 5; ++i) CHECK(c.keep("acme", "m:" + std::to_string(i), "pdu", 10));
+  CHECK(c.kept("acme", 2).size() >= 2);
+  CHECK(c.kept("acme", 10).size() == 5);
+}
+
+// A hash of up to 128 fields is one listpack, which a single HSCAN returns whole whatever its
+// COUNT: the script caps what it collects.
+TEMPLATE_TEST_CASE("store contract: kept deliveries come back at most twice `max` at a time", "[store]", STORES) {
+  CONTRACT(c);
+  for (int i = 0; i < 5; ++i) CHECK(c.keep("acme", "m:" + std::to_string(i), "pdu", 10));
+  CHECK(c.kept("acme", 2).size() <= 4);
+}
+
+TEMPLATE_TEST_CASE("store contract: a receipt mapping is found by upstream and operator id until it is forgotten", "[store]", STORES) {
+  CONTRACT(c);
+  int64_t expires = int64_t(std::time(nullptr)) + 3600;
+  CHECK(c.done_call([&](auto done) { c.store->remember_receipt("stc", "7010000001", "acme\t00000a0000000001", expires, done); }));
+  CHECK(c.find("stc", "7010000001") == std::optional<std::string>("acme\t00000a0000000001"));
+  CHECK(c.find("mobily", "7010000001") == std::nullopt);  // another operator's ids are another space
+  CHECK(c.find("stc", "7010000002") == std::nullopt);
+  c.store->forget_receipt("stc", "7010000001");
+  CHECK(c.find("stc", "7010000001") == std::nullopt);
+}
+
+TEMPLATE_TEST_CASE("store contract: usage is counted once per batch number, per instance", "[store]", STORES) {
+  CONTRACT(c);
+  auto count = [&](const std::string& instance, uint64_t batch, int messages, int parts) {
+    return c.done_call([&](auto done) { c.store->count_usage("acme", 20605, "service", messages, parts, instance, batch, done); });
+  };
+  CHECK(count("00001", 1, 2, 3));
+  CHECK(count("00001", 1, 2, 3));  // sent again after an unknown outcome: acknowledged, not counted
+  CHECK(count("00001", 2, 1, 1));
+  CHECK(count("00002", 1, 1, 1));  // another instance numbers its own batches
+  if (!TestType::reads_back_usage) return;  // see MemoryBackend
+  CHECK(c.backend.usage_field("acme", 20605, "service:messages") == 4);
+  CHECK(c.backend.usage_field("acme", 20605, "service:parts") == 5);
+}
+
+TEMPLATE_TEST_CASE("store contract: a held part is kept, its holder reads it back, and no other instance takes it while claimed", "[store]", STORES) {
+  CONTRACT(c);
+  std::string blob = "00000a0000000001" + kPdu;
+  CHECK(c.done_call([&](auto done) { c.store->hold_part("acme", "ACME:966501234567:42:3", "1", blob, 120, "00001", done); }));
+  CHECK(c.held("00002", "acme").empty());  // 00001 holds it
+  if (!TestType::keeps_held_for_owner) return;  // see MemoryBackend
+  auto parts = c.held("00001", "acme");
+  REQUIRE(parts.size() == 1);
+  CHECK(parts[0].account == "acme");
+  CHECK(parts[0].message == "ACME:966501234567:42:3");
+  CHECK(parts[0].part == "1");
+  CHECK(parts[0].blob == blob);
+}
+
+TEMPLATE_TEST_CASE("store contract: a forgotten long message leaves nothing to pick up", "[store]", STORES) {
+  CONTRACT(c);
+  CHECK(c.done_call([&](auto done) { c.store->hold_part("acme", "m1", "1", "blob", 120, "00001", done); }));
+  c.store->forget_held("acme", "m1");
+  CHECK(c.held("00001", "acme").empty());
+  CHECK(c.held("00002", "acme").empty());
+}
