@@ -204,6 +204,14 @@ StateNeeds Table::state_needs(const Message& m, const Verdict& v) const {
 
 bool Table::passes_when_store_down(Rule r) const { return data_->pass_when_store_down[size_t(r)]; }
 
+Rule Table::blocking_when_store_down(const StateNeeds& needs) const {
+  for (size_t i = 0; i < size_t(Rule::count); ++i) {
+    Rule r = Rule(i);
+    if (is_stateful(r) && needs.needs(r) && !passes_when_store_down(r)) return r;
+  }
+  return Rule::none;
+}
+
 OptOutWord Table::opt_out_word(std::string_view text) const {
   const std::string word = folded_entry(text);
   auto listed = [&](const std::vector<std::string>& words) { return std::find(words.begin(), words.end(), word) != words.end(); };

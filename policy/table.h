@@ -35,6 +35,16 @@ struct StateNeeds {
   int awareness_cap = 1;
   bool charge = false;  // prepaid: one unit per part
   bool any() const { return throughput || opt_out || awareness || charge; }
+  // Whether this message needs the stateful rule `r` (rules.def, after "Stateful rules").
+  bool needs(Rule r) const {
+    switch (r) {
+      case Rule::account_throughput: return throughput;
+      case Rule::recipient_opted_out: return opt_out;
+      case Rule::awareness_daily_cap: return awareness;
+      case Rule::account_balance: return charge;
+      default: return false;
+    }
+  }
 };
 
 enum class OptOutWord : uint8_t { none, stop, start };
@@ -52,6 +62,9 @@ class Table {
   StateNeeds state_needs(const Message& message, const Verdict& verdict) const;
   // When the store cannot answer: does this rule let the message pass (true) or ask for a retry?
   bool passes_when_store_down(Rule r) const;
+  // With the store down: the first stateful rule (in rules.def order) this message needs whose
+  // configuration does not let it pass, or Rule::none when it may be relayed without the store.
+  Rule blocking_when_store_down(const StateNeeds& needs) const;
   // An MO whose whole text is a stop or start word (normalised like keywords).
   OptOutWord opt_out_word(std::string_view text) const;
   // The confirmation SMS for an opt-out or opt-in: its sender (empty if the account has none) and text.

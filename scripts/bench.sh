@@ -162,7 +162,7 @@ start_hajib() {
   cat >"$tmp/hajib-$mode.yaml" <<EOF
 listen: { smpp: "127.0.0.1:$smpp_port", stats: "127.0.0.1:0" }
 state: { redis: "redis://127.0.0.1:$redis_port/$db" }
-limits: { customer_window: 1000 }
+limits: { customer_window: 1000, connections_max: 5000, connections_per_address_max: 5000 }
 upstreams:
   stc: { host: 127.0.0.1, port: $sim_port, system_id: hajib, password: pw, sessions: 4, window: 1000 }
 routes: { prefixes: { "9665": stc } }
@@ -263,7 +263,10 @@ measure_path() {
     out=$(load "$port" --connections "$c" --window "$w" --count "$n" --duration "$cell_seconds" --warmup "$warm" "${load_extra[@]}")
     if [ -z "$out" ] || [ -z "$(field "$out" msg_per_s)" ]; then
       rate[$key]="failed"
-      cell_failed "$key" "smpp-load failed: $(tail -1 "$tmp/load.err")"
+      # What the proxies said about it (a refused bind names its reason there).
+      local said
+      said=$(cat "$tmp"/hajib-*.err 2>/dev/null | grep -E 'refused|closing|error' | tail -3 | tr '\n' ' ')
+      cell_failed "$key" "smpp-load failed: $(tail -1 "$tmp/load.err")${said:+; hajib said: $said}"
       continue
     fi
     rate[$key]=$(field "$out" msg_per_s)

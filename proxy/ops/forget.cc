@@ -21,9 +21,9 @@ int run_forget(int argc, char** argv) {
   SyncRedis redis;
   if (!redis.connect(*config, error)) return fmt::print(stderr, "hajib forget: {}\n", error), 1;
   long long erased = 0;
-  std::string cursor = "0";
+  std::string cursor = "0", pattern = keys::awareness_of_number_pattern(hash);
   do {  // the counters keyed by this number's hash, in every account
-    auto reply = redis.command(error, "SCAN %s MATCH hajib:*:aw:*:%s COUNT 1000", cursor.c_str(), hash.c_str());
+    auto reply = redis.command(error, "SCAN %s MATCH %s COUNT 1000", cursor.c_str(), pattern.c_str());
     if (!reply || reply->elements != 2) return fmt::print(stderr, "hajib forget: {}\n", error), 1;
     cursor.assign(reply->element[0]->str, reply->element[0]->len);
     for (size_t i = 0; i < reply->element[1]->elements; ++i) {

@@ -158,14 +158,8 @@ void Submits::held_state_checked(const std::string& held_key, const policy::Verd
   const auto& policy = ctx_.policy;
   if (!ok) {
     ++ctx_.counters().state_degraded;
-    for (policy::Rule rule : {policy::Rule::account_throughput, policy::Rule::recipient_opted_out,
-                              policy::Rule::awareness_daily_cap, policy::Rule::account_balance}) {
-      bool needed = (rule == policy::Rule::account_throughput && needs.throughput) ||
-                    (rule == policy::Rule::recipient_opted_out && needs.opt_out) ||
-                    (rule == policy::Rule::awareness_daily_cap && needs.awareness) ||
-                    (rule == policy::Rule::account_balance && needs.charge);
-      if (needed && !policy->passes_when_store_down(rule)) return fail_held(held_key, status::ESME_RSYSERR, "UNDELIV", kRejected);
-    }
+    if (policy->blocking_when_store_down(needs) != policy::Rule::none)
+      return fail_held(held_key, status::ESME_RSYSERR, "UNDELIV", kRejected);
     return forward_held(held_key, verdict, false);
   }
   if (failed != policy::Rule::none && policy->action(failed) == policy::Action::reject) {

@@ -112,17 +112,11 @@ void Submits::state_checked(std::unique_ptr<Submit> submit, bool ok, policy::Rul
   const auto& policy = ctx_.policy;
   if (!ok) {
     ++counters.state_degraded;
-    const policy::StateNeeds& n = submit->reserved->needs;
-    std::vector<policy::Rule> needed;
-    if (n.throughput) needed.push_back(policy::Rule::account_throughput);
-    if (n.opt_out) needed.push_back(policy::Rule::recipient_opted_out);
-    if (n.awareness) needed.push_back(policy::Rule::awareness_daily_cap);
-    if (n.charge) needed.push_back(policy::Rule::account_balance);
+    policy::Rule blocking = policy->blocking_when_store_down(submit->reserved->needs);
     submit->reserved.reset();  // nothing was taken
-    for (policy::Rule r : needed) {
-      if (policy->passes_when_store_down(r)) continue;
+    if (blocking != policy::Rule::none) {
       log::warn_limited("state store down: {} cannot be decided for account {}; ESME_RSYSERR (retry)",
-                        policy::rule_id(r), *submit->account);
+                        policy::rule_id(blocking), *submit->account);
       ++counters.submits_temporary_error;
       audit_answer(*submit, status::ESME_RSYSERR, "");
       return answer(*submit, status::ESME_RSYSERR);

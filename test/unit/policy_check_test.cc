@@ -82,3 +82,25 @@ TEST_CASE("hajib check locates every kind of policy error (test/policy/broken/)"
     }
   }
 }
+
+TEST_CASE("with the store down, the first needed stateful rule that may not pass blocks the message", "[policy]") {
+  auto compile = [](const std::string& yaml) {
+    policy::Compiler compiler;
+    compiler.add_rules(YAML::Load(yaml)["policy"], "inline.yaml");
+    auto table = compiler.finish();
+    REQUIRE(table);
+    return table;
+  };
+  // The defaults: throughput passes when the store is down, the others are refused for a retry.
+  auto table = compile("policy: { mode: enforce }");
+  policy::StateNeeds needs;
+  needs.throughput = true;
+  CHECK(table->blocking_when_store_down(needs) == policy::Rule::none);
+  needs.charge = true;
+  CHECK(table->blocking_when_store_down(needs) == policy::Rule::account_balance);
+  needs.opt_out = true;  // earlier in rules.def than the balance
+  CHECK(table->blocking_when_store_down(needs) == policy::Rule::recipient_opted_out);
+  auto lenient = compile(
+      "policy: { rules: { recipient.opted_out: { when_store_down: pass }, account.balance: { when_store_down: pass } } }");
+  CHECK(lenient->blocking_when_store_down(needs) == policy::Rule::none);
+}
