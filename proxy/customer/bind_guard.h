@@ -7,7 +7,7 @@
 
 namespace proxy {
 
-// One guard counts one kind of key; the relay keeps one for addresses and one for accounts.
+// One guard counts one kind of key; the customers stage keeps one for addresses and one for accounts.
 // A password check still running counts as a failure until it ends, so that binds sent all at
 // once cannot start more checks than the limit. A success clears nothing: the failures of a
 // key age out with the window, so an attacker's correct bind of its own account does not wipe

@@ -40,7 +40,7 @@ struct UpstreamSnapshot {
   uint64_t waiting = 0;
 };
 
-// What the relay reports beside the counters, read when the NOC asks.
+// What the stages report beside the counters (Hub::snapshot), read when the NOC asks.
 struct Snapshot {
   std::string version;
   uint64_t uptime_s = 0;
