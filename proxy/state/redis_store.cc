@@ -7,6 +7,7 @@
 #include <cstring>
 #include <ctime>
 #include <deque>
+#include <map>
 #include <iterator>
 
 #include "proxy/log.h"
@@ -83,7 +84,7 @@ class RedisStore final : public StateStore {
     // removes each mapping when it expires, and an empty hash is gone.
     std::string key = keys::receipt_bucket(upstream, keys::receipt_bucket_of(operator_id, buckets_));
     std::string field = encode_mapping(expires_unix_s, value);
-    send([](redisReply*) {}, "HSET %b %b %b", key.data(), key.size(), operator_id.data(), operator_id.size(),
+    send(nullptr, "HSET %b %b %b", key.data(), key.size(), operator_id.data(), operator_id.size(),
          field.data(), field.size());
     send([done](redisReply* r) { done(r != nullptr); }, "EXPIRE %b %d", key.data(), key.size(), bucket_ttl_s_);
   }
@@ -123,7 +124,7 @@ class RedisStore final : public StateStore {
 
   void forget_receipt(std::string_view upstream, std::string_view operator_id) override {
     std::string key = keys::receipt_bucket(upstream, keys::receipt_bucket_of(operator_id, buckets_));
-    send([](redisReply*) {}, "HDEL %b %b", key.data(), key.size(), operator_id.data(), operator_id.size());
+    send(nullptr, "HDEL %b %b", key.data(), key.size(), operator_id.data(), operator_id.size());
   }
 
   // Every bucket of every upstream once in kSweepPeriodTicks ticks, a few per tick, each one
@@ -158,7 +159,7 @@ class RedisStore final : public StateStore {
 
   void forget_delivery(std::string_view account, std::string_view key) override {
     std::string hash = keys::kept(account);
-    send([](redisReply*) {}, "HDEL %b %b", hash.data(), hash.size(), key.data(), key.size());
+    send(nullptr, "HDEL %b %b", hash.data(), hash.size(), key.data(), key.size());
   }
 
   void ported_version(Found done) override {
@@ -169,20 +170,71 @@ class RedisStore final : public StateStore {
     send([done](redisReply* r) { done(r != nullptr, pairs_reply(r)); }, "HGETALL %s", keys::ported);
   }
 
+  // Reservations waiting for the next loop turn, by account (see reserve()).
+  struct PendingReservation {
+    std::string aware, number, flags, cap, parts;
+    Checked done;
+  };
+  struct PendingAccount {
+    std::string bucket, optout, balance, rate;
+    std::vector<PendingReservation> items;
+  };
+
+  // Queued, and sent on the next loop turn with the other reservations of the same account in
+  // one script call (lua/reserve.lua; an account's keys share a hash tag): one round of Redis
+  // work per account and turn instead of one per message.
   void reserve(const Reservation& r, Checked done) override {
-    std::string bucket = keys::bucket(r.account), optout = keys::opted_out(r.account),
-                aware = keys::awareness(r.account, r.saudi_day, r.sender, r.number_hash), balance = keys::balance(r.account);
-    std::string flags = std::to_string(flags_of(r.needs)), rate = std::to_string(r.needs.rate),
-                cap = std::to_string(r.needs.awareness_cap), parts = std::to_string(r.parts), ttl = std::to_string(kAwarenessTtlS);
-    const std::string_view args[] = {"4", bucket.c_str(), optout.c_str(), aware.c_str(), balance.c_str(),
-                          flags.c_str(), rate.c_str(), r.number.c_str(), cap.c_str(), parts.c_str(), ttl.c_str()};
-    script(reserve_, args, [done](redisReply* reply) {
-      if (!reply || reply->type != REDIS_REPLY_INTEGER) return done(false, policy::Rule::none);
+    PendingAccount& group = pending_reservations_[r.account];
+    if (group.items.empty()) {
+      group.bucket = keys::bucket(r.account);
+      group.optout = keys::opted_out(r.account);
+      group.balance = keys::balance(r.account);
+      group.rate = std::to_string(r.needs.rate);
+    }
+    group.items.push_back(PendingReservation{keys::awareness(r.account, r.saudi_day, r.sender, r.number_hash), r.number,
+                                             std::to_string(flags_of(r.needs)), std::to_string(r.needs.awareness_cap),
+                                             std::to_string(r.parts), std::move(done)});
+    if (!reservations_scheduled_) {
+      reservations_scheduled_ = true;
+      deferred_.post([this] { send_reservations(); });
+    }
+  }
+
+  void send_reservations() {
+    reservations_scheduled_ = false;
+    auto groups = std::move(pending_reservations_);
+    pending_reservations_.clear();
+    for (auto& [account, group] : groups)
+      for (size_t from = 0; from < group.items.size(); from += kReservationsPerCall) send_reservations(group, from);
+  }
+
+  void send_reservations(PendingAccount& group, size_t from) {
+    size_t count = std::min(kReservationsPerCall, group.items.size() - from);
+    std::string numkeys = std::to_string(3 + count), ttl = std::to_string(kAwarenessTtlS);
+    std::vector<std::string_view> args = {numkeys, group.bucket, group.optout, group.balance};
+    for (size_t i = from; i < from + count; ++i) args.push_back(group.items[i].aware);
+    args.push_back(group.rate);
+    args.push_back(ttl);
+    std::vector<Checked> dones;
+    for (size_t i = from; i < from + count; ++i) {
+      const PendingReservation& p = group.items[i];
+      args.insert(args.end(), {p.flags, p.number, p.cap, p.parts});
+      dones.push_back(std::move(group.items[i].done));
+    }
+    script(reserve_, args.data(), args.size(), [dones = std::move(dones)](redisReply* reply) {
       static constexpr policy::Rule kFailed[] = {policy::Rule::none, policy::Rule::account_throughput,
                                                  policy::Rule::recipient_opted_out, policy::Rule::awareness_daily_cap,
                                                  policy::Rule::account_balance};
-      long long code = reply->integer;
-      done(true, code >= 0 && code <= 4 ? kFailed[code] : policy::Rule::none);
+      bool ok = reply && reply->type == REDIS_REPLY_ARRAY && reply->elements == dones.size();
+      for (size_t i = 0; i < dones.size(); ++i) {
+        if (!ok) {
+          dones[i](false, policy::Rule::none);
+          continue;
+        }
+        long long code = reply->element[i]->type == REDIS_REPLY_INTEGER ? reply->element[i]->integer : -1;
+        if (code < 0 || code > 4) dones[i](false, policy::Rule::none);
+        else dones[i](true, kFailed[code]);
+      }
     });
   }
 
@@ -214,22 +266,22 @@ class RedisStore final : public StateStore {
                  int ttl_s, std::string_view owner, Done done) override {
     std::string key = keys::held(account, message), index = keys::held_index(account);
     renew_claim(account, message, owner);
-    send([](redisReply*) {}, "HSET %b %b %b", key.data(), key.size(), part.data(), part.size(), blob.data(), blob.size());
-    send([](redisReply*) {}, "EXPIRE %b %d", key.data(), key.size(), ttl_s);
-    send([](redisReply*) {}, "SADD %b %b", index.data(), index.size(), message.data(), message.size());
+    send(nullptr, "HSET %b %b %b", key.data(), key.size(), part.data(), part.size(), blob.data(), blob.size());
+    send(nullptr, "EXPIRE %b %d", key.data(), key.size(), ttl_s);
+    send(nullptr, "SADD %b %b", index.data(), index.size(), message.data(), message.size());
     send([done](redisReply* r) { done(r != nullptr); }, "EXPIRE %b %d", index.data(), index.size(), ttl_s);
   }
 
   void renew_claim(std::string_view account, std::string_view message, std::string_view owner) override {
     std::string key = keys::held_owner(account, message);
-    send([](redisReply*) {}, "SET %b %b PX %d", key.data(), key.size(), owner.data(), owner.size(), keys::kClaimMs);
+    send(nullptr, "SET %b %b PX %d", key.data(), key.size(), owner.data(), owner.size(), keys::kClaimMs);
   }
 
   void forget_held(std::string_view account, std::string_view message) override {
     std::string key = keys::held(account, message), owner = keys::held_owner(account, message),
                 index = keys::held_index(account);
-    send([](redisReply*) {}, "DEL %b %b", key.data(), key.size(), owner.data(), owner.size());
-    send([](redisReply*) {}, "SREM %b %b", index.data(), index.size(), message.data(), message.size());
+    send(nullptr, "DEL %b %b", key.data(), key.size(), owner.data(), owner.size());
+    send(nullptr, "SREM %b %b", index.data(), index.size(), message.data(), message.size());
   }
 
   void held_parts(std::string_view owner, std::string_view account,
@@ -276,14 +328,17 @@ class RedisStore final : public StateStore {
   // the store being down, and loads the scripts again. `args`: numkeys, keys, arguments.
   template <size_t N>
   void script(Script& s, const std::string_view (&args)[N], Reply fn) {
-    const char* argv[N + 2];
-    size_t lengths[N + 2];
+    script(s, args, N, std::move(fn));
+  }
+  void script(Script& s, const std::string_view* args, size_t n, Reply fn) {
+    std::vector<const char*> argv(n + 2);
+    std::vector<size_t> lengths(n + 2);
     bool known = !s.sha.empty();
     argv[0] = known ? "EVALSHA" : "EVAL";
     lengths[0] = std::strlen(argv[0]);
     argv[1] = known ? s.sha.c_str() : s.text;
     lengths[1] = std::strlen(argv[1]);
-    for (size_t i = 0; i < N; ++i) {
+    for (size_t i = 0; i < n; ++i) {
       argv[i + 2] = args[i].data();
       lengths[i + 2] = args[i].size();
     }
@@ -296,7 +351,7 @@ class RedisStore final : public StateStore {
         fn(r);
       };
     issue(std::move(fn), [&](Reply* pending) {
-      return redisAsyncCommandArgv(ctx_, on_reply, pending, int(N + 2), argv, lengths);
+      return redisAsyncCommandArgv(ctx_, on_reply, pending, int(n + 2), argv.data(), lengths.data());
     });
   }
 
@@ -406,7 +461,7 @@ class RedisStore final : public StateStore {
       self->connected_ = true;
       uv_timer_stop(&self->reconnect_timer_);
       log::info("redis {}:{} connected", self->host_, self->port_);
-      if (self->db_ != 0) self->send([](redisReply*) {}, "SELECT %d", self->db_);
+      if (self->db_ != 0) self->send(nullptr, "SELECT %d", self->db_);
       self->load_scripts();
       self->check_presence();
     });
@@ -462,6 +517,9 @@ class RedisStore final : public StateStore {
   int db_;
   Counters& counters_;
   Deferred deferred_;
+  static constexpr size_t kReservationsPerCall = 500;  // keeps one script call short for Redis
+  std::map<std::string, PendingAccount, std::less<>> pending_reservations_;
+  bool reservations_scheduled_ = false;
   redisAsyncContext* ctx_ = nullptr;
   uv_timer_t reconnect_timer_{};
   bool connected_ = false;

@@ -42,6 +42,9 @@ function stateConfig(c) {
 // Every operator that received a submit_sm with this text.
 const landed = (w, text) => Object.values(w.ops).flatMap((op) => op.submitsWithText(text).map(() => op.name));
 const allSubmits = (w) => Object.values(w.ops).flatMap((op) => op.submits);
+// What the operators had received at a point: later records are the ones not in it (a clock mark
+// cannot tell apart two records of the same millisecond).
+const markSubmits = (w) => new Set(allSubmits(w));
 
 async function bindTo(h, o = {}) {
   const c = await connectCustomer({ port: h.smppPort, mode: 'transceiver', ...o });
@@ -197,12 +200,11 @@ describe('recipient.opted_out: stop and start words by MO, and hajib optout', ()
     if (w) await w.stop();
   }, { timeout: 30000 });
 
-  // The confirmation SMS the proxy sends to `number` after `since` (from the confirmation sender).
-  // After `since` strictly: a message answered in the same millisecond as `since` was taken is not a confirmation.
+  // The confirmation SMS the proxy sends to `number` after the mark `since` (from the confirmation sender).
   const confirmationTo = (number, since, what) => waitFor(() => allSubmits(w).find((r) =>
-    r.at > since && r.dest.endsWith(number.slice(-9)) && r.pdu.source_addr === 'ACME'),
+    !since.has(r) && r.dest.endsWith(number.slice(-9)) && r.pdu.source_addr === 'ACME'),
   10000, what).catch((e) => {
-    const seen = allSubmits(w).filter((r) => r.at >= since).map((r) => `{from ${r.pdu.source_addr} to ${r.dest}: ${JSON.stringify(r.text)}}`);
+    const seen = allSubmits(w).filter((r) => !since.has(r)).map((r) => `{from ${r.pdu.source_addr} to ${r.dest}: ${JSON.stringify(r.text)}}`);
     throw new Error(`${e.message}; operators received since: ${seen.join(', ') || 'nothing'}`);
   });
   const isMo = (from, text) => (p) => (p.esm_class & 0x3c) === 0 && textOf(p) === text && p.source_addr.endsWith(from.slice(-9));
@@ -211,7 +213,7 @@ describe('recipient.opted_out: stop and start words by MO, and hajib optout', ()
     const n = '966501234567';
     await expectStatus(w, c, promotional(n), S.OK, 'before: promotional message accepted');
 
-    let since = Date.now();
+    let since = markSubmits(w);
     const dr = await w.ops.stc.sendMo({ from: n, to: '7001', text: 'إيقاف', ucs2: true });
     assert.equal(dr.command_status, S.OK, 'deliver_sm_resp to the operator');
     const mo = await waitDelivered(c, isMo(n, 'إيقاف'), 10000, 'the stop MO at the customer');
@@ -223,7 +225,7 @@ describe('recipient.opted_out: stop and start words by MO, and hajib optout', ()
     await expectStatus(w, c, service(n), S.OK, 'opt-out concerns promotional messages only: service still accepted');
     await expectStatus(w, c, promotional('966501234568'), S.OK, 'another number is not opted out');
 
-    since = Date.now();
+    since = markSubmits(w);
     assert.equal((await w.ops.stc.sendMo({ from: n, to: '7001', text: 'START' })).command_status, S.OK);
     await waitDelivered(c, isMo(n, 'START'), 10000, 'the start MO at the customer');
     const startConfirm = await confirmationTo(n, since, 'a confirmation of the start word');
@@ -234,25 +236,25 @@ describe('recipient.opted_out: stop and start words by MO, and hajib optout', ()
 
   test('an Arabic start word (اشتراك) re-subscribes too; an MO that merely contains a stop word opts nobody out', { timeout: 60000 }, async () => {
     const n = '966551234567'; // stc
-    let since = Date.now();
+    let since = markSubmits(w);
     assert.equal((await w.ops.stc.sendMo({ from: n, to: '7001', text: 'STOP' })).command_status, S.OK);
     await waitDelivered(c, isMo(n, 'STOP'), 10000, 'the STOP MO at the customer');
     await confirmationTo(n, since, 'the STOP confirmation');
     await expectStatus(w, c, promotional(n), V.optedOut, 'after STOP');
 
-    since = Date.now();
+    since = markSubmits(w);
     assert.equal((await w.ops.stc.sendMo({ from: n, to: '7001', text: 'اشتراك', ucs2: true })).command_status, S.OK);
     await waitDelivered(c, isMo(n, 'اشتراك'), 10000, 'the start MO at the customer');
     const confirm = await confirmationTo(n, since, 'the اشتراك confirmation');
     assert.match(confirm.text, /subscribed again/, 'the confirm_start text');
     await expectStatus(w, c, promotional(n), S.OK, 'after اشتراك');
 
-    since = Date.now();
+    since = markSubmits(w);
     const chat = 'Please stop by the shop tomorrow';
     assert.equal((await w.ops.stc.sendMo({ from: n, to: '7001', text: chat })).command_status, S.OK);
     await waitDelivered(c, isMo(n, chat), 10000, 'the ordinary MO at the customer');
     await sleep(300);
-    assert.deepEqual(allSubmits(w).filter((r) => r.at >= since && r.pdu.source_addr === 'ACME').map((r) => r.text), [],
+    assert.deepEqual(allSubmits(w).filter((r) => !since.has(r) && r.pdu.source_addr === 'ACME').map((r) => r.text), [],
       'no confirmation for an ordinary MO');
     await expectStatus(w, c, promotional(n), S.OK, 'still subscribed');
   });

@@ -16,6 +16,8 @@
 #include <ctime>
 #include <functional>
 #include <cstdlib>
+#include <cstring>
+#include <type_traits>
 #include <filesystem>
 #include <optional>
 #include <string>
@@ -293,6 +295,21 @@ const std::string kPdu("\x00\x00\x00\x15\x00\x00\x00\x05\x00\x00\x00\x00\x00\x00
 }  // namespace
 
 #define STORES MemoryBackend, RedisBackend
+// Scripts Redis has run (EVAL and EVALSHA), from INFO commandstats; 0 for the memory store.
+template <typename Backend>
+long long scripts_run() {
+  if constexpr (!std::is_same_v<Backend, RedisBackend>) return 0;
+  auto* reply = static_cast<redisReply*>(redisCommand(RedisServer::instance().sync(), "INFO commandstats"));
+  long long calls = 0;
+  if (reply && reply->type == REDIS_REPLY_STRING) {
+    std::string info(reply->str, reply->len);
+    for (const char* name : {"cmdstat_evalsha:calls=", "cmdstat_eval:calls="})
+      if (size_t at = info.find(name); at != std::string::npos) calls += std::stoll(info.substr(at + std::strlen(name)));
+  }
+  if (reply) freeReplyObject(reply);
+  return calls;
+}
+
 #define CONTRACT(c)            \
   Contract<TestType> c;        \
   if (!c.ready) return
@@ -449,4 +466,37 @@ TEMPLATE_TEST_CASE("store contract: a forgotten long message leaves nothing to p
   c.store->forget_held("acme", "m1");
   CHECK(c.held("00001", "acme").empty());
   CHECK(c.held("00002", "acme").empty());
+}
+
+TEMPLATE_TEST_CASE("store contract: reservations made in one loop turn are decided one after another, in order", "[store]", STORES) {
+  CONTRACT(c);
+  // A prepaid balance of 3 and an awareness cap of 2, then 5 messages in the same turn (the Redis
+  // store sends them in one script call): the first pass, the rest meet the rule that runs out.
+  auto funded = for_account("acme");
+  funded.parts = 3;
+  funded.needs.charge = true;
+  c.store->release(funded);  // a refund is how a balance is credited here
+  c.find("stc", "0");        // a round trip after it: the refund is done (one connection, in order)
+  auto r = for_account("acme");
+  r.needs.charge = true;
+  r.needs.awareness = true;
+  r.needs.awareness_cap = 2;
+  std::vector<Rule> results(5, Rule::count);
+  int answered = 0;
+  long long scripts_before = scripts_run<TestType>();
+  for (size_t i = 0; i < results.size(); ++i) {
+    auto message = r;
+    if (i >= 3) message.number_hash = "h-number-" + std::to_string(i);  // its own awareness count; one balance
+    c.store->reserve(message, [&, i](bool ok, Rule failed) {
+      CHECK(ok);
+      results[i] = failed;
+      ++answered;
+    });
+  }
+  CHECK(answered == 0);  // never inline
+  REQUIRE(c.run_until([&] { return answered == 5; }));
+  CHECK(results == std::vector<Rule>{Rule::none, Rule::none, Rule::awareness_daily_cap, Rule::none, Rule::account_balance});
+  if constexpr (std::is_same_v<TestType, RedisBackend>) CHECK(scripts_run<TestType>() == scripts_before + 1);  // one call
+  auto other = for_account("other");  // another account in the same turn is decided on its own
+  CHECK(c.reserve(other) == Rule::none);
 }
