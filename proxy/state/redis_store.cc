@@ -307,6 +307,12 @@ class RedisStore final : public StateStore {
 
   void close() override {
     closing_ = true;
+    // Reservations still waiting for their turn are answered now, as a store that is down: the
+    // deferred queue goes with close(), and the messages they hold must not leak.
+    auto pending = std::move(pending_reservations_);
+    pending_reservations_.clear();
+    for (auto& [account, group] : pending)
+      for (auto& item : group.items) item.done(false, policy::Rule::none);
     if (ctx_) redisAsyncDisconnect(ctx_);  // pending callbacks run with no reply
     uv_close(reinterpret_cast<uv_handle_t*>(&reconnect_timer_), nullptr);
     uv_close(reinterpret_cast<uv_handle_t*>(&stall_timer_), nullptr);

@@ -500,3 +500,24 @@ TEMPLATE_TEST_CASE("store contract: reservations made in one loop turn are decid
   auto other = for_account("other");  // another account in the same turn is decided on its own
   CHECK(c.reserve(other) == Rule::none);
 }
+
+TEST_CASE("a Redis store closed with reservations still waiting for their turn answers them as down", "[store]") {
+  Contract<RedisBackend> c;
+  if (!c.ready) return;
+  auto store = c.backend.make(&c.loop, c.counters);
+  REQUIRE(c.run_until([&] { return store->up(); }));
+  auto r = for_account("acme");
+  r.needs.charge = true;
+  int answered = 0;
+  bool ok = true;
+  store->reserve(r, [&](bool o, Rule) {
+    ok = o;
+    ++answered;
+  });
+  store->close();  // before the loop turn that would have sent it
+  CHECK(answered == 1);
+  CHECK_FALSE(ok);
+  uint64_t until = uv_now(&c.loop) + 200;  // let the closed store's handles finish closing
+  c.run_until([&] { return uv_now(&c.loop) >= until; });
+  store.reset();
+}
