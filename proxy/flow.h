@@ -45,6 +45,15 @@ struct Submit {
   bool counts_as_message = true;  // usage counts a long message once, and each of its parts
 };
 
+// Submits are recycled, not freed: once the spares have grown to the messages in flight, a
+// relayed message allocates nothing (its PDU buffer keeps its capacity for the next one).
+struct SubmitRecycler {
+  void operator()(Submit* submit) const noexcept;
+};
+using SubmitPtr = std::unique_ptr<Submit, SubmitRecycler>;
+// A cleared Submit, from the spares of this thread when there is one.
+SubmitPtr new_submit();
+
 // A long message whose parts are arriving (docs/long-messages.md).
 struct HeldMessage {
   struct Part {

@@ -6,6 +6,7 @@
 
 #include <algorithm>
 #include <array>
+#include <cstring>
 
 namespace smpp {
 namespace {
@@ -52,29 +53,84 @@ constexpr std::array<char32_t, 128> kGsmExtension = [] {
   return t;
 }();
 
-void append_utf8(std::string& out, char32_t c) {
-  char buf[U8_MAX_LENGTH];
-  size_t n = 0;
-  U8_APPEND_UNSAFE(buf, n, c);
-  out.append(buf, n);
+// Writes UTF-8 past the end of `out` into room made once for the longest result: a character
+// then costs a store or two, where std::string::append would check the capacity and write a
+// terminator every time. The string is trimmed to what was written when the writer goes.
+class Utf8Writer {
+ public:
+  Utf8Writer(std::string& out, size_t most_bytes) : out_(out) {
+    const size_t at = out.size();
+    out.resize(at + most_bytes);
+    p_ = out.data() + at;
+  }
+  ~Utf8Writer() { out_.resize(size_t(p_ - out_.data())); }
+  Utf8Writer(const Utf8Writer&) = delete;
+  Utf8Writer& operator=(const Utf8Writer&) = delete;
+
+  void put(char32_t c) {
+    size_t n = 0;
+    U8_APPEND_UNSAFE(p_, n, c);
+    p_ += n;
+  }
+  // Up to four bytes from a table entry: one unaligned store, then the length.
+  void put(const std::array<char, 4>& bytes, uint8_t size) {
+    std::memcpy(p_, bytes.data(), 4);
+    p_ += size;
+  }
+
+ private:
+  std::string& out_;
+  char* p_;
+};
+
+// The GSM tables as UTF-8, worked out once: decoding a septet is a table read and a copy.
+struct Utf8Char {
+  std::array<char, 4> bytes{};
+  uint8_t size = 0;
+};
+constexpr Utf8Char utf8_of(char32_t c) {
+  Utf8Char u;
+  if (c < 0x80) {
+    u.bytes[0] = char(c), u.size = 1;
+  } else if (c < 0x800) {
+    u.bytes[0] = char(0xC0 | (c >> 6)), u.bytes[1] = char(0x80 | (c & 0x3F)), u.size = 2;
+  } else {
+    u.bytes[0] = char(0xE0 | (c >> 12)), u.bytes[1] = char(0x80 | ((c >> 6) & 0x3F)), u.bytes[2] = char(0x80 | (c & 0x3F));
+    u.size = 3;
+  }
+  return u;
 }
+constexpr auto kGsmDefaultUtf8 = [] {
+  std::array<Utf8Char, 128> t{};
+  for (size_t i = 0; i < 128; ++i) t[i] = utf8_of(kGsmDefault[i]);
+  return t;
+}();
+constexpr auto kGsmExtensionUtf8 = [] {
+  std::array<Utf8Char, 128> t{};
+  for (size_t i = 0; i < 128; ++i) t[i] = utf8_of(kGsmExtension[i] != 0 ? kGsmExtension[i] : kGsmDefault[i]);
+  return t;
+}();
+constexpr size_t kMostUtf8PerSeptet = 3;  // the euro sign; every other GSM character takes 1 or 2
+constexpr size_t kMostUtf8PerByte = 3;    // U+FFFD for a byte that is not ASCII
+constexpr size_t kMostUtf8PerUnit = 3;    // a UTF-16 unit: 3 bytes alone, 4 for a pair of them
 
 // Decodes `count` septets, `septet(i)` giving the i-th, through the GSM tables. An escape with no
 // septet after it (the message ends on it) becomes U+FFFD.
 template <typename Septet>
 void decode_gsm7(size_t count, Septet septet, std::string& out) {
+  Utf8Writer w(out, count * kMostUtf8PerSeptet);
   for (size_t i = 0; i < count; ++i) {
     uint8_t s = septet(i);
     if (s != kGsmEscape) {
-      append_utf8(out, kGsmDefault[s]);
+      w.put(kGsmDefaultUtf8[s].bytes, kGsmDefaultUtf8[s].size);
       continue;
     }
     if (++i == count) {
-      append_utf8(out, kReplacement);
+      w.put(kReplacement);
       break;
     }
     uint8_t e = septet(i);
-    append_utf8(out, kGsmExtension[e] != 0 ? kGsmExtension[e] : kGsmDefault[e]);
+    w.put(kGsmExtensionUtf8[e].bytes, kGsmExtensionUtf8[e].size);
   }
 }
 
@@ -109,17 +165,16 @@ void decode_gsm7_packed(std::string_view bytes, size_t first, std::string& out) 
 }
 
 void decode_ascii(std::string_view bytes, std::string& out) {
+  Utf8Writer w(out, bytes.size() * kMostUtf8PerByte);
   for (char ch : bytes) {
     auto b = static_cast<uint8_t>(ch);
-    if (b < 0x80)
-      out.push_back(ch);
-    else
-      append_utf8(out, kReplacement);
+    w.put(b < 0x80 ? char32_t(b) : kReplacement);
   }
 }
 
 void decode_latin1(std::string_view bytes, std::string& out) {
-  for (char ch : bytes) append_utf8(out, static_cast<uint8_t>(ch));
+  Utf8Writer w(out, bytes.size() * kMostUtf8PerByte);
+  for (char ch : bytes) w.put(static_cast<uint8_t>(ch));
 }
 
 // UCS-2 as UTF-16BE: a lead surrogate followed by a trail makes one code point; any other
@@ -128,18 +183,19 @@ void decode_utf16be(std::string_view bytes, std::string& out) {
   const auto* p = reinterpret_cast<const uint8_t*>(bytes.data());
   const size_t units = bytes.size() / 2;
   auto unit = [&](size_t i) { return static_cast<char16_t>(p[2 * i] << 8 | p[2 * i + 1]); };
+  Utf8Writer w(out, (units + 1) * kMostUtf8PerUnit);
   for (size_t i = 0; i < units; ++i) {
     char16_t u = unit(i);
     if (!U16_IS_SURROGATE(u)) {
-      append_utf8(out, u);
+      w.put(u);
     } else if (U16_IS_SURROGATE_LEAD(u) && i + 1 < units && U16_IS_TRAIL(unit(i + 1))) {
-      append_utf8(out, static_cast<char32_t>(U16_GET_SUPPLEMENTARY(u, unit(i + 1))));
+      w.put(static_cast<char32_t>(U16_GET_SUPPLEMENTARY(u, unit(i + 1))));
       ++i;
     } else {
-      append_utf8(out, kReplacement);
+      w.put(kReplacement);
     }
   }
-  if (bytes.size() % 2 != 0) append_utf8(out, kReplacement);
+  if (bytes.size() % 2 != 0) w.put(kReplacement);
 }
 
 }  // namespace

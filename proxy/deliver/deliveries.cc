@@ -147,7 +147,7 @@ void Deliveries::send_confirmation(const std::string& account, const std::string
   smpp::encode_ucs2(text, ucs2);
   if (ucs2.size() <= 140) sm.short_message = std::move(ucs2);
   else sm.tlvs.push_back(smpp::Tlv{smpp::tag::message_payload, std::move(ucs2)});
-  auto submit = std::make_unique<Submit>();
+  auto submit = new_submit();
   submit->internal = true;
   submit->account = &acct->second.name;
   submit->destination = number;

@@ -21,7 +21,7 @@ namespace proxy {
 class InternalSubmits {
  public:
   virtual ~InternalSubmits() = default;
-  virtual void send_internal(std::unique_ptr<Submit> submit) = 0;
+  virtual void send_internal(SubmitPtr submit) = 0;
 };
 
 // Deliveries made by the proxy itself (failure receipts of long messages) join the way back here.

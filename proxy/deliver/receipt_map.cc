@@ -18,12 +18,10 @@ constexpr size_t kUnknownTracked = 100000;     // ids of unknown receipts rememb
 ReceiptMap::ReceiptMap(StateStore& store, Counters& counters, Limits limits)
     : store_(store), counters_(counters), limits_(limits) {}
 
-std::string ReceiptMap::key_of(std::string_view upstream, std::string_view operator_id) {
-  std::string key;
-  key.reserve(upstream.size() + 1 + operator_id.size());
-  key.append(upstream).push_back('\t');
-  key.append(operator_id);
-  return key;
+const std::pmr::string& ReceiptMap::key_of(std::string_view upstream, std::string_view operator_id) {
+  key_.assign(upstream).push_back('\t');
+  key_.append(operator_id);
+  return key_;
 }
 
 void ReceiptMap::set_state(Entry& entry, State state) {
@@ -35,9 +33,7 @@ void ReceiptMap::set_state(Entry& entry, State state) {
 
 void ReceiptMap::remember(std::string_view upstream, std::string_view operator_id, std::string_view account,
                           std::string_view our_id, int64_t expires_unix_s, uint64_t now_ms) {
-  key_.assign(upstream).push_back('\t');
-  key_.append(operator_id);
-  auto [it, fresh] = entries_.try_emplace(key_);
+  auto [it, fresh] = entries_.try_emplace(key_of(upstream, operator_id));
   Entry& entry = it->second;
   // Confirmed is the state that counts for nothing; queue_write() moves it on. An operator
   // reusing an id: the newest mapping wins.
@@ -66,8 +62,12 @@ void ReceiptMap::flush() {
   values_.clear();
   for (Node* node : batch_) values_.append(*node->second.account).append(1, '\t').append(node->second.our_id.data(), node->second.our_id_size);
   mappings_.clear();
-  std::vector<std::pair<Node*, uint64_t>> sent;
-  sent.reserve(batch_.size());
+  Sent& sent = sent_.emplace_back();
+  sent.batch = next_batch_++;
+  if (!spare_nodes_.empty()) {
+    sent.nodes = std::move(spare_nodes_.back());
+    spare_nodes_.pop_back();
+  }
   size_t at = 0;
   for (Node* node : batch_) {
     const Entry& e = node->second;
@@ -75,28 +75,35 @@ void ReceiptMap::flush() {
     size_t tab = key.find('\t'), length = e.account->size() + 1 + e.our_id_size;
     mappings_.push_back({key.substr(0, tab), key.substr(tab + 1), std::string_view(values_).substr(at, length), e.expires_unix_s});
     at += length;
-    sent.emplace_back(node, e.created_ms);
+    sent.nodes.emplace_back(node, e.created_ms);
   }
   batch_.clear();
-  store_.remember_receipts(mappings_, [this, sent = std::move(sent)](bool ok) {
-    for (auto [node, created] : sent) {
-      Entry& e = node->second;
-      if (e.created_ms != created || e.state != State::writing) continue;  // replaced or delivered meanwhile
-      set_state(e, ok ? State::confirmed : State::unconfirmed);
-      if (!ok) to_write_.push_back(node->first);
-    }
-  });
+  // The callback carries the batch number only: small enough for std::function to hold in place.
+  store_.remember_receipts(mappings_, [this, batch = sent.batch](bool ok) { written(batch, ok); });
+}
+
+void ReceiptMap::written(uint64_t batch, bool ok) {
+  auto it = std::find_if(sent_.begin(), sent_.end(), [&](const Sent& s) { return s.batch == batch; });
+  if (it == sent_.end()) return;
+  for (auto [node, created] : it->nodes) {
+    Entry& e = node->second;
+    if (e.created_ms != created || e.state != State::writing) continue;  // replaced or delivered meanwhile
+    set_state(e, ok ? State::confirmed : State::unconfirmed);
+    if (!ok) to_write_.emplace_back(node->first);
+  }
+  it->nodes.clear();
+  spare_nodes_.push_back(std::move(it->nodes));
+  sent_.erase(it);
 }
 
 void ReceiptMap::find(std::string_view upstream, std::string_view operator_id, uint64_t now_ms,
                       std::function<void(Found)> done) {
-  std::string key = key_of(upstream, operator_id);
-  if (auto it = entries_.find(key); it != entries_.end()) {
+  if (auto it = entries_.find(key_of(upstream, operator_id)); it != entries_.end()) {
     if (it->second.state == State::delivered) return done(Found{Outcome::delivered, {}, {}});
     const Entry& e = it->second;
     return done(Found{Outcome::mapped, *e.account, std::string(e.our_id.data(), e.our_id_size)});
   }
-  store_.find_receipt(upstream, operator_id, [this, key, now_ms, done = std::move(done)](bool ok, std::optional<std::string> value) {
+  store_.find_receipt(upstream, operator_id, [this, key = std::string(key_), now_ms, done = std::move(done)](bool ok, std::optional<std::string> value) {
     if (!ok) return done(Found{Outcome::store_down, {}, {}});
     size_t tab = value ? value->find('\t') : std::string::npos;
     if (tab != std::string::npos) {
@@ -115,10 +122,9 @@ void ReceiptMap::find(std::string_view upstream, std::string_view operator_id, u
 }
 
 void ReceiptMap::delivered(std::string_view upstream, std::string_view operator_id) {
-  std::string key = key_of(upstream, operator_id);
   store_.forget_receipt(upstream, operator_id);
   // A tombstone for the rest of the hold: the same receipt sent again is acknowledged, not relayed twice.
-  if (auto it = entries_.find(key); it != entries_.end()) set_state(it->second, State::delivered);
+  if (auto it = entries_.find(key_of(upstream, operator_id)); it != entries_.end()) set_state(it->second, State::delivered);
 }
 
 // Past max_entries the oldest go. One whose write is on its way stays until its answer (the
@@ -155,9 +161,9 @@ void ReceiptMap::on_tick(uint64_t now_ms) {
   }
   if (store_.up()) {
     for (size_t n = 0; n < kWritesPerTick && !to_write_.empty(); ++n) {
-      std::string key = std::move(to_write_.front());
+      key_.assign(to_write_.front());
       to_write_.pop_front();
-      auto it = entries_.find(key);
+      auto it = entries_.find(key_);
       if (it != entries_.end() && it->second.state == State::unconfirmed) queue_write(*it);
     }
   }
@@ -170,7 +176,7 @@ void ReceiptMap::store_back(bool lost) {
   for (auto& [key, entry] : entries_) {
     if (entry.state != State::confirmed) continue;
     set_state(entry, State::unconfirmed);
-    to_write_.push_back(key);
+    to_write_.emplace_back(key);
     ++rewritten;
   }
   log::warn("the state store came back without its data: writing {} recent receipt mappings again",

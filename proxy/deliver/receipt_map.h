@@ -5,6 +5,7 @@
 #include <cstdint>
 #include <deque>
 #include <functional>
+#include <memory_resource>
 #include <string>
 #include <string_view>
 #include <unordered_map>
@@ -80,9 +81,15 @@ class ReceiptMap {
     uint64_t created_ms = 0;
     std::string value() const { return *account + '\t' + std::string(our_id.data(), our_id_size); }
   };
-  using Entries = std::unordered_map<std::string, Entry>;
+  using Entries = std::pmr::unordered_map<std::pmr::string, Entry>;
   using Node = Entries::value_type;  // stable in memory until erased (unordered_map keeps nodes)
-  static std::string key_of(std::string_view upstream, std::string_view operator_id);
+  // One batch given to the store, until its answer.
+  struct Sent {
+    uint64_t batch = 0;
+    std::vector<std::pair<Node*, uint64_t>> nodes;  // with the created_ms each had when sent
+  };
+  const std::pmr::string& key_of(std::string_view upstream, std::string_view operator_id);
+  void written(uint64_t batch, bool ok);
   void queue_write(Node& node);
   void set_state(Entry& entry, State state);
   void make_room();
@@ -91,13 +98,20 @@ class ReceiptMap {
   StateStore& store_;
   Counters& counters_;
   Limits limits_;
-  Entries entries_;
+  // The entries, their keys and the age queue take their memory from this pool and give it back
+  // to it: once the table is full, remembering a mapping allocates nothing.
+  std::pmr::unsynchronized_pool_resource pool_;
+  Entries entries_{&pool_};
   // Entries and their created_ms, oldest first. Only the front is ever erased, and never while
   // its write is on its way, so the nodes a batch points at outlive the batch.
-  std::deque<std::pair<Node*, uint64_t>> order_;
+  std::pmr::deque<std::pair<Node*, uint64_t>> order_{&pool_};
   std::vector<Node*> batch_;  // to write at the next flush
   std::vector<StateStore::ReceiptMapping> mappings_;  // the batch as the store takes it (reused)
-  std::string values_, key_;  // scratch (reused)
+  std::deque<Sent> sent_;                             // batches the store has not answered yet
+  std::vector<std::vector<std::pair<Node*, uint64_t>>> spare_nodes_;  // answered batches' vectors (reused)
+  uint64_t next_batch_ = 1;
+  std::string values_;         // scratch (reused)
+  std::pmr::string key_{&pool_};  // scratch (reused)
   std::deque<std::string> to_write_;                     // unconfirmed, to send again
   size_t unconfirmed_ = 0;                               // entries writing or unconfirmed
   std::unordered_map<std::string, uint64_t> unknown_since_;  // receipts nobody knows: first seen

@@ -28,13 +28,14 @@ class Deferred {
   }
 
  private:
+  // The two vectors trade places and keep their capacity: a turn's posts allocate nothing.
   void run() {
-    std::vector<std::function<void()>> batch;
-    batch.swap(queue_);
-    for (auto& fn : batch) fn();
+    running_.swap(queue_);
+    for (auto& fn : running_) fn();
+    running_.clear();
   }
   uv_timer_t timer_{};
-  std::vector<std::function<void()>> queue_;
+  std::vector<std::function<void()>> queue_, running_;
 };
 
 }  // namespace proxy

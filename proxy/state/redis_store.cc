@@ -1,5 +1,4 @@
-// The shared state store: hiredis async on the proxy's libuv loop, pipelined, reconnecting by itself.
-#include <hiredis/async.h>
+// The shared state store: Redis over one pipelined link on the proxy's loop, reconnecting by itself.
 #include <hiredis/hiredis.h>
 
 #include <fmt/format.h>
@@ -13,7 +12,7 @@
 #include "proxy/log.h"
 #include "proxy/net/deferred.h"
 #include "proxy/state/lua_scripts.h"
-#include "proxy/state/redis_libuv.h"
+#include "proxy/state/redis_link.h"
 #include "proxy/state/store.h"
 #include "proxy/stats/stats.h"
 
@@ -63,11 +62,11 @@ int flags_of(const policy::StateNeeds& n) {
   return (n.throughput ? 1 : 0) | (n.opt_out ? 2 : 0) | (n.awareness ? 4 : 0) | (n.charge ? 8 : 0);
 }
 
-class RedisStore final : public StateStore {
+class RedisStore final : public StateStore, private RedisLink::Events {
  public:
   RedisStore(uv_loop_t* loop, const Config& config, Counters& counters)
       : loop_(loop), host_(config.redis_host), port_(config.redis_port), db_(config.redis_db), counters_(counters),
-        deferred_(loop), timeout_ms_(uint64_t(config.state_timeout_ms)), buckets_(config.receipt_buckets),
+        deferred_(loop), link_(loop, *this), timeout_ms_(uint64_t(config.state_timeout_ms)), buckets_(config.receipt_buckets),
         bucket_ttl_s_(int(std::max<int64_t>(config.limits.receipt_map_ttl_s, kReceiptMappingMaxS)) + 7200) {
     for (const auto& u : config.upstreams) upstreams_.push_back(u.name);
     uv_timer_init(loop, &reconnect_timer_);
@@ -86,7 +85,7 @@ class RedisStore final : public StateStore {
     std::string field = encode_mapping(expires_unix_s, value);
     send(nullptr, "HSET %b %b %b", key.data(), key.size(), operator_id.data(), operator_id.size(),
          field.data(), field.size());
-    send([done](redisReply* r) { done(r != nullptr); }, "EXPIRE %b %d", key.data(), key.size(), bucket_ttl_s_);
+    send([done](const redisReply* r) { done(r != nullptr); }, "EXPIRE %b %d", key.data(), key.size(), bucket_ttl_s_);
   }
 
   // One loop turn's mappings: an HSET and an EXPIRE each with no callback of their own; the last
@@ -100,21 +99,19 @@ class RedisStore final : public StateStore {
       uint32_t bucket = keys::receipt_bucket_of(m.operator_id, buckets_);
       const std::string& key = bucket_key(m.upstream, bucket);
       encode_mapping_into(field_, m.expires_unix_s, m.value);
-      const char* hset[] = {"HSET", key.data(), m.operator_id.data(), field_.data()};
-      const size_t hset_lengths[] = {4, key.size(), m.operator_id.size(), field_.size()};
-      issue(nullptr, [&](Reply* p) { return redisAsyncCommandArgv(ctx_, on_reply, p, 4, hset, hset_lengths); });
-      const char* expire[] = {"EXPIRE", key.data(), bucket_ttl_.data()};
-      const size_t expire_lengths[] = {6, key.size(), bucket_ttl_.size()};
-      auto send_expire = [&](Reply* p) { return redisAsyncCommandArgv(ctx_, on_reply, p, 3, expire, expire_lengths); };
+      const std::string_view hset[] = {"HSET", key, m.operator_id, field_};
+      issue(nullptr, [&](Reply fn) { link_.command(hset, std::move(fn)); });
+      const std::string_view expire[] = {"EXPIRE", key, bucket_ttl_};
+      auto send_expire = [&](Reply fn) { link_.command(expire, std::move(fn)); };
       if (i + 1 < mappings.size()) issue(nullptr, send_expire);
-      else issue([done](redisReply* r) { done(r != nullptr); }, send_expire);
+      else issue([done](const redisReply* r) { done(r != nullptr); }, send_expire);
     }
   }
 
   void find_receipt(std::string_view upstream, std::string_view operator_id, Found done) override {
     std::string key = keys::receipt_bucket(upstream, keys::receipt_bucket_of(operator_id, buckets_));
     send(
-        [done](redisReply* r) {
+        [done](const redisReply* r) {
           std::optional<std::string> value = string_reply(r);
           if (value) value = decode_mapping(*value, unix_now());  // an expired one the sweep has not reached is gone
           done(r != nullptr, std::move(value));
@@ -123,8 +120,9 @@ class RedisStore final : public StateStore {
   }
 
   void forget_receipt(std::string_view upstream, std::string_view operator_id) override {
-    std::string key = keys::receipt_bucket(upstream, keys::receipt_bucket_of(operator_id, buckets_));
-    send(nullptr, "HDEL %b %b", key.data(), key.size(), operator_id.data(), operator_id.size());
+    const std::string& key = bucket_key(upstream, keys::receipt_bucket_of(operator_id, buckets_));
+    const std::string_view hdel[] = {"HDEL", key, operator_id};
+    issue(nullptr, [&](Reply fn) { link_.command(hdel, std::move(fn)); });
   }
 
   // Every bucket of every upstream once in kSweepPeriodTicks ticks, a few per tick, each one
@@ -137,7 +135,7 @@ class RedisStore final : public StateStore {
     for (size_t i = 0; i < per_tick; ++i, sweep_cursor_ = (sweep_cursor_ + 1) % total) {
       std::string key = keys::receipt_bucket(upstreams_[sweep_cursor_ / buckets_], uint32_t(sweep_cursor_ % buckets_));
       const std::string_view args[] = {"1", key.c_str(), now.c_str()};
-      script(sweep_, args, [](redisReply*) {});
+      script(sweep_, args, [](const redisReply*) {});
     }
   }
 
@@ -147,14 +145,14 @@ class RedisStore final : public StateStore {
                      Done done) override {
     std::string hash = keys::kept(account), limit = std::to_string(max), ttl = std::to_string(ttl_s);
     const std::string_view args[] = {"1", hash, key, pdu, limit, ttl};  // the PDU is binary: lengths, not NULs
-    script(keep_, args, [done](redisReply* r) { done(r && r->type == REDIS_REPLY_INTEGER && r->integer == 1); });
+    script(keep_, args, [done](const redisReply* r) { done(r && r->type == REDIS_REPLY_INTEGER && r->integer == 1); });
   }
 
   void kept_deliveries(std::string_view account, int max, Listed done) override {
     std::string hash = keys::kept(account);
     std::string count = std::to_string(max);
     const std::string_view args[] = {"1", hash, count};
-    script(kept_, args, [done](redisReply* r) { done(r != nullptr, pairs_reply(r)); });
+    script(kept_, args, [done](const redisReply* r) { done(r != nullptr, pairs_reply(r)); });
   }
 
   void forget_delivery(std::string_view account, std::string_view key) override {
@@ -163,11 +161,11 @@ class RedisStore final : public StateStore {
   }
 
   void ported_version(Found done) override {
-    send([done](redisReply* r) { done(r != nullptr, string_reply(r)); }, "GET %s", keys::ported_version);
+    send([done](const redisReply* r) { done(r != nullptr, string_reply(r)); }, "GET %s", keys::ported_version);
   }
 
   void ported_numbers(Listed done) override {
-    send([done](redisReply* r) { done(r != nullptr, pairs_reply(r)); }, "HGETALL %s", keys::ported);
+    send([done](const redisReply* r) { done(r != nullptr, pairs_reply(r)); }, "HGETALL %s", keys::ported);
   }
 
   // Reservations waiting for the next loop turn, by account (see reserve()).
@@ -221,7 +219,7 @@ class RedisStore final : public StateStore {
       args.insert(args.end(), {p.flags, p.number, p.cap, p.parts});
       dones.push_back(std::move(group.items[i].done));
     }
-    script(reserve_, args.data(), args.size(), [dones = std::move(dones)](redisReply* reply) {
+    script(reserve_, args.data(), args.size(), [dones = std::move(dones)](const redisReply* reply) {
       static constexpr policy::Rule kFailed[] = {policy::Rule::none, policy::Rule::account_throughput,
                                                  policy::Rule::recipient_opted_out, policy::Rule::awareness_daily_cap,
                                                  policy::Rule::account_balance};
@@ -242,7 +240,7 @@ class RedisStore final : public StateStore {
     std::string aware = keys::awareness(r.account, r.saudi_day, r.sender, r.number_hash), balance = keys::balance(r.account);
     std::string flags = std::to_string(flags_of(r.needs)), parts = std::to_string(r.parts);
     const std::string_view args[] = {"2", aware.c_str(), balance.c_str(), flags.c_str(), parts.c_str()};
-    script(release_, args, [](redisReply*) {});
+    script(release_, args, [](const redisReply*) {});
   }
 
   void count_usage(std::string_view account, int64_t day, std::string_view cls, int messages, int parts,
@@ -253,12 +251,12 @@ class RedisStore final : public StateStore {
                 who(instance), n = std::to_string(batch);
     const std::string_view args[] = {"2", key.c_str(), seen.c_str(), messages_field.c_str(), m.c_str(),
                           parts_field.c_str(), p.c_str(), ttl.c_str(), who.c_str(), n.c_str()};
-    script(usage_, args, [done](redisReply* r) { done(r != nullptr); });
+    script(usage_, args, [done](const redisReply* r) { done(r != nullptr); });
   }
 
   void set_opted_out(std::string_view account, std::string_view number, bool opted_out, Done done) override {
     std::string key = keys::opted_out(account);
-    send([done](redisReply* r) { done(r != nullptr); }, opted_out ? "SADD %b %b" : "SREM %b %b", key.data(), key.size(),
+    send([done](const redisReply* r) { done(r != nullptr); }, opted_out ? "SADD %b %b" : "SREM %b %b", key.data(), key.size(),
          number.data(), number.size());
   }
 
@@ -269,7 +267,7 @@ class RedisStore final : public StateStore {
     send(nullptr, "HSET %b %b %b", key.data(), key.size(), part.data(), part.size(), blob.data(), blob.size());
     send(nullptr, "EXPIRE %b %d", key.data(), key.size(), ttl_s);
     send(nullptr, "SADD %b %b", index.data(), index.size(), message.data(), message.size());
-    send([done](redisReply* r) { done(r != nullptr); }, "EXPIRE %b %d", index.data(), index.size(), ttl_s);
+    send([done](const redisReply* r) { done(r != nullptr); }, "EXPIRE %b %d", index.data(), index.size(), ttl_s);
   }
 
   void renew_claim(std::string_view account, std::string_view message, std::string_view owner) override {
@@ -289,7 +287,7 @@ class RedisStore final : public StateStore {
     std::string index = keys::held_index(account), parts_prefix = keys::held(account, ""),
                 owner_prefix = keys::held_owner(account, "");
     send(
-        [done, account = std::string(account)](redisReply* r) {
+        [done, account = std::string(account)](const redisReply* r) {
           std::vector<HeldPart> parts;
           if (r && r->type == REDIS_REPLY_ARRAY)
             for (size_t i = 0; i + 2 < r->elements; i += 3)
@@ -313,14 +311,14 @@ class RedisStore final : public StateStore {
     pending_reservations_.clear();
     for (auto& [account, group] : pending)
       for (auto& item : group.items) item.done(false, policy::Rule::none);
-    if (ctx_) redisAsyncDisconnect(ctx_);  // pending callbacks run with no reply
+    link_.close();  // commands waiting fail (no reply)
     uv_close(reinterpret_cast<uv_handle_t*>(&reconnect_timer_), nullptr);
     uv_close(reinterpret_cast<uv_handle_t*>(&stall_timer_), nullptr);
     deferred_.close();
   }
 
  private:
-  using Reply = std::function<void(redisReply*)>;
+  using Reply = RedisLink::Reply;
 
   // A Lua script and its SHA once Redis has loaded it.
   struct Script {
@@ -337,40 +335,30 @@ class RedisStore final : public StateStore {
     script(s, args, N, std::move(fn));
   }
   void script(Script& s, const std::string_view* args, size_t n, Reply fn) {
-    std::vector<const char*> argv(n + 2);
-    std::vector<size_t> lengths(n + 2);
+    argv_.clear();
     bool known = !s.sha.empty();
-    argv[0] = known ? "EVALSHA" : "EVAL";
-    lengths[0] = std::strlen(argv[0]);
-    argv[1] = known ? s.sha.c_str() : s.text;
-    lengths[1] = std::strlen(argv[1]);
-    for (size_t i = 0; i < n; ++i) {
-      argv[i + 2] = args[i].data();
-      lengths[i + 2] = args[i].size();
-    }
-    if (known)
-      fn = [this, fn = std::move(fn)](redisReply* r) {
-        if (!r && last_error_noscript_) {
-          last_error_noscript_ = false;
-          load_scripts();
-        }
-        fn(r);
-      };
-    issue(std::move(fn), [&](Reply* pending) {
-      return redisAsyncCommandArgv(ctx_, on_reply, pending, int(n + 2), argv.data(), lengths.data());
-    });
+    argv_.push_back(known ? "EVALSHA" : "EVAL");
+    argv_.push_back(known ? std::string_view(s.sha) : std::string_view(s.text));
+    argv_.insert(argv_.end(), args, args + n);
+    issue(std::move(fn), [&](Reply fn) { link_.command(argv_.data(), argv_.size(), std::move(fn)); });
   }
 
+  // Also when a script was not found (someone flushed Redis' script cache): once, until loaded.
   void load_scripts() {
+    if (scripts_loading_) return;
+    scripts_loading_ = true;
     for (Script* s : {&reserve_, &release_, &sweep_, &usage_, &keep_, &kept_})
-      send([s](redisReply* r) { if (r && r->type == REDIS_REPLY_STRING) s->sha.assign(r->str, r->len); },
+      send([this, s](const redisReply* r) {
+             if (r && r->type == REDIS_REPLY_STRING) s->sha.assign(r->str, r->len);
+             if (s == &kept_) scripts_loading_ = false;
+           },
            "SCRIPT LOAD %s", s->text);
   }
 
   // Tells the owner that Redis is back, and whether it kept its data.
   void check_presence() {
     send(
-        [this](redisReply* r) {
+        [this](const redisReply* r) {
           if (!r || r->type != REDIS_REPLY_INTEGER) return;
           bool lost = was_connected_ && r->integer == 0;
           was_connected_ = true;
@@ -382,7 +370,7 @@ class RedisStore final : public StateStore {
 
   static int64_t unix_now() { return int64_t(std::time(nullptr)); }
 
-  static std::vector<std::pair<std::string, std::string>> pairs_reply(redisReply* r) {
+  static std::vector<std::pair<std::string, std::string>> pairs_reply(const redisReply* r) {
     std::vector<std::pair<std::string, std::string>> items;
     if (r && r->type == REDIS_REPLY_ARRAY)
       for (size_t i = 0; i + 1 < r->elements; i += 2)
@@ -391,7 +379,7 @@ class RedisStore final : public StateStore {
     return items;
   }
 
-  static std::optional<std::string> string_reply(redisReply* r) {
+  static std::optional<std::string> string_reply(const redisReply* r) {
     if (r && r->type == REDIS_REPLY_STRING) return std::string(r->str, r->len);
     return std::nullopt;
   }
@@ -402,97 +390,64 @@ class RedisStore final : public StateStore {
   // (the rules' when_store_down decides), instead of growing hiredis' buffers without bound.
   static constexpr size_t kMaxInFlight = 50000;
 
+  // The rare commands, formatted by hiredis from a printf-like format.
   template <typename... Args>
   void send(Reply fn, const char* format, Args... args) {
-    issue(std::move(fn), [&](Reply* pending) { return redisAsyncCommand(ctx_, on_reply, pending, format, args...); });
+    issue(std::move(fn), [&](Reply fn) {
+      char* command = nullptr;
+      int length = redisFormatCommand(&command, format, args...);
+      link_.formatted(std::string_view(command, size_t(std::max(length, 0))), std::move(fn));
+      redisFreeCommand(command);
+    });
   }
 
-  // Every command goes through here: sent if Redis is connected and not too far behind, else
+  // Every command goes through here: written if Redis is connected and not too far behind, else
   // failed on the next loop turn.
-  template <typename Submit>
-  void issue(Reply fn, Submit submit) {
-    if (ctx_ && connected_ && in_flight_ < kMaxInFlight) {
-      auto* pending = fn ? new Reply(std::move(fn)) : nullptr;  // none: nobody waits for this answer
-      if (submit(pending) == REDIS_OK) {
-        ++in_flight_;
-        sent_at_.push_back(uv_now(loop_));
-        return;
-      }
-      if (pending) fn = std::move(*pending);
-      delete pending;
-    }
+  template <typename Write>
+  void issue(Reply fn, Write write) {
+    if (link_.up() && link_.in_flight() < kMaxInFlight) return write(std::move(fn));
     ++counters_.state_errors;
     if (fn) deferred_.post([fn = std::move(fn)] { fn(nullptr); });
   }
 
-  static void on_reply(redisAsyncContext* ctx, void* reply, void* privdata) {
-    auto* fn = static_cast<Reply*>(privdata);
-    auto* r = static_cast<redisReply*>(reply);
-    if (auto* self = static_cast<RedisStore*>(ctx->data)) {
-      --self->in_flight_;
-      if (!self->sent_at_.empty()) self->sent_at_.pop_front();  // replies come in the order of the commands
-    }
-    if (!r || r->type == REDIS_REPLY_ERROR) {
-      auto* self = static_cast<RedisStore*>(ctx->data);
-      bool noscript = r && std::string_view(r->str, r->len).starts_with("NOSCRIPT");
-      if (self) {
-        self->last_error_noscript_ = noscript;
-        if (!noscript) ++self->counters_.state_errors;
-      }
-      if (r && !noscript) log::warn_limited("redis error: {}", std::string_view(r->str, r->len));
-      r = nullptr;
-    }
-    if (fn) (*fn)(r);
-    delete fn;
+  void error_reply(std::string_view message) override {
+    if (message.starts_with("NOSCRIPT")) return load_scripts();  // that call fails; the next ones find them
+    ++counters_.state_errors;
+    log::warn_limited("redis error: {}", message);
   }
 
   void connect() {
-    ctx_ = redisAsyncConnect(host_.c_str(), port_);
-    if (!ctx_ || ctx_->err) {
-      if (ctx_) redisAsyncFree(ctx_);
-      ctx_ = nullptr;
-      return schedule_reconnect();
-    }
-    ctx_->data = this;
-    redis_attach_libuv(ctx_, loop_);
-    watch_connect();
-    redisAsyncSetConnectCallback(ctx_, [](const redisAsyncContext* c, int status) {
-      auto* self = static_cast<RedisStore*>(c->data);
-      if (!self) return;  // an abandoned attempt
-      if (status != REDIS_OK) {
-        self->ctx_ = nullptr;  // hiredis frees the context after this callback
-        log::warn_limited("redis {}:{} unreachable: {}", self->host_, self->port_, c->errstr);
-        return self->schedule_reconnect();
-      }
-      self->connected_ = true;
-      uv_timer_stop(&self->reconnect_timer_);
-      log::info("redis {}:{} connected", self->host_, self->port_);
-      if (self->db_ != 0) self->send(nullptr, "SELECT %d", self->db_);
-      self->load_scripts();
-      self->check_presence();
-    });
-    redisAsyncSetDisconnectCallback(ctx_, [](const redisAsyncContext* c, int) {
-      auto* self = static_cast<RedisStore*>(c->data);
-      if (!self) return;
-      self->ctx_ = nullptr;
-      bool was = self->connected_;
-      self->connected_ = false;
-      self->sent_at_.clear();
-      self->in_flight_ = 0;
-      if (self->closing_) return;
-      if (was) log::warn("redis {}:{} disconnected: {}", self->host_, self->port_, c->errstr);
-      self->schedule_reconnect();
-    });
+    link_.connect(host_, port_);
+    if (link_.attempting()) watch_connect();
+  }
+
+  void link_up() override {
+    connected_ = true;
+    uv_timer_stop(&reconnect_timer_);
+    log::info("redis {}:{} connected", host_, port_);
+    if (db_ != 0) send(nullptr, "SELECT %d", db_);
+    scripts_loading_ = false;
+    load_scripts();
+    check_presence();
+  }
+
+  void link_down(std::string_view reason) override {
+    bool was = connected_;
+    connected_ = false;
+    scripts_loading_ = false;
+    if (closing_) return;
+    if (was) log::warn("redis {}:{} disconnected: {}", host_, port_, reason);
+    else log::warn_limited("redis {}:{} unreachable: {}", host_, port_, reason);
+    schedule_reconnect();
   }
 
   // A Redis that answers nothing for timeout_ms is treated as down: the connection is dropped,
   // every waiting command fails (the rules' when_store_down decides), and it reconnects.
   void check_stall() {
-    if (!ctx_ || !connected_ || sent_at_.empty() || uv_now(loop_) - sent_at_.front() < timeout_ms_) return;
+    if (!link_.up() || link_.in_flight() == 0 || uv_now(loop_) - link_.oldest_queued_ms() < timeout_ms_) return;
     log::warn("redis {}:{} answered nothing for {} ms: treating it as down", host_, port_, timeout_ms_);
     ++counters_.state_errors;
-    redisAsyncContext* stalled = ctx_;
-    redisAsyncFree(stalled);  // runs the pending callbacks with no reply, then the disconnect callback
+    link_.drop("no answer");  // the waiting commands fail, then link_down
   }
 
   void schedule_reconnect() {
@@ -500,21 +455,15 @@ class RedisStore final : public StateStore {
     uv_timer_start(&reconnect_timer_, [](uv_timer_t* t) { static_cast<RedisStore*>(t->data)->retry(); }, 500, 0);
   }
 
-  // hiredis' libuv adapter drops poll errors, so a refused connect is never reported to it: a
-  // connect attempt that has not succeeded within a second is abandoned and started again.
+  // A connect attempt that has not succeeded within a second (a peer that drops SYNs) is
+  // abandoned and started again.
   void watch_connect() {
     uv_timer_start(&reconnect_timer_, [](uv_timer_t* t) { static_cast<RedisStore*>(t->data)->retry(); }, 1000, 0);
   }
 
   void retry() {
-    if (closing_) return;
-    if (ctx_ && !connected_) {
-      redisAsyncContext* stale = ctx_;
-      ctx_ = nullptr;
-      stale->data = nullptr;
-      redisAsyncFree(stale);  // never connected: no disconnect callback runs
-    }
-    if (!ctx_) connect();
+    if (closing_ || link_.up()) return;
+    connect();
   }
 
   uv_loop_t* loop_;
@@ -523,18 +472,17 @@ class RedisStore final : public StateStore {
   int db_;
   Counters& counters_;
   Deferred deferred_;
+  RedisLink link_;
   static constexpr size_t kReservationsPerCall = 500;  // keeps one script call short for Redis
   std::map<std::string, PendingAccount, std::less<>> pending_reservations_;
   bool reservations_scheduled_ = false;
-  redisAsyncContext* ctx_ = nullptr;
   uv_timer_t reconnect_timer_{};
   bool connected_ = false;
   bool closing_ = false;
-  bool last_error_noscript_ = false;
-  size_t in_flight_ = 0;  // commands sent and not yet answered
-  std::deque<uint64_t> sent_at_;  // when each of them was sent, oldest first
+  bool scripts_loading_ = false;
   uint64_t timeout_ms_;
-  uv_timer_t stall_timer_{};  // set by on_reply just before the callback that sees it
+  uv_timer_t stall_timer_{};
+  std::vector<std::string_view> argv_;  // a script call's arguments (reused)
   Script reserve_{lua::reserve, {}}, release_{lua::release, {}}, sweep_{lua::sweep, {}}, usage_{lua::usage, {}},
       keep_{lua::keep, {}}, kept_{lua::kept, {}};
   uint32_t buckets_;

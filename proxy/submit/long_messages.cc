@@ -176,9 +176,9 @@ void Submits::held_state_checked(const std::string& held_key, const policy::Verd
 void Submits::forward_held(const std::string& held_key, const policy::Verdict& verdict, bool charged) {
   HeldMessage& msg = held_.at(held_key);
   Account& account = accounts_[msg.account];
-  std::vector<std::unique_ptr<Submit>> parts;
+  std::vector<SubmitPtr> parts;
   for (auto& [seq, p] : msg.parts) {
-    auto s = std::make_unique<Submit>();
+    auto s = new_submit();
     s->answered_early = true;
     s->registered_delivery = p.registered_delivery;
     s->id = p.id;

@@ -75,7 +75,7 @@ void Submits::submit(const SubmitOrigin& from, uint32_t sequence, std::string_vi
   }
   policy::StateNeeds needs;
   if (policy->enforcing()) needs = policy->state_needs(message, verdict);
-  auto submit = std::make_unique<Submit>();
+  auto submit = new_submit();
   submit->customer = from.session;
   submit->customer_sequence = sequence;
   submit->account = &from.account->name;
@@ -102,12 +102,12 @@ void Submits::submit(const SubmitOrigin& from, uint32_t sequence, std::string_vi
   submit->reserved = std::move(reservation);
   const StateReservation& r = *submit->reserved;
   ctx_.store->reserve(r, [this, s = submit.release()](bool ok, policy::Rule failed) {
-    state_checked(std::unique_ptr<Submit>(s), ok, failed);
+    state_checked(SubmitPtr(s), ok, failed);
   });
 }
 
 // The state store's answer for one message: relay it, refuse it, or decide without the store.
-void Submits::state_checked(std::unique_ptr<Submit> submit, bool ok, policy::Rule failed) {
+void Submits::state_checked(SubmitPtr submit, bool ok, policy::Rule failed) {
   Counters& counters = ctx_.counters();
   const auto& policy = ctx_.policy;
   if (!ok) {
@@ -177,7 +177,7 @@ void Submits::audit_answer(const Submit& submit, uint32_t st, std::string_view o
   ctx_.audit.decision(d);
 }
 
-void Submits::route(std::unique_ptr<Submit> submit) {
+void Submits::route(SubmitPtr submit) {
   auto upstream = outbound_->route(submit->destination);
   if (!upstream) {
     ++ctx_.counters().submits_refused;
@@ -189,7 +189,7 @@ void Submits::route(std::unique_ptr<Submit> submit) {
   outbound_->dispatch(std::move(submit));
 }
 
-void Submits::send_internal(std::unique_ptr<Submit> submit) { route(std::move(submit)); }
+void Submits::send_internal(SubmitPtr submit) { route(std::move(submit)); }
 
 void Submits::answer(Submit& submit, uint32_t st) {
   // Every submit ends here, once: settle what the state store holds for it.
@@ -212,9 +212,9 @@ void Submits::answer(Submit& submit, uint32_t st) {
     ++ctx_.counters().submit_responses_orphaned;
 }
 
-void Submits::submit_failed(std::unique_ptr<Submit> submit, uint32_t st) { answer(*submit, st); }
+void Submits::submit_failed(SubmitPtr submit, uint32_t st) { answer(*submit, st); }
 
-void Submits::submit_answered(std::unique_ptr<Submit> submit, uint32_t st, std::string_view operator_id) {
+void Submits::submit_answered(SubmitPtr submit, uint32_t st, std::string_view operator_id) {
   Counters& counters = ctx_.counters();
   const UpstreamConfig& upstream = ctx_.config.upstreams[size_t(submit->upstream)];
   if (st == status::ESME_ROK) {

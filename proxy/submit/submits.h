@@ -29,10 +29,10 @@ class Submits final : public SubmitIntake, public SubmitAnswers, public Internal
   // SubmitIntake: from a customer session, decoded.
   void submit(const SubmitOrigin& from, uint32_t sequence, std::string_view pdu, const smpp::ShortMessageView& sm) override;
   // SubmitAnswers: from the operator side.
-  void submit_answered(std::unique_ptr<Submit> submit, uint32_t status, std::string_view operator_id) override;
-  void submit_failed(std::unique_ptr<Submit> submit, uint32_t status) override;
+  void submit_answered(SubmitPtr submit, uint32_t status, std::string_view operator_id) override;
+  void submit_failed(SubmitPtr submit, uint32_t status) override;
   // InternalSubmits: from the deliver stage.
-  void send_internal(std::unique_ptr<Submit> submit) override;
+  void send_internal(SubmitPtr submit) override;
 
   // Every tick: usage to the store; long messages expired, their claims renewed, those of a
   // previous run picked up once (`restore`).
@@ -41,8 +41,8 @@ class Submits final : public SubmitIntake, public SubmitAnswers, public Internal
   void describe(Snapshot& s) const;
 
  private:
-  void state_checked(std::unique_ptr<Submit> submit, bool ok, policy::Rule failed);
-  void route(std::unique_ptr<Submit> submit);
+  void state_checked(SubmitPtr submit, bool ok, policy::Rule failed);
+  void route(SubmitPtr submit);
   void answer(Submit& submit, uint32_t status);
   void refuse(const SubmitOrigin& from, uint32_t sequence, uint32_t status);
   void audit_refusal(const SubmitOrigin& from, const smpp::ShortMessageView& sm, std::string_view recipient,

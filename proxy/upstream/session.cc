@@ -52,7 +52,7 @@ void UpstreamSession::connect() {
   if (rc != 0) close(fmt::format("connect failed: {}", uv_strerror(rc)));
 }
 
-void UpstreamSession::send(std::unique_ptr<Submit> submit) {
+void UpstreamSession::send(SubmitPtr submit) {
   uint32_t seq = link_.next_sequence();
   smpp::patch_sequence(reinterpret_cast<uint8_t*>(submit->pdu.data()), seq);
   out().append(submit->pdu);

@@ -2,6 +2,7 @@
 #pragma once
 
 #include <memory>
+#include <memory_resource>
 #include <unordered_map>
 
 #include "proxy/config/config.h"
@@ -23,7 +24,7 @@ class LinkEvents {
   virtual ~LinkEvents() = default;
   virtual void link_bound(UpstreamSession& link) = 0;
   // Exactly once per submit sent on it: the operator's answer, or ESME_RSYSERR when it cannot come.
-  virtual void submit_answered(std::unique_ptr<Submit> submit, uint32_t status, std::string_view operator_id) = 0;
+  virtual void submit_answered(SubmitPtr submit, uint32_t status, std::string_view operator_id) = 0;
   virtual void link_closed(UpstreamSession& link, bool was_bound) = 0;  // its last call: the owner destroys it
 };
 // Which link brought a deliver_sm: its answer goes back on it (OperatorAcks, upstream/upstreams.h).
@@ -61,7 +62,7 @@ class UpstreamSession final : public Connection {
   bool has_room() const { return bound() && int(in_flight_.size()) < config_.window; }
   size_t in_flight() const { return in_flight_.size(); }
 
-  void send(std::unique_ptr<Submit> submit);
+  void send(SubmitPtr submit);
   void acknowledge_deliver(uint32_t sequence, uint32_t status);
   // Shutdown: submits still unanswered are answered ESME_RSYSERR (before their customers are
   // unbound), then unbind; the operator's unbind_resp closes the link. An unbound link just closes.
@@ -91,7 +92,9 @@ class UpstreamSession final : public Connection {
   State state_ = State::connecting;
   uv_connect_t connect_req_{};
   uint64_t state_since_ms_ = 0;
-  std::unordered_map<uint32_t, std::unique_ptr<Submit>> in_flight_;
+  // Node memory comes back to this pool when an answer takes a submit out: sending allocates nothing.
+  std::pmr::unsynchronized_pool_resource in_flight_pool_;
+  std::pmr::unordered_map<uint32_t, SubmitPtr> in_flight_{&in_flight_pool_};
 };
 
 }  // namespace proxy

@@ -49,7 +49,7 @@ std::optional<int> Upstreams::route(const std::string& destination) const {
   return ctx_.config.routes.route(destination, ported);
 }
 
-void Upstreams::dispatch(std::unique_ptr<Submit> submit) {
+void Upstreams::dispatch(SubmitPtr submit) {
   Pool& pool = pools_[size_t(submit->upstream)];
   bool any_bound = false;
   for (size_t i = 0; i < pool.links.size(); ++i) {
@@ -72,7 +72,7 @@ void Upstreams::dispatch(std::unique_ptr<Submit> submit) {
 }
 
 // One link for all parts, so that the operator gets them in order: the bound one with most room.
-void Upstreams::dispatch_in_order(int upstream, std::vector<std::unique_ptr<Submit>> parts) {
+void Upstreams::dispatch_in_order(int upstream, std::vector<SubmitPtr> parts) {
   UpstreamSession* link = nullptr;
   for (auto& l : pools_[size_t(upstream)].links)
     if (l->session && l->session->bound() && (!link || l->session->in_flight() < link->in_flight())) link = l->session;
@@ -104,7 +104,7 @@ void Upstreams::acknowledge(uint64_t link, uint32_t sequence, uint32_t st) {
   if (auto it = sessions_.find(link); it != sessions_.end()) it->second->acknowledge_deliver(sequence, st);
 }
 
-void Upstreams::submit_answered(std::unique_ptr<Submit> submit, uint32_t st, std::string_view operator_id) {
+void Upstreams::submit_answered(SubmitPtr submit, uint32_t st, std::string_view operator_id) {
   Pool& pool = pools_[size_t(submit->upstream)];
   answers_->submit_answered(std::move(submit), st, operator_id);
   drain(pool);

@@ -23,9 +23,9 @@ class SubmitAnswers {
  public:
   virtual ~SubmitAnswers() = default;
   // The operator's answer (or ESME_RSYSERR for a link that dropped or timed out with it).
-  virtual void submit_answered(std::unique_ptr<Submit> submit, uint32_t status, std::string_view operator_id) = 0;
+  virtual void submit_answered(SubmitPtr submit, uint32_t status, std::string_view operator_id) = 0;
   // It never reached an operator: no route, no bound link, too long in the queue, shutdown.
-  virtual void submit_failed(std::unique_ptr<Submit> submit, uint32_t status) = 0;
+  virtual void submit_failed(SubmitPtr submit, uint32_t status) = 0;
 };
 
 // What the submit stage asks of the operator side (a fake stands in for it in unit tests).
@@ -35,9 +35,9 @@ class Outbound {
   // The operator for a normalised destination (ported numbers first), or none.
   virtual std::optional<int> route(const std::string& destination) const = 0;
   // On a link with room, else queued behind the others (bounded by the customers' windows).
-  virtual void dispatch(std::unique_ptr<Submit> submit) = 0;
+  virtual void dispatch(SubmitPtr submit) = 0;
   // The parts of one long message, in order, on one link; those that cannot go are failed.
-  virtual void dispatch_in_order(int upstream, std::vector<std::unique_ptr<Submit>> parts) = 0;
+  virtual void dispatch_in_order(int upstream, std::vector<SubmitPtr> parts) = 0;
 };
 
 // What the deliver stage asks of the operator side.
@@ -56,8 +56,8 @@ class Upstreams final : public Outbound, public OperatorAcks, public LinkEvents 
   void start();  // connects every configured link
 
   std::optional<int> route(const std::string& destination) const override;
-  void dispatch(std::unique_ptr<Submit> submit) override;
-  void dispatch_in_order(int upstream, std::vector<std::unique_ptr<Submit>> parts) override;
+  void dispatch(SubmitPtr submit) override;
+  void dispatch_in_order(int upstream, std::vector<SubmitPtr> parts) override;
   void acknowledge(uint64_t link, uint32_t sequence, uint32_t status) override;
 
   // Every tick: submits too long in the queue; ported numbers re-read when asked.
@@ -83,13 +83,13 @@ class Upstreams final : public Outbound, public OperatorAcks, public LinkEvents 
   struct Pool {
     const UpstreamConfig* config = nullptr;
     std::vector<std::unique_ptr<Link>> links;
-    std::deque<std::unique_ptr<Submit>> waiting;  // bounded by the customers' windows
+    std::deque<SubmitPtr> waiting;  // bounded by the customers' windows
     size_t next_link = 0;
   };
 
   // LinkEvents
   void link_bound(UpstreamSession& link) override;
-  void submit_answered(std::unique_ptr<Submit> submit, uint32_t status, std::string_view operator_id) override;
+  void submit_answered(SubmitPtr submit, uint32_t status, std::string_view operator_id) override;
   void link_closed(UpstreamSession& link, bool was_bound) override;
 
   void start_link(int upstream, int slot);

@@ -244,10 +244,10 @@ inline bool is_our_message_id(std::string_view id) {
 class FakeOutbound final : public proxy::Outbound {
  public:
   std::map<std::string, int> prefixes;  // destination prefix -> upstream index
-  std::vector<std::unique_ptr<proxy::Submit>> dispatched;
+  std::vector<proxy::SubmitPtr> dispatched;
   struct InOrder {
     int upstream = -1;
-    std::vector<std::unique_ptr<proxy::Submit>> parts;
+    std::vector<proxy::SubmitPtr> parts;
   };
   std::vector<InOrder> dispatched_in_order;
 
@@ -256,14 +256,14 @@ class FakeOutbound final : public proxy::Outbound {
       if (destination.starts_with(prefix)) return upstream;
     return std::nullopt;
   }
-  void dispatch(std::unique_ptr<proxy::Submit> submit) override { dispatched.push_back(std::move(submit)); }
-  void dispatch_in_order(int upstream, std::vector<std::unique_ptr<proxy::Submit>> parts) override {
+  void dispatch(proxy::SubmitPtr submit) override { dispatched.push_back(std::move(submit)); }
+  void dispatch_in_order(int upstream, std::vector<proxy::SubmitPtr> parts) override {
     // As Upstreams does: the submit stage leaves a part's upstream to the operator side, and
     // Submits::submit_answered indexes the configured upstreams with it.
     for (auto& p : parts) p->upstream = upstream;
     dispatched_in_order.push_back({upstream, std::move(parts)});
   }
-  std::unique_ptr<proxy::Submit> take() {
+  proxy::SubmitPtr take() {
     REQUIRE_FALSE(dispatched.empty());
     auto s = std::move(dispatched.front());
     dispatched.erase(dispatched.begin());
@@ -314,8 +314,8 @@ class FakeAcks final : public proxy::OperatorAcks {
 
 class FakeInternalSubmits final : public proxy::InternalSubmits {
  public:
-  std::vector<std::unique_ptr<proxy::Submit>> sent;
-  void send_internal(std::unique_ptr<proxy::Submit> s) override { sent.push_back(std::move(s)); }
+  std::vector<proxy::SubmitPtr> sent;
+  void send_internal(proxy::SubmitPtr s) override { sent.push_back(std::move(s)); }
 };
 
 // A bound receiver of deliver_sm: as much room as the test gives it; keeps what it is handed.
@@ -338,16 +338,16 @@ class FakeReceiver final : public proxy::Receiver {
 class FakeSubmitAnswers final : public proxy::SubmitAnswers {
  public:
   struct Answer {
-    std::unique_ptr<proxy::Submit> submit;
+    proxy::SubmitPtr submit;
     uint32_t status = 0;
     std::string operator_id;
   };
   std::vector<Answer> answered;
   std::vector<Answer> failed;
-  void submit_answered(std::unique_ptr<proxy::Submit> s, uint32_t status, std::string_view operator_id) override {
+  void submit_answered(proxy::SubmitPtr s, uint32_t status, std::string_view operator_id) override {
     answered.push_back({std::move(s), status, std::string(operator_id)});
   }
-  void submit_failed(std::unique_ptr<proxy::Submit> s, uint32_t status) override { failed.push_back({std::move(s), status, ""}); }
+  void submit_failed(proxy::SubmitPtr s, uint32_t status) override { failed.push_back({std::move(s), status, ""}); }
 };
 
 // The deliver stage as the operator side sees it.

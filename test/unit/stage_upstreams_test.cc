@@ -191,8 +191,8 @@ routes:
 }
 
 // A submit as the submit stage hands it over; `n` is its customer sequence and in its text.
-std::unique_ptr<proxy::Submit> submit(uint32_t n) {
-  auto s = std::make_unique<proxy::Submit>();
+proxy::SubmitPtr submit(uint32_t n) {
+  auto s = proxy::new_submit();
   s->customer = 1;
   s->customer_sequence = n;
   s->upstream = 0;
@@ -305,7 +305,7 @@ TEST_CASE("upstreams: a submit with no bound link is failed ESME_RSYSERR at once
 
 TEST_CASE("upstreams: the parts of a long message with no bound link are each failed ESME_RSYSERR") {
   Stage s;
-  std::vector<std::unique_ptr<proxy::Submit>> parts;
+  std::vector<proxy::SubmitPtr> parts;
   parts.push_back(submit(1));
   parts.push_back(submit(2));
   s.upstreams.dispatch_in_order(0, std::move(parts));
@@ -377,7 +377,7 @@ TEST_CASE("upstreams: the parts of a long message all go on one link, in order")
   Stage s(link_config(2, 1));
   s.start();
   REQUIRE(s.smsc->connections() == 2);
-  std::vector<std::unique_ptr<proxy::Submit>> parts;
+  std::vector<proxy::SubmitPtr> parts;
   for (uint32_t n = 1; n <= 3; ++n) parts.push_back(submit(n));
   s.upstreams.dispatch_in_order(0, std::move(parts));
   REQUIRE(s.world.run_until([&] { return s.answers.answered.size() == 3; }));
