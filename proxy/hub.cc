@@ -81,13 +81,26 @@ int Hub::start() {
     return rc;
   smpp_port_ = bound_port(&listener_);
   upstreams_.start();
-  uv_check_init(ctx_.loop, &flush_receipts_);
-  flush_receipts_.data = this;
-  uv_check_start(&flush_receipts_, [](uv_check_t* c) { static_cast<Hub*>(c->data)->receipts_.flush(); });
+  uv_check_init(ctx_.loop, &end_of_turn_);
+  end_of_turn_.data = this;
+  uv_check_start(&end_of_turn_, [](uv_check_t* c) { static_cast<Hub*>(c->data)->end_of_turn(); });
   uv_timer_init(ctx_.loop, &tick_);
   tick_.data = this;
   uv_timer_start(&tick_, [](uv_timer_t* t) { static_cast<Hub*>(t->data)->on_tick(); }, kTickMs, kTickMs);
   return 0;
+}
+
+void Hub::end_of_turn() {
+  receipts_.flush();
+  const size_t backlog = store_->backlog(), most = size_t(ctx_.config.limits.store_backlog_max);
+  if (!ctx_.store_behind && backlog >= most) {
+    ctx_.store_behind = true;
+    ++counters().intake_pauses_store_behind;
+    log::warn_limited("state store {} commands behind: customers are not read until it catches up", backlog);
+  } else if (ctx_.store_behind && (backlog <= most / 4 || !store_->up())) {
+    ctx_.store_behind = false;
+    customers_.resume_intake();
+  }
 }
 
 void Hub::on_tick() {
@@ -227,7 +240,7 @@ void Hub::finish_shutdown() {
   shutdown_step_ = ShutdownStep::done;
   uv_close(reinterpret_cast<uv_handle_t*>(&tick_), nullptr);
   receipts_.flush();
-  uv_close(reinterpret_cast<uv_handle_t*>(&flush_receipts_), nullptr);
+  uv_close(reinterpret_cast<uv_handle_t*>(&end_of_turn_), nullptr);
   upstreams_.stop();
   submits_.finish();
   store_->close();

@@ -42,6 +42,7 @@ class Hub {
 
  private:
   void on_tick();
+  void end_of_turn();
   bool finished_draining() const;
   void shutdown_step(uint64_t now);
   void unbind_everyone(uint64_t now);
@@ -60,7 +61,7 @@ class Hub {
   uint64_t started_ms_;
   uv_tcp_t listener_{};
   uv_timer_t tick_{};
-  uv_check_t flush_receipts_{};  // after each loop turn's I/O: its receipt mappings in one batch
+  uv_check_t end_of_turn_{};  // after each loop turn's I/O: its receipt mappings in one batch, the store's backlog
   uint16_t smpp_port_ = 0;
   uint64_t ticks_ = 0;
   uint64_t shutdown_started_ms_ = 0;

@@ -18,6 +18,7 @@ Customers::Customers(Context& ctx, Accounts& accounts)
       verifier_(ctx.loop, ctx.counters().argon2_runs) {
   wiring_.binds = this;
   wiring_.shutting_down = &ctx_.shutting_down;
+  wiring_.store_behind = &ctx_.store_behind;
 }
 
 void Customers::wire(SubmitIntake* submits, DeliveryReturns* deliveries, ReceiverEvents* receivers) {
@@ -195,6 +196,10 @@ size_t Customers::unbind_all() {
   for (auto& [id, c] : sessions_) sessions.push_back(c.get());
   for (auto* c : sessions) c->unbind();
   return sessions.size();
+}
+
+void Customers::resume_intake() {
+  for (auto& [id, session] : sessions_) session->resume_intake();
 }
 
 void Customers::for_each_session(const std::function<void(Connection&)>& fn) {

@@ -45,6 +45,8 @@ class Customers final : public BindDesk, public SubmitReplies {
   bool none() const { return sessions_.empty(); }
   size_t unbind_all();  // shutdown; returns the sessions told
   void for_each_session(const std::function<void(Connection&)>& fn);
+  // The state store caught up: every session is read again.
+  void resume_intake();
 
   // BindDesk
   void authorize(CustomerSession& session, const smpp::Bind& bind, uint32_t sequence) override;

@@ -60,8 +60,9 @@ std::string CustomerSession::describe() const {
 bool CustomerSession::ready_for_pdu() const {
   if (state_ == State::unbinding) return true;  // we sent unbind (shutdown): read up to its answer
   if (shutting_down()) return false;            // no new work while what is in flight is answered
-  // While a bind is being verified nothing else is read; past the window, backpressure.
-  return state_ != State::binding && outstanding_ < window_;
+  // While a bind is being verified nothing else is read; past the window, backpressure; and
+  // while the state store catches up (every message writes to it), backpressure for all.
+  return state_ != State::binding && outstanding_ < window_ && !(wiring_.store_behind && *wiring_.store_behind);
 }
 
 void CustomerSession::on_stall() {

@@ -50,6 +50,7 @@ struct CustomerWiring {
   SubmitIntake* submits = nullptr;
   DeliveryReturns* deliveries = nullptr;
   const bool* shutting_down = nullptr;  // the proxy's: no new work is read once it is set
+  const bool* store_behind = nullptr;   // the proxy's: no new work is read while it is set
 };
 
 // A customer session's own bounds, from limits in the configuration.
@@ -78,6 +79,7 @@ class CustomerSession final : public Connection, public Receiver {
   CustomerSession(uv_loop_t* loop, uint64_t id, const CustomerLimits& limits, Counters& counters, CustomerWiring wiring);
 
   uint64_t id() const { return id_; }
+  void resume_intake() { resume_reading(); }
   State state() const { return state_; }
   bool can_transmit() const { return state_ == State::bound && bind_kind_ != smpp::Command::bind_receiver; }
   bool can_receive() const { return state_ == State::bound && bind_kind_ != smpp::Command::bind_transmitter; }

@@ -3,9 +3,8 @@
 
 #include <array>
 #include <cstdint>
-#include <deque>
 #include <functional>
-#include <memory_resource>
+#include <memory>
 #include <string>
 #include <string_view>
 #include <unordered_map>
@@ -13,6 +12,7 @@
 #include <unordered_set>
 #include <vector>
 
+#include "proxy/net/ring.h"
 #include "proxy/state/store.h"
 
 namespace proxy {
@@ -65,55 +65,84 @@ class ReceiptMap {
   // The store is reachable again; `lost` when it came back without its data.
   void store_back(bool lost);
 
-  size_t held() const { return entries_.size(); }
+  size_t held() const { return count_; }
   size_t unconfirmed() const { return unconfirmed_; }
 
  private:
   enum class State : uint8_t { writing, unconfirmed, confirmed, delivered };
-  // About 145 bytes a mapping with the node and the age queue: the account is interned, our id
-  // (16 hex digits, MessageIdAllocator) kept in place.
+  static constexpr size_t kIdMax = 64;  // SMPP 3.4 message_id: 65 octets with its NUL
+  using Ref = uint32_t;                 // an entry's number; entries never move
+  static constexpr Ref kNoEntry = UINT32_MAX;
+  // About 120 bytes a mapping, the key in place; the account is interned.
   struct Entry {
+    uint64_t serial = 0;  // which remember() made it: records of an older use of the entry are stale
     const std::string* account = nullptr;
-    std::array<char, 16> our_id{};
-    uint8_t our_id_size = 0;
-    State state = State::writing;
     int64_t expires_unix_s = 0;
     uint64_t created_ms = 0;
-    std::string value() const { return *account + '\t' + std::string(our_id.data(), our_id_size); }
+    uint32_t hash = 0;
+    uint16_t upstream = 0;
+    uint8_t id_size = 0, our_id_size = 0;
+    State state = State::writing;
+    bool used = false;
+    std::array<char, 16> our_id{};
+    std::array<char, kIdMax> id{};
+    std::string_view operator_id() const { return {id.data(), id_size}; }
   };
-  using Entries = std::pmr::unordered_map<std::pmr::string, Entry>;
-  using Node = Entries::value_type;  // stable in memory until erased (unordered_map keeps nodes)
-  // One batch given to the store, until its answer.
+  // A reference that knows which use of the entry it meant.
+  struct Mark {
+    Ref entry = kNoEntry;
+    uint64_t serial = 0;
+  };
+  // The index: open addressing, linear probing, a slot being an entry number and its hash, so
+  // that a probe reads entries only when the hash matches.
+  struct Slot {
+    Ref entry = kNoEntry;
+    uint32_t hash = 0;
+  };
   struct Sent {
     uint64_t batch = 0;
-    std::vector<std::pair<Node*, uint64_t>> nodes;  // with the created_ms each had when sent
+    std::vector<Mark> marks;
   };
-  const std::pmr::string& key_of(std::string_view upstream, std::string_view operator_id);
+
+  Entry& at(Ref r) { return chunks_[r / kChunk][r % kChunk]; }
+  bool current(const Mark& m) { return at(m.entry).used && at(m.entry).serial == m.serial; }
+  uint16_t upstream_index(std::string_view upstream);
+  static uint32_t hash_of(uint16_t upstream, std::string_view id);
+  // The slot holding (upstream, id), or the empty slot where it would go.
+  size_t probe(uint16_t upstream, std::string_view id, uint32_t hash) const;
+  Ref find_entry(std::string_view upstream, std::string_view operator_id);
+  Ref new_entry();
+  void erase(Ref r);
+  void grow_index();
+  void queue_write(Ref r);
   void written(uint64_t batch, bool ok);
-  void queue_write(Node& node);
   void set_state(Entry& entry, State state);
   void make_room();
   void forget_stale_unknown(uint64_t now_ms);
 
+  static constexpr size_t kChunk = 4096;  // entries are allocated this many at a time
+
   StateStore& store_;
   Counters& counters_;
   Limits limits_;
-  // The entries, their keys and the age queue take their memory from this pool and give it back
-  // to it: once the table is full, remembering a mapping allocates nothing.
-  std::pmr::unsynchronized_pool_resource pool_;
-  Entries entries_{&pool_};
-  // Entries and their created_ms, oldest first. Only the front is ever erased, and never while
-  // its write is on its way, so the nodes a batch points at outlive the batch.
-  std::pmr::deque<std::pair<Node*, uint64_t>> order_{&pool_};
-  std::vector<Node*> batch_;  // to write at the next flush
+  std::vector<std::unique_ptr<Entry[]>> chunks_;
+  std::vector<Ref> free_;  // entries erased, to use again
+  Ref next_unused_ = 0;    // entries past this one were never used
+  std::vector<Slot> slots_;  // a power of two, at most half full
+  size_t count_ = 0;
+  uint64_t serial_ = 0;
+  std::vector<std::string> upstreams_;  // by index (few: the configured operators)
+  // Entries in the order they were made. Only the front is ever erased, and never while its
+  // write is on its way, so the entries a batch points at outlive the batch.
+  Ring<Mark> order_;
+  std::vector<Ref> batch_;  // to write at the next flush
   std::vector<StateStore::ReceiptMapping> mappings_;  // the batch as the store takes it (reused)
-  std::deque<Sent> sent_;                             // batches the store has not answered yet
-  std::vector<std::vector<std::pair<Node*, uint64_t>>> spare_nodes_;  // answered batches' vectors (reused)
+  Ring<Sent> sent_;                                  // batches the store has not answered yet
+  std::vector<std::vector<Mark>> spare_marks_;       // answered batches' vectors (reused)
   uint64_t next_batch_ = 1;
-  std::string values_;         // scratch (reused)
-  std::pmr::string key_{&pool_};  // scratch (reused)
-  std::deque<std::string> to_write_;                     // unconfirmed, to send again
-  size_t unconfirmed_ = 0;                               // entries writing or unconfirmed
+  std::string values_;  // scratch (reused)
+  Ring<Mark> to_write_;                                      // unconfirmed, to send again
+  size_t unconfirmed_ = 0;                                   // entries writing or unconfirmed
   std::unordered_map<std::string, uint64_t> unknown_since_;  // receipts nobody knows: first seen
   std::set<std::string, std::less<>> account_names_;         // interned: one copy per account
 };

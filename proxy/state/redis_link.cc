@@ -103,25 +103,6 @@ struct RedisLink::Socket {
   std::array<char, 64 << 10> in{};
 };
 
-void RedisLink::PendingRing::push_back(Pending p) {
-  if (count_ == slots_.size()) {
-    std::vector<Pending> grown(std::max<size_t>(64, 2 * slots_.size()));
-    for (size_t i = 0; i < count_; ++i) grown[i] = std::move(slots_[(head_ + i) % slots_.size()]);
-    slots_ = std::move(grown);
-    head_ = 0;
-  }
-  slots_[(head_ + count_) % slots_.size()] = std::move(p);
-  ++count_;
-}
-
-RedisLink::Pending RedisLink::PendingRing::pop_front() {
-  Pending p = std::move(slots_[head_]);
-  slots_[head_].fn = nullptr;
-  head_ = (head_ + 1) % slots_.size();
-  --count_;
-  return p;
-}
-
 RedisLink::RedisLink(uv_loop_t* loop, Events& events) : loop_(loop), events_(events) {
   uv_prepare_init(loop, &flush_);
   flush_.data = this;

@@ -11,6 +11,8 @@
 #include <string_view>
 #include <vector>
 
+#include "proxy/net/ring.h"
+
 struct redisReply;
 
 namespace proxy {
@@ -69,22 +71,6 @@ class RedisLink {
     Reply fn;
     uint64_t queued_ms = 0;
   };
-  // The callbacks in order, in a ring that grows and never shrinks: a deque would allocate a
-  // block every few commands as its front drains.
-  class PendingRing {
-   public:
-    bool empty() const { return count_ == 0; }
-    size_t size() const { return count_; }
-    Pending& front() { return slots_[head_]; }
-    const Pending& front() const { return slots_[head_]; }
-    void push_back(Pending p);
-    Pending pop_front();
-
-   private:
-    std::vector<Pending> slots_;
-    size_t head_ = 0, count_ = 0;
-  };
-
   void queued(Reply fn);
   void schedule_flush();
   void flush();
@@ -104,7 +90,7 @@ class RedisLink {
   bool closing_ = false;
   uv_timer_t close_timer_{};
   std::string out_, writing_;  // queued this turn; being written
-  PendingRing pending_;
+  Ring<Pending> pending_;  // the callbacks in order
   std::pmr::unsynchronized_pool_resource reply_pool_;
   redisReader* reader_ = nullptr;
   uint64_t generation_ = 0;  // moves on with every drop: a callback that dropped the link stops the read loop

@@ -88,24 +88,31 @@ class RedisStore final : public StateStore, private RedisLink::Events {
     send([done](const redisReply* r) { done(r != nullptr); }, "EXPIRE %b %d", key.data(), key.size(), bucket_ttl_s_);
   }
 
-  // One loop turn's mappings: an HSET and an EXPIRE each with no callback of their own; the last
-  // one's answers for all (a connection's replies come in order, and a dropped connection fails
-  // it too). The EXPIRE goes every time: a bucket emptied by deletions is gone, and the next HSET
-  // makes a new one without a TTL.
+  // One loop turn's mappings: an HSET each, and a PING whose answer answers for all: replies on
+  // one connection come in order, so when the PING's comes every HSET's has come, and a failed
+  // one marked the batch failed (a dropped connection fails them all). The HSETs' callback holds
+  // one pointer, which std::function keeps without an allocation. A bucket's TTL is set again at most once a second: a bucket emptied by deletions is
+  // gone and the next HSET makes a new one without a TTL, which the next second's EXPIRE gives
+  // it (the sweep removes expired mappings in any case; the TTL is for a bucket no proxy sweeps).
   void remember_receipts(const std::vector<ReceiptMapping>& mappings, Done done) override {
     if (mappings.empty()) return done(true);
-    for (size_t i = 0; i < mappings.size(); ++i) {
-      const ReceiptMapping& m = mappings[i];
-      uint32_t bucket = keys::receipt_bucket_of(m.operator_id, buckets_);
-      const std::string& key = bucket_key(m.upstream, bucket);
+    const uint64_t now = uv_now(loop_);
+    for (const ReceiptMapping& m : mappings) {
+      const Bucket& bucket = receipt_bucket(m.upstream, keys::receipt_bucket_of(m.operator_id, buckets_));
       encode_mapping_into(field_, m.expires_unix_s, m.value);
-      const std::string_view hset[] = {"HSET", key, m.operator_id, field_};
-      issue(nullptr, [&](Reply fn) { link_.command(hset, std::move(fn)); });
-      const std::string_view expire[] = {"EXPIRE", key, bucket_ttl_};
-      auto send_expire = [&](Reply fn) { link_.command(expire, std::move(fn)); };
-      if (i + 1 < mappings.size()) issue(nullptr, send_expire);
-      else issue([done](const redisReply* r) { done(r != nullptr); }, send_expire);
+      const std::string_view hset[] = {"HSET", bucket.key, m.operator_id, field_};
+      issue([this](const redisReply* r) { receipts_failed_ |= r == nullptr; }, [&](Reply fn) { link_.command(hset, std::move(fn)); });
+      if (bucket.expired_ms != 0 && now - bucket.expired_ms < 1000) continue;
+      const std::string_view expire[] = {"EXPIRE", bucket.key, bucket_ttl_};
+      issue(nullptr, [&](Reply fn) { link_.command(expire, std::move(fn)); });
+      bucket.expired_ms = now;
     }
+    const std::string_view ping[] = {"PING"};
+    issue([this, done](const redisReply* r) {
+            const bool failed = std::exchange(receipts_failed_, false);
+            done(r != nullptr && !failed);
+          },
+          [&](Reply fn) { link_.command(ping, std::move(fn)); });
   }
 
   void find_receipt(std::string_view upstream, std::string_view operator_id, Found done) override {
@@ -120,7 +127,7 @@ class RedisStore final : public StateStore, private RedisLink::Events {
   }
 
   void forget_receipt(std::string_view upstream, std::string_view operator_id) override {
-    const std::string& key = bucket_key(upstream, keys::receipt_bucket_of(operator_id, buckets_));
+    const std::string& key = receipt_bucket(upstream, keys::receipt_bucket_of(operator_id, buckets_)).key;
     const std::string_view hdel[] = {"HDEL", key, operator_id};
     issue(nullptr, [&](Reply fn) { link_.command(hdel, std::move(fn)); });
   }
@@ -301,6 +308,7 @@ class RedisStore final : public StateStore, private RedisLink::Events {
   }
 
   bool up() const override { return connected_; }
+  size_t backlog() const override { return link_.in_flight(); }
   std::string describe() const override { return connected_ ? "redis up" : "redis down"; }
 
   void close() override {
@@ -487,18 +495,23 @@ class RedisStore final : public StateStore, private RedisLink::Events {
       keep_{lua::keep, {}}, kept_{lua::kept, {}};
   uint32_t buckets_;
   int bucket_ttl_s_;
-  // Receipt bucket keys by upstream and number, made once.
-  std::vector<std::vector<std::string>> bucket_keys_;
+  // Receipt buckets by upstream and number: the key, made once, and when its TTL was last set.
+  struct Bucket {
+    std::string key;
+    mutable uint64_t expired_ms = 0;
+  };
+  std::vector<std::vector<Bucket>> buckets_by_upstream_;
   std::string bucket_ttl_ = std::to_string(bucket_ttl_s_);
   std::string field_;  // a mapping's encoded value (reused)
-  const std::string& bucket_key(std::string_view upstream, uint32_t bucket) {
+  bool receipts_failed_ = false;  // an HSET of the receipt batch being answered failed
+  const Bucket& receipt_bucket(std::string_view upstream, uint32_t bucket) {
     size_t u = 0;
     while (u < upstreams_.size() && upstreams_[u] != upstream) ++u;
     if (u == upstreams_.size()) upstreams_.emplace_back(upstream);  // not configured: still written
-    if (bucket_keys_.size() < upstreams_.size()) bucket_keys_.resize(upstreams_.size());
-    auto& row = bucket_keys_[u];
+    if (buckets_by_upstream_.size() < upstreams_.size()) buckets_by_upstream_.resize(upstreams_.size());
+    auto& row = buckets_by_upstream_[u];
     if (row.empty()) row.resize(buckets_);
-    if (row[bucket].empty()) row[bucket] = keys::receipt_bucket(upstream, bucket);
+    if (row[bucket].key.empty()) row[bucket].key = keys::receipt_bucket(upstream, bucket);
     return row[bucket];
   }
   std::vector<std::string> upstreams_;

@@ -105,6 +105,12 @@ class StateStore {
                           std::function<void(bool ok, std::vector<HeldPart> parts)> done) = 0;
 
   virtual bool up() const = 0;
+  // Commands sent and not answered yet: how far behind the store is. Every relayed message
+  // writes to the store after its customer was answered, so a store slower than the traffic
+  // would fall ever further behind: at limits.store_backlog_max the hub stops reading customers
+  // until a quarter of it is left (a Redis that answers nothing at all is down, not behind: its
+  // stall timeout fails what waits).
+  virtual size_t backlog() const { return 0; }
   virtual std::string describe() const = 0;
   virtual void close() = 0;
 };

@@ -560,3 +560,50 @@ describe('Redis slow (stopped, not dead): treated as down after state.timeout_ms
     }
   });
 });
+
+// ---------------------------------------------------------------------------------------------
+
+describe('Redis behind: customers are not read until it catches up (limits.store_backlog_max)', () => {
+  let w;
+  before(async () => {
+    w = await startWorld({
+      at: DAY,
+      tweak: (c) => { stateConfig(c); c.state.timeout_ms = 30000; c.limits.store_backlog_max = 10; },
+    });
+  }, { timeout: 60000 });
+  after(async () => {
+    try { w.redis.proc.kill('SIGCONT'); } catch (_) { /* gone */ }
+    if (w) await w.stop();
+  }, { timeout: 30000 });
+
+  test('past the bound a submit waits unread, is answered once Redis answers again, and nothing is lost', { timeout: 90000 }, async () => {
+    const c = await bindTo(w.hajib);
+    const sent = [];
+    try {
+      await expectStatus(w, c, service('966501000050'), S.OK, 'service with Redis answering');
+      // Redis keeps its socket open but answers nothing, and its stall timeout is far away: every
+      // relayed message adds its receipt mapping's commands to the backlog.
+      w.redis.proc.kill('SIGSTOP');
+      let waiting = null;
+      for (let i = 0; i < 40 && !waiting; ++i) {
+        const m = service(`9665010001${String(i).padStart(2, '0')}`);
+        const answer = submit(c, { ...m, timeoutMs: 60000 });
+        sent.push({ m, answer });
+        const first = await Promise.race([answer.then(() => 'answered'), new Promise((r) => setTimeout(() => r('waiting'), 1000))]);
+        if (first === 'waiting') waiting = m;
+      }
+      assert.ok(waiting, 'a submit went unanswered for a second while Redis was 10 commands behind');
+      const st = await w.stats();
+      assert.ok(st.counters.intake_pauses_store_behind >= 1, `intake paused (counters: ${JSON.stringify(st.counters)})`);
+      assert.equal(landed(w, waiting.text).length, 0, 'the waiting submit was not read, so not relayed');
+      w.redis.proc.kill('SIGCONT');
+      const resps = await Promise.all(sent.map((s) => s.answer));
+      resps.forEach((r, i) => assert.equal(r.command_status, S.OK, `message ${i} answered ESME_ROK`));
+      for (const s of sent) assert.equal(landed(w, s.m.text).length, 1, `${s.m.destination} relayed once`);
+      await waitFor(async () => (await w.stats()).counters.receipt_mappings_dropped === 0, 5000, 'no mapping dropped');
+    } finally {
+      w.redis.proc.kill('SIGCONT');
+      await c.close();
+    }
+  });
+});

@@ -1,7 +1,10 @@
 // The receipt id table loses no mapping while the store is down, comes back empty, or is full.
 #include <catch2/catch.hpp>
 
+#include <fmt/format.h>
+
 #include <map>
+#include <set>
 
 #include "proxy/deliver/receipt_map.h"
 #include "proxy/state/store.h"
@@ -207,4 +210,31 @@ TEST_CASE("a full table keeps a mapping whose write is on its way until the stor
   CHECK(w.map.held() == 2);  // confirmed now: the oldest made room
   CHECK(w.counters.receipt_mappings_dropped == 0);
   CHECK(w.find("4", 5).outcome == Outcome::mapped);
+}
+
+TEST_CASE("a full table keeps exactly the newest mappings, each findable, through many evictions and reused ids") {
+  World w(ReceiptMap::Limits{1000, 600000, 600000});
+  // Ids that collide often in a small index, with some sent twice (the newest mapping wins).
+  auto id_of = [](int n) { return std::to_string(7000000000LL + (n * 7919) % 20000); };
+  std::map<std::string, std::string> newest;
+  std::vector<std::string> order;
+  for (int n = 0; n < 30000; ++n) {
+    std::string id = id_of(n), ours = fmt::format("{:016x}", n);
+    w.remember(id, ours, uint64_t(n));
+    newest[id] = ours;
+    order.push_back(id);
+  }
+  CHECK(w.map.held() == 1000);
+  w.store.is_up = false;  // what is found now comes from the process
+  std::set<std::string> held;
+  for (auto it = order.rbegin(); it != order.rend() && held.size() < 1000; ++it) held.insert(*it);
+  for (const auto& id : held) {
+    auto f = w.find(id, 30000);
+    REQUIRE(f.outcome == Outcome::mapped);
+    CHECK(f.our_id == newest[id]);
+  }
+  int evicted_found = 0;
+  for (const auto& [id, ours] : newest)
+    if (!held.count(id)) evicted_found += w.find(id, 30000).outcome != Outcome::store_down;
+  CHECK(evicted_found == 0);
 }

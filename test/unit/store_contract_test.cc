@@ -330,6 +330,27 @@ TEMPLATE_TEST_CASE("store contract: a receipt mapping is found by upstream and o
   CHECK(c.find("stc", "7010000001") == std::nullopt);
 }
 
+TEMPLATE_TEST_CASE("store contract: a turn's receipt mappings are confirmed together, and not when one of them failed", "[store]", STORES) {
+  CONTRACT(c);
+  int64_t expires = int64_t(std::time(nullptr)) + 3600;
+  using Mapping = proxy::StateStore::ReceiptMapping;
+  std::vector<Mapping> batch = {{"stc", "7010000011", "acme\t00000a0000000011", expires},
+                                {"stc", "7010000012", "acme\t00000a0000000012", expires}};
+  CHECK(c.done_call([&](auto done) { c.store->remember_receipts(batch, done); }));
+  CHECK(c.find("stc", "7010000011") == std::optional<std::string>("acme\t00000a0000000011"));
+  CHECK(c.find("stc", "7010000012") == std::optional<std::string>("acme\t00000a0000000012"));
+  if constexpr (std::is_same_v<TestType, RedisBackend>) {
+    // The second mapping's bucket is made a string: its HSET fails (WRONGTYPE), the first's does
+    // not, and the batch must not be reported written.
+    std::string bucket = proxy::keys::receipt_bucket("stc", proxy::keys::receipt_bucket_of("7010000022", 16));
+    freeReplyObject(redisCommand(RedisServer::instance().sync(), "SET %b x", bucket.data(), bucket.size()));
+    std::vector<Mapping> poisoned = {{"stc", "7010000021", "acme\t00000a0000000021", expires},
+                                     {"stc", "7010000022", "acme\t00000a0000000022", expires}};
+    CHECK_FALSE(c.done_call([&](auto done) { c.store->remember_receipts(poisoned, done); }));
+    CHECK(c.done_call([&](auto done) { c.store->remember_receipts(batch, done); }));  // the next batch is its own
+  }
+}
+
 TEMPLATE_TEST_CASE("store contract: usage is counted once per batch number, per instance", "[store]", STORES) {
   CONTRACT(c);
   auto count = [&](const std::string& instance, uint64_t batch, int messages, int parts) {
