@@ -97,7 +97,7 @@ void Hub::end_of_turn() {
     ctx_.store_behind = true;
     ++counters().intake_pauses_store_behind;
     log::warn_limited("state store {} commands behind: customers are not read until it catches up", backlog);
-  } else if (ctx_.store_behind && (backlog <= most / 4 || !store_->up())) {
+  } else if (ctx_.store_behind && (backlog <= most / 2 || !store_->up())) {
     ctx_.store_behind = false;
     customers_.resume_intake();
   }

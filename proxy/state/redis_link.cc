@@ -152,7 +152,7 @@ void RedisLink::connect(const std::string& host, int port) {
 }
 
 void RedisLink::on_connected(int status) {
-  if (status < 0) return drop(std::string("unreachable: ") + uv_strerror(status));
+  if (status < 0) return drop(uv_strerror(status));
   connected_ = true;
   uv_read_start(
       reinterpret_cast<uv_stream_t*>(&socket_->tcp),

@@ -108,7 +108,7 @@ class StateStore {
   // Commands sent and not answered yet: how far behind the store is. Every relayed message
   // writes to the store after its customer was answered, so a store slower than the traffic
   // would fall ever further behind: at limits.store_backlog_max the hub stops reading customers
-  // until a quarter of it is left (a Redis that answers nothing at all is down, not behind: its
+  // until half of it is left (a Redis that answers nothing at all is down, not behind: its
   // stall timeout fails what waits).
   virtual size_t backlog() const { return 0; }
   virtual std::string describe() const = 0;
