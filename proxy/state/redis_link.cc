@@ -178,11 +178,6 @@ void RedisLink::command(const std::string_view* argv, size_t argc, Reply fn) {
   queued(std::move(fn));
 }
 
-void RedisLink::formatted(std::string_view bytes, Reply fn) {
-  out_.append(bytes);
-  queued(std::move(fn));
-}
-
 void RedisLink::queued(Reply fn) {
   if (!socket_) {  // nobody will answer it (the store checks up() first)
     out_.clear();

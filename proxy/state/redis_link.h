@@ -50,8 +50,6 @@ class RedisLink {
   void command(const std::string_view (&argv)[N], Reply fn) {
     command(argv, N, std::move(fn));
   }
-  // A command hiredis formatted (redisFormatCommand), for the rare printf-style ones.
-  void formatted(std::string_view bytes, Reply fn);
   // Drops the connection: every command waiting fails (nullptr), then link_down(reason).
   void drop(std::string_view reason);
   // For good, and no event follows. What is queued is written and its answers waited for (at

@@ -81,11 +81,10 @@ class RedisStore final : public StateStore, private RedisLink::Events {
                         int64_t expires_unix_s, Done done) override {
     // A bucket lives bucket_ttl_s after its last write, longer than any mapping in it; the sweep
     // removes each mapping when it expires, and an empty hash is gone.
-    std::string key = keys::receipt_bucket(upstream, keys::receipt_bucket_of(operator_id, buckets_));
+    const std::string& key = receipt_bucket(upstream, keys::receipt_bucket_of(operator_id, buckets_)).key;
     std::string field = encode_mapping(expires_unix_s, value);
-    send(nullptr, "HSET %b %b %b", key.data(), key.size(), operator_id.data(), operator_id.size(),
-         field.data(), field.size());
-    send([done](const redisReply* r) { done(r != nullptr); }, "EXPIRE %b %d", key.data(), key.size(), bucket_ttl_s_);
+    send(nullptr, {"HSET", key, operator_id, field});
+    send([done](const redisReply* r) { done(r != nullptr); }, {"EXPIRE", key, bucket_ttl_});
   }
 
   // One loop turn's mappings: an HSET each, and a PING whose answer answers for all: replies on
@@ -116,14 +115,14 @@ class RedisStore final : public StateStore, private RedisLink::Events {
   }
 
   void find_receipt(std::string_view upstream, std::string_view operator_id, Found done) override {
-    std::string key = keys::receipt_bucket(upstream, keys::receipt_bucket_of(operator_id, buckets_));
+    const std::string& key = receipt_bucket(upstream, keys::receipt_bucket_of(operator_id, buckets_)).key;
     send(
         [done](const redisReply* r) {
           std::optional<std::string> value = string_reply(r);
           if (value) value = decode_mapping(*value, unix_now());  // an expired one the sweep has not reached is gone
           done(r != nullptr, std::move(value));
         },
-        "HGET %b %b", key.data(), key.size(), operator_id.data(), operator_id.size());
+        {"HGET", key, operator_id});
   }
 
   void forget_receipt(std::string_view upstream, std::string_view operator_id) override {
@@ -164,15 +163,15 @@ class RedisStore final : public StateStore, private RedisLink::Events {
 
   void forget_delivery(std::string_view account, std::string_view key) override {
     std::string hash = keys::kept(account);
-    send(nullptr, "HDEL %b %b", hash.data(), hash.size(), key.data(), key.size());
+    send(nullptr, {"HDEL", hash, key});
   }
 
   void ported_version(Found done) override {
-    send([done](const redisReply* r) { done(r != nullptr, string_reply(r)); }, "GET %s", keys::ported_version);
+    send([done](const redisReply* r) { done(r != nullptr, string_reply(r)); }, {"GET", keys::ported_version});
   }
 
   void ported_numbers(Listed done) override {
-    send([done](const redisReply* r) { done(r != nullptr, pairs_reply(r)); }, "HGETALL %s", keys::ported);
+    send([done](const redisReply* r) { done(r != nullptr, pairs_reply(r)); }, {"HGETALL", keys::ported});
   }
 
   // Reservations waiting for the next loop turn, by account (see reserve()).
@@ -263,30 +262,29 @@ class RedisStore final : public StateStore, private RedisLink::Events {
 
   void set_opted_out(std::string_view account, std::string_view number, bool opted_out, Done done) override {
     std::string key = keys::opted_out(account);
-    send([done](const redisReply* r) { done(r != nullptr); }, opted_out ? "SADD %b %b" : "SREM %b %b", key.data(), key.size(),
-         number.data(), number.size());
+    send([done](const redisReply* r) { done(r != nullptr); }, {opted_out ? "SADD" : "SREM", key, number});
   }
 
   void hold_part(std::string_view account, std::string_view message, std::string_view part, std::string_view blob,
                  int ttl_s, std::string_view owner, Done done) override {
-    std::string key = keys::held(account, message), index = keys::held_index(account);
+    std::string key = keys::held(account, message), index = keys::held_index(account), ttl = std::to_string(ttl_s);
     renew_claim(account, message, owner);
-    send(nullptr, "HSET %b %b %b", key.data(), key.size(), part.data(), part.size(), blob.data(), blob.size());
-    send(nullptr, "EXPIRE %b %d", key.data(), key.size(), ttl_s);
-    send(nullptr, "SADD %b %b", index.data(), index.size(), message.data(), message.size());
-    send([done](const redisReply* r) { done(r != nullptr); }, "EXPIRE %b %d", index.data(), index.size(), ttl_s);
+    send(nullptr, {"HSET", key, part, blob});
+    send(nullptr, {"EXPIRE", key, ttl});
+    send(nullptr, {"SADD", index, message});
+    send([done](const redisReply* r) { done(r != nullptr); }, {"EXPIRE", index, ttl});
   }
 
   void renew_claim(std::string_view account, std::string_view message, std::string_view owner) override {
     std::string key = keys::held_owner(account, message);
-    send(nullptr, "SET %b %b PX %d", key.data(), key.size(), owner.data(), owner.size(), keys::kClaimMs);
+    send(nullptr, {"SET", key, owner, "PX", claim_ms_});
   }
 
   void forget_held(std::string_view account, std::string_view message) override {
     std::string key = keys::held(account, message), owner = keys::held_owner(account, message),
                 index = keys::held_index(account);
-    send(nullptr, "DEL %b %b", key.data(), key.size(), owner.data(), owner.size());
-    send(nullptr, "SREM %b %b", index.data(), index.size(), message.data(), message.size());
+    send(nullptr, {"DEL", key, owner});
+    send(nullptr, {"SREM", index, message});
   }
 
   void held_parts(std::string_view owner, std::string_view account,
@@ -303,8 +301,7 @@ class RedisStore final : public StateStore, private RedisLink::Events {
                                std::string(r->element[i + 2]->str, r->element[i + 2]->len)});
           done(r != nullptr, std::move(parts));
         },
-        "EVAL %s 1 %b %b %d %b %b", lua::held_parts, index.data(), index.size(), owner.data(), owner.size(),
-        keys::kClaimMs, parts_prefix.data(), parts_prefix.size(), owner_prefix.data(), owner_prefix.size());
+        {"EVAL", lua::held_parts, "1", index, owner, claim_ms_, parts_prefix, owner_prefix});
   }
 
   bool up() const override { return connected_; }
@@ -360,7 +357,7 @@ class RedisStore final : public StateStore, private RedisLink::Events {
              if (r && r->type == REDIS_REPLY_STRING) s->sha.assign(r->str, r->len);
              if (s == &kept_) scripts_loading_ = false;
            },
-           "SCRIPT LOAD %s", s->text);
+           {"SCRIPT", "LOAD", s->text});
   }
 
   // Tells the owner that Redis is back, and whether it kept its data.
@@ -373,7 +370,7 @@ class RedisStore final : public StateStore, private RedisLink::Events {
           if (lost) log::warn("redis {}:{} came back without its data", host_, port_);
           if (on_back_) on_back_(lost);
         },
-        "EVAL %s 1 %s", lua::present, keys::present);
+        {"EVAL", lua::present, "1", keys::present});
   }
 
   static int64_t unix_now() { return int64_t(std::time(nullptr)); }
@@ -398,15 +395,9 @@ class RedisStore final : public StateStore, private RedisLink::Events {
   // (the rules' when_store_down decides), instead of growing hiredis' buffers without bound.
   static constexpr size_t kMaxInFlight = 50000;
 
-  // The rare commands, formatted by hiredis from a printf-like format.
-  template <typename... Args>
-  void send(Reply fn, const char* format, Args... args) {
-    issue(std::move(fn), [&](Reply fn) {
-      char* command = nullptr;
-      int length = redisFormatCommand(&command, format, args...);
-      link_.formatted(std::string_view(command, size_t(std::max(length, 0))), std::move(fn));
-      redisFreeCommand(command);
-    });
+  // One command, its arguments as they are (binary-safe).
+  void send(Reply fn, std::initializer_list<std::string_view> argv) {
+    issue(std::move(fn), [&](Reply fn) { link_.command(argv.begin(), argv.size(), std::move(fn)); });
   }
 
   // Every command goes through here: written if Redis is connected and not too far behind, else
@@ -433,7 +424,7 @@ class RedisStore final : public StateStore, private RedisLink::Events {
     connected_ = true;
     uv_timer_stop(&reconnect_timer_);
     log::info("redis {}:{} connected", host_, port_);
-    if (db_ != 0) send(nullptr, "SELECT %d", db_);
+    if (db_ != 0) send(nullptr, {"SELECT", std::to_string(db_)});
     scripts_loading_ = false;
     load_scripts();
     check_presence();
@@ -503,7 +494,8 @@ class RedisStore final : public StateStore, private RedisLink::Events {
   std::vector<std::vector<Bucket>> buckets_by_upstream_;
   std::string bucket_ttl_ = std::to_string(bucket_ttl_s_);
   std::string field_;  // a mapping's encoded value (reused)
-  bool receipts_failed_ = false;  // an HSET of the receipt batch being answered failed
+  bool receipts_failed_ = false;
+  const std::string claim_ms_ = std::to_string(keys::kClaimMs);  // an HSET of the receipt batch being answered failed
   const Bucket& receipt_bucket(std::string_view upstream, uint32_t bucket) {
     size_t u = 0;
     while (u < upstreams_.size() && upstreams_[u] != upstream) ++u;
