@@ -6,9 +6,11 @@
 
 #include <map>
 #include <memory>
+#include <optional>
 
 #include "policy/message.h"
 #include "policy/table.h"
+#include "proxy/state/reservation.h"
 #include "proxy/submit/message_id.h"
 
 namespace proxy {
@@ -17,7 +19,6 @@ namespace proxy {
 // when it sends (libsmpp34 refuses 0).
 inline constexpr uint32_t kSequenceSetWhenSent = 1;
 
-struct StateReservation;  // StateStore::Reservation, defined in state_store.h
 
 // One customer submit_sm, from its decode until the customer has its one response.
 struct Submit {
@@ -36,7 +37,7 @@ struct Submit {
   policy::Verdict verdict;
   std::string sender;
   // What the state store took for it (awareness allowance, balance), given back if not relayed.
-  std::unique_ptr<StateReservation> reserved;
+  std::optional<StateReservation> reserved;
   bool internal = false;  // sent by the proxy itself (an opt-out confirmation): no customer to answer
   // A part of a long message: the customer had its answer when the part arrived, so a
   // failure here becomes a failure receipt (docs/long-messages.md).

@@ -174,30 +174,47 @@ class RedisStore final : public StateStore, private RedisLink::Events {
     send([done](const redisReply* r) { done(r != nullptr, pairs_reply(r)); }, {"HGETALL", keys::ported});
   }
 
-  // Reservations waiting for the next loop turn, by account (see reserve()).
+  // Reservations waiting for the next loop turn, by account (see reserve()). An account's entry
+  // and its buffers stay from turn to turn: queuing a message allocates nothing once they have
+  // grown to a turn's traffic.
   struct PendingReservation {
-    std::string aware, number, flags, cap, parts;
+    std::string aware;  // empty when the awareness rule is not asked: the bucket key stands in
+    std::string number, flags, cap, parts;
     Checked done;
   };
   struct PendingAccount {
     std::string bucket, optout, balance, rate;
     std::vector<PendingReservation> items;
+    size_t used = 0;  // items[0..used) wait for this turn
+  };
+  // A script call on its way, its messages' callbacks in order.
+  struct ReservationCall {
+    uint64_t id = 0;
+    std::vector<Checked> dones;
   };
 
   // Queued, and sent on the next loop turn with the other reservations of the same account in
   // one script call (lua/reserve.lua; an account's keys share a hash tag): one round of Redis
   // work per account and turn instead of one per message.
   void reserve(const Reservation& r, Checked done) override {
-    PendingAccount& group = pending_reservations_[r.account];
-    if (group.items.empty()) {
-      group.bucket = keys::bucket(r.account);
-      group.optout = keys::opted_out(r.account);
-      group.balance = keys::balance(r.account);
-      group.rate = std::to_string(r.needs.rate);
+    auto it = pending_reservations_.find(r.account);
+    if (it == pending_reservations_.end()) {
+      it = pending_reservations_.emplace(r.account, PendingAccount{}).first;
+      it->second.bucket = keys::bucket(r.account);
+      it->second.optout = keys::opted_out(r.account);
+      it->second.balance = keys::balance(r.account);
     }
-    group.items.push_back(PendingReservation{keys::awareness(r.account, r.saudi_day, r.sender, r.number_hash), r.number,
-                                             std::to_string(flags_of(r.needs)), std::to_string(r.needs.awareness_cap),
-                                             std::to_string(r.parts), std::move(done)});
+    PendingAccount& group = it->second;
+    if (group.used == 0) group.rate = std::to_string(r.needs.rate);
+    if (group.used == group.items.size()) group.items.emplace_back();
+    PendingReservation& p = group.items[group.used++];
+    if (r.needs.awareness) p.aware = keys::awareness(r.account, r.saudi_day, r.sender, r.number_hash);
+    else p.aware.clear();
+    p.number = r.number;
+    p.flags = std::to_string(flags_of(r.needs));
+    p.cap = std::to_string(r.needs.awareness_cap);
+    p.parts = std::to_string(r.parts);
+    p.done = std::move(done);
     if (!reservations_scheduled_) {
       reservations_scheduled_ = true;
       deferred_.post([this] { send_reservations(); });
@@ -206,44 +223,63 @@ class RedisStore final : public StateStore, private RedisLink::Events {
 
   void send_reservations() {
     reservations_scheduled_ = false;
-    auto groups = std::move(pending_reservations_);
-    pending_reservations_.clear();
-    for (auto& [account, group] : groups)
-      for (size_t from = 0; from < group.items.size(); from += kReservationsPerCall) send_reservations(group, from);
+    for (auto& [account, group] : pending_reservations_) {
+      for (size_t from = 0; from < group.used; from += kReservationsPerCall) send_reservations(group, from);
+      group.used = 0;
+    }
   }
 
   void send_reservations(PendingAccount& group, size_t from) {
-    size_t count = std::min(kReservationsPerCall, group.items.size() - from);
-    std::string numkeys = std::to_string(3 + count), ttl = std::to_string(kAwarenessTtlS);
-    std::vector<std::string_view> args = {numkeys, group.bucket, group.optout, group.balance};
-    for (size_t i = from; i < from + count; ++i) args.push_back(group.items[i].aware);
-    args.push_back(group.rate);
-    args.push_back(ttl);
-    std::vector<Checked> dones;
-    for (size_t i = from; i < from + count; ++i) {
-      const PendingReservation& p = group.items[i];
-      args.insert(args.end(), {p.flags, p.number, p.cap, p.parts});
-      dones.push_back(std::move(group.items[i].done));
+    const size_t count = std::min(kReservationsPerCall, group.used - from);
+    numkeys_ = std::to_string(3 + count);
+    args_.assign({numkeys_, group.bucket, group.optout, group.balance});
+    for (size_t i = from; i < from + count; ++i)
+      args_.push_back(group.items[i].aware.empty() ? std::string_view(group.bucket) : std::string_view(group.items[i].aware));
+    args_.push_back(group.rate);
+    args_.push_back(aware_ttl_);
+    ReservationCall call;
+    call.id = next_call_++;
+    if (!spare_dones_.empty()) {
+      call.dones = std::move(spare_dones_.back());
+      spare_dones_.pop_back();
     }
-    script(reserve_, args.data(), args.size(), [dones = std::move(dones)](const redisReply* reply) {
-      static constexpr policy::Rule kFailed[] = {policy::Rule::none, policy::Rule::account_throughput,
-                                                 policy::Rule::recipient_opted_out, policy::Rule::awareness_daily_cap,
-                                                 policy::Rule::account_balance};
-      bool ok = reply && reply->type == REDIS_REPLY_ARRAY && reply->elements == dones.size();
-      for (size_t i = 0; i < dones.size(); ++i) {
-        if (!ok) {
-          dones[i](false, policy::Rule::none);
-          continue;
-        }
-        long long code = reply->element[i]->type == REDIS_REPLY_INTEGER ? reply->element[i]->integer : -1;
-        if (code < 0 || code > 4) dones[i](false, policy::Rule::none);
-        else dones[i](true, kFailed[code]);
-      }
-    });
+    for (size_t i = from; i < from + count; ++i) {
+      PendingReservation& p = group.items[i];
+      args_.insert(args_.end(), {p.flags, p.number, p.cap, p.parts});
+      call.dones.push_back(std::move(p.done));
+      p.done = nullptr;
+    }
+    calls_.push_back(std::move(call));
+    // The callback holds two words (this and the call's number): no allocation.
+    script(reserve_, args_.data(), args_.size(), [this, id = next_call_ - 1](const redisReply* reply) { reserved(id, reply); });
+  }
+
+  // Calls are answered in order, but one that failed before it was sent is answered on the next
+  // turn, so the call is looked up by its number.
+  void reserved(uint64_t id, const redisReply* reply) {
+    size_t at = 0;
+    while (at < calls_.size() && calls_[at].id != id) ++at;
+    if (at == calls_.size()) return;
+    std::vector<Checked> dones = std::move(calls_[at].dones);
+    calls_[at].id = 0;  // answered
+    while (!calls_.empty() && calls_.front().id == 0) calls_.pop_front();
+    static constexpr policy::Rule kFailed[] = {policy::Rule::none, policy::Rule::account_throughput,
+                                               policy::Rule::recipient_opted_out, policy::Rule::awareness_daily_cap,
+                                               policy::Rule::account_balance};
+    const bool ok = reply && reply->type == REDIS_REPLY_ARRAY && reply->elements == dones.size();
+    for (size_t i = 0; i < dones.size(); ++i) {
+      const long long code = ok && reply->element[i]->type == REDIS_REPLY_INTEGER ? reply->element[i]->integer : -1;
+      if (code < 0 || code > 4) dones[i](false, policy::Rule::none);
+      else dones[i](true, kFailed[code]);
+    }
+    dones.clear();
+    spare_dones_.push_back(std::move(dones));
   }
 
   void release(const Reservation& r) override {
-    std::string aware = keys::awareness(r.account, r.saudi_day, r.sender, r.number_hash), balance = keys::balance(r.account);
+    // Without the awareness rule the balance key stands in for the counter's (same hash tag).
+    std::string balance = keys::balance(r.account);
+    std::string aware = r.needs.awareness ? keys::awareness(r.account, r.saudi_day, r.sender, r.number_hash) : balance;
     std::string flags = std::to_string(flags_of(r.needs)), parts = std::to_string(r.parts);
     const std::string_view args[] = {"2", aware.c_str(), balance.c_str(), flags.c_str(), parts.c_str()};
     script(release_, args, [](const redisReply*) {});
@@ -312,10 +348,10 @@ class RedisStore final : public StateStore, private RedisLink::Events {
     closing_ = true;
     // Reservations still waiting for their turn are answered now, as a store that is down: the
     // deferred queue goes with close(), and the messages they hold must not leak.
-    auto pending = std::move(pending_reservations_);
-    pending_reservations_.clear();
-    for (auto& [account, group] : pending)
-      for (auto& item : group.items) item.done(false, policy::Rule::none);
+    for (auto& [account, group] : pending_reservations_) {
+      for (size_t i = 0; i < group.used; ++i) std::exchange(group.items[i].done, nullptr)(false, policy::Rule::none);
+      group.used = 0;
+    }
     link_.close();  // commands waiting fail (no reply)
     uv_close(reinterpret_cast<uv_handle_t*>(&reconnect_timer_), nullptr);
     uv_close(reinterpret_cast<uv_handle_t*>(&stall_timer_), nullptr);
@@ -474,6 +510,11 @@ class RedisStore final : public StateStore, private RedisLink::Events {
   RedisLink link_;
   static constexpr size_t kReservationsPerCall = 500;  // keeps one script call short for Redis
   std::map<std::string, PendingAccount, std::less<>> pending_reservations_;
+  Ring<ReservationCall> calls_;                 // script calls on their way
+  std::vector<std::vector<Checked>> spare_dones_;  // answered calls' vectors (reused)
+  uint64_t next_call_ = 1;
+  std::string numkeys_, aware_ttl_ = std::to_string(kAwarenessTtlS);
+  std::vector<std::string_view> args_;  // a reservation call's arguments (reused)
   bool reservations_scheduled_ = false;
   uv_timer_t reconnect_timer_{};
   bool connected_ = false;

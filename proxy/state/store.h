@@ -16,17 +16,12 @@
 #include "policy/table.h"
 #include "proxy/config/config.h"
 #include "proxy/state/keys.h"
+#include "proxy/state/reservation.h"
 
 namespace proxy {
 
 struct Counters;
 
-struct StateReservation {
-  std::string account, sender, number, number_hash;
-  int64_t saudi_day = 0;
-  int parts = 1;
-  policy::StateNeeds needs;
-};
 
 // Every call is asynchronous; callbacks run later on the loop thread, never inline, and are
 // given `ok == false` when the store could not answer (down, error), so that callers choose

@@ -190,7 +190,7 @@ void Submits::forward_held(const std::string& held_key, const policy::Verdict& v
     s->verdict = verdict;
     s->counts_as_message = parts.empty();
     if (charged) {  // a part the operator refuses gives its unit back
-      s->reserved = std::make_unique<StateReservation>();
+      s->reserved.emplace();
       s->reserved->account = msg.account;
       s->reserved->parts = 1;
       s->reserved->needs.charge = true;

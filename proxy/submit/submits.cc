@@ -91,15 +91,14 @@ void Submits::submit(const SubmitOrigin& from, uint32_t sequence, std::string_vi
     if (verdict.outcome == policy::Outcome::flag) ++counters.submits_flagged;
     return route(std::move(submit));
   }
-  auto reservation = std::make_unique<StateReservation>();
-  reservation->account = *submit->account;
-  reservation->sender = std::string(sm.source_addr);
-  reservation->number = submit->destination;
-  reservation->number_hash = number_hash(ctx_.config, submit->destination);
-  reservation->saudi_day = policy::saudi_time(now_s).day;
-  reservation->parts = 1;
-  reservation->needs = needs;
-  submit->reserved = std::move(reservation);
+  StateReservation& reservation = submit->reserved.emplace();
+  reservation.account = *submit->account;
+  reservation.sender = sm.source_addr;
+  reservation.number = submit->destination;
+  if (needs.awareness) reservation.number_hash = number_hash(ctx_.config, submit->destination);
+  reservation.saudi_day = policy::saudi_time(now_s).day;
+  reservation.parts = 1;
+  reservation.needs = needs;
   const StateReservation& r = *submit->reserved;
   ctx_.store->reserve(r, [this, s = submit.release()](bool ok, policy::Rule failed) {
     state_checked(SubmitPtr(s), ok, failed);
