@@ -7,6 +7,7 @@
 #include <ctime>
 #include <deque>
 #include <map>
+#include <unordered_map>
 #include <iterator>
 
 #include "proxy/log.h"
@@ -307,6 +308,11 @@ class RedisStore final : public StateStore, private RedisLink::Events {
     renew_claim(account, message, owner);
     send(nullptr, {"HSET", key, part, blob});
     send(nullptr, {"EXPIRE", key, ttl});
+    // The index outlives every message in it by the TTL; setting it again once a second is enough.
+    uint64_t& indexed = index_expired_ms_[index];
+    const uint64_t now = uv_now(loop_);
+    if (indexed != 0 && now - indexed < 1000) return send([done](const redisReply* r) { done(r != nullptr); }, {"SADD", index, message});
+    indexed = now;
     send(nullptr, {"SADD", index, message});
     send([done](const redisReply* r) { done(r != nullptr); }, {"EXPIRE", index, ttl});
   }
@@ -536,6 +542,7 @@ class RedisStore final : public StateStore, private RedisLink::Events {
   std::string bucket_ttl_ = std::to_string(bucket_ttl_s_);
   std::string field_;  // a mapping's encoded value (reused)
   bool receipts_failed_ = false;
+  std::unordered_map<std::string, uint64_t> index_expired_ms_;  // held-message index key: when its TTL was last set
   const std::string claim_ms_ = std::to_string(keys::kClaimMs);  // an HSET of the receipt batch being answered failed
   const Bucket& receipt_bucket(std::string_view upstream, uint32_t bucket) {
     size_t u = 0;

@@ -26,7 +26,12 @@ namespace status = smpp::status;
 namespace {
 constexpr uint8_t kRejected = 8, kExpired = 3;
 
-std::string held_key_of(std::string_view account, std::string_view key) { return fmt::format("{}\n{}", account, key); }
+// A held message's name in held_: its account and key, into a reused buffer.
+const std::string& held_key_into(std::string& out, std::string_view account, std::string_view key) {
+  out.clear();
+  fmt::format_to(std::back_inserter(out), "{}\n{}", account, key);
+  return out;
+}
 }  // namespace
 
 void Submits::submit_part(const SubmitOrigin& from, uint32_t sequence, std::string_view pdu, const smpp::ShortMessageView& sm,
@@ -42,8 +47,10 @@ void Submits::submit_part(const SubmitOrigin& from, uint32_t sequence, std::stri
       return refuse(from, sequence, verdict.status);
     }
   }
-  std::string key = fmt::format("{}:{}:{}:{}", sm.source_addr, destination, part.reference, part.total);
-  std::string held_key = held_key_of(account.name, key);
+  part_key_.clear();
+  fmt::format_to(std::back_inserter(part_key_), "{}:{}:{}:{}", sm.source_addr, destination, part.reference, part.total);
+  const std::string& key = part_key_;
+  const std::string& held_key = held_key_into(held_key_, account.name, key);
   auto it = held_.find(held_key);
   if (it == held_.end()) {
     if (account.held_messages >= ctx_.config.limits.long_messages_max) return refuse(from, sequence, status::ESME_RMSGQFUL);
@@ -75,12 +82,12 @@ void Submits::submit_part(const SubmitOrigin& from, uint32_t sequence, std::stri
   ++ctx_.counters().long_message_parts;
   account.held_bytes += held.pdu.size();
   msg.bytes += held.pdu.size();
-  std::string blob = std::string(view(held.id)) + held.pdu;
+  blob_.assign(view(held.id)).append(held.pdu);
   MessageIdAllocator::Id id = held.id;
   msg.parts.emplace(part.sequence, std::move(held));
   int ttl = ctx_.config.limits.long_message_timeout_s + 60;
   // Answered once kept: an acknowledged part survives a restart (nothing acknowledged is lost).
-  ctx_.store->hold_part(account.name, key, std::to_string(part.sequence), blob, ttl, ctx_.owner,
+  ctx_.store->hold_part(account.name, key, std::to_string(part.sequence), blob_, ttl, ctx_.owner,
                         [this, session_id = from.session, sequence, id, held_key, seq = part.sequence](bool ok) {
                           part_kept(session_id, sequence, id, held_key, seq, ok);
                         });
@@ -311,7 +318,7 @@ void Submits::pick_up_parts(std::vector<StateStore::HeldPart> parts) {
     if (!smpp::read_short_message(pdu, sm, error)) continue;
     auto part = concatenation_of(sm, malformed);
     if (!part) continue;
-    std::string held_key = held_key_of(p.account, p.message);
+    const std::string held_key = held_key_into(held_key_, p.account, p.message);
     auto [it, fresh] = held_.try_emplace(held_key);
     HeldMessage& msg = it->second;
     if (fresh) {

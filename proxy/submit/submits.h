@@ -76,6 +76,7 @@ class Submits final : public SubmitIntake, public SubmitAnswers, public Internal
   DeliverySink* deliveries_ = nullptr;
   UsageLedger usage_;
   std::string text_;  // the decoded text of the submit being decided (reused)
+  std::string part_key_, held_key_, blob_;  // a part's keys and the blob the store keeps (reused)
   std::unordered_map<std::string, HeldMessage> held_;  // long messages by account + key
   // Start-up pick-up of held parts, one account at a time, backing off when the store fails.
   struct Restore {
