@@ -104,8 +104,13 @@ struct RedisLink::Socket {
 };
 
 RedisLink::RedisLink(uv_loop_t* loop, Events& events) : loop_(loop), events_(events) {
+  // Always on, and started before any connection's flush: libuv runs the prepare handles started
+  // last first, so the customers' and operators' writes of a turn go out before Redis'. The
+  // answers customers wait for come first; the writes to Redis can wait a few microseconds.
   uv_prepare_init(loop, &flush_);
   flush_.data = this;
+  uv_prepare_start(&flush_, [](uv_prepare_t* p) { static_cast<RedisLink*>(p->data)->flush(); });
+  uv_unref(reinterpret_cast<uv_handle_t*>(&flush_));  // the socket keeps the loop alive, not this
   uv_timer_init(loop, &close_timer_);
   close_timer_.data = this;
 }
@@ -165,7 +170,7 @@ void RedisLink::on_connected(int status) {
         if (s->owner) s->owner->on_read(n);
       });
   events_.link_up();
-  schedule_flush();  // what was queued during the attempt
+  flush();  // what was queued during the attempt
 }
 
 void RedisLink::command(const std::string_view* argv, size_t argc, Reply fn) {
@@ -185,18 +190,6 @@ void RedisLink::queued(Reply fn) {
     return;
   }
   pending_.push_back(Pending{std::move(fn), uv_now(loop_)});
-  schedule_flush();
-}
-
-void RedisLink::schedule_flush() {
-  if (flush_scheduled_ || uv_is_closing(reinterpret_cast<uv_handle_t*>(&flush_))) return;
-  flush_scheduled_ = true;
-  uv_prepare_start(&flush_, [](uv_prepare_t* p) {
-    auto* self = static_cast<RedisLink*>(p->data);
-    uv_prepare_stop(p);
-    self->flush_scheduled_ = false;
-    self->flush();
-  });
 }
 
 // Everything queued since the last write goes in one write; what comes during it waits for it.
@@ -283,7 +276,6 @@ void RedisLink::close() {
   closing_ = true;
   if (!up() || pending_.empty()) return finish_close();
   uv_timer_start(&close_timer_, [](uv_timer_t* t) { static_cast<RedisLink*>(t->data)->finish_close(); }, kCloseWaitMs, 0);
-  schedule_flush();
 }
 
 void RedisLink::finish_close() {

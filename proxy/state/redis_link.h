@@ -70,7 +70,6 @@ class RedisLink {
     uint64_t queued_ms = 0;
   };
   void queued(Reply fn);
-  void schedule_flush();
   void flush();
   void on_read(ssize_t n);
   void on_connected(int status);
@@ -84,7 +83,6 @@ class RedisLink {
   bool connected_ = false;
   bool writing_now_ = false;
   uv_prepare_t flush_{};
-  bool flush_scheduled_ = false;
   bool closing_ = false;
   uv_timer_t close_timer_{};
   std::string out_, writing_;  // queued this turn; being written
