@@ -92,8 +92,9 @@ build_tools() {
   mkdir -p "$build"
   local t
   for t in smsc_sim:smsc-sim loadgen:smpp-load; do
-    g++ -std=c++20 -O2 -DNDEBUG -Wall -Wextra -I"$repo" "$repo/test/sim/${t%%:*}.cc" "$repo/smpp/protocol.cc" \
-      "$repo/smpp/framer.cc" -luv -o "$build/${t##*:}" || { note "cannot build ${t##*:}"; exit 1; }
+    # shellcheck disable=SC2046  # the smpp/ sources and pkg-config's flags are meant to split
+    g++ -std=c++20 -O2 -DNDEBUG -Wall -Wextra -I"$repo" "$repo/test/sim/${t%%:*}.cc" "$repo"/smpp/*.cc \
+      $(pkg-config --cflags --libs libuv libsmpp34 icu-uc) -o "$build/${t##*:}" || { note "cannot build ${t##*:}"; exit 1; }
   done
   hajib_built=0
   policy_bench_built=0

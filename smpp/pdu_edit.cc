@@ -1,20 +1,20 @@
 // Byte-level edits of encoded PDUs for forwarding.
 #include "smpp/pdu_edit.h"
 
-#include "smpp/cursor.h"
+#include "smpp/pdu_view.h"
 #include "smpp/protocol.h"
 
 namespace smpp {
 
-bool rewrite_destination(std::string_view pdu, uint8_t ton, uint8_t npi, std::string_view destination,
-                         std::string& out) {
-  const uint8_t* start = reinterpret_cast<const uint8_t*>(pdu.data());
-  Cursor c(start + kHeaderSize, start + pdu.size());
-  c.cstring(6) && c.skip(2) && c.cstring(21);
-  const uint8_t* ton_at = c.pos();
-  c.skip(2) && c.cstring(21);
-  if (!c.ok() || destination.size() > 20) return false;
-  size_t head = size_t(ton_at - start), tail = size_t(c.pos() - start);
+bool rewrite_destination(std::string_view pdu, const ShortMessageView& sm, uint8_t ton, uint8_t npi,
+                         std::string_view destination, std::string& out) {
+  // destination_addr views the PDU's bytes; dest_addr_ton and dest_addr_npi are the two before it
+  // and its NUL the one after (smpp/pdu.def).
+  const char* at = sm.destination_addr.data();
+  const char* const body = pdu.data() + kHeaderSize;
+  if (at == nullptr || at < body + 2 || at + sm.destination_addr.size() >= pdu.data() + pdu.size() || destination.size() > 20)
+    return false;
+  const size_t head = size_t(at - pdu.data()) - 2, tail = size_t(at - pdu.data()) + sm.destination_addr.size() + 1;
   out.clear();
   out.reserve(pdu.size() + destination.size());
   out.append(pdu.substr(0, head));

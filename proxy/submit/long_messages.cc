@@ -78,7 +78,7 @@ void Submits::submit_part(const SubmitOrigin& from, uint32_t sequence, std::stri
   HeldMessage::Part held;
   held.id = ctx_.ids.next();
   held.registered_delivery = sm.registered_delivery;
-  if (!smpp::rewrite_destination(pdu, 1, 1, destination, held.pdu)) return refuse(from, sequence, status::ESME_RINVDSTADR);
+  if (!smpp::rewrite_destination(pdu, sm, 1, 1, destination, held.pdu)) return refuse(from, sequence, status::ESME_RINVDSTADR);
   ++ctx_.counters().long_message_parts;
   account.held_bytes += held.pdu.size();
   msg.bytes += held.pdu.size();

@@ -85,7 +85,7 @@ void Submits::submit(const SubmitOrigin& from, uint32_t sequence, std::string_vi
   submit->receipt_expires_s = receipt_expiry(sm.validity_period, now_s);
   if (ctx_.audit.enabled()) submit->sender = sm.source_addr;
   // International TON/NPI with the normalised number; every other byte is the customer's.
-  if (!smpp::rewrite_destination(pdu, 1, 1, submit->destination, submit->pdu))
+  if (!smpp::rewrite_destination(pdu, sm, 1, 1, submit->destination, submit->pdu))
     return refuse(from, sequence, status::ESME_RINVDSTADR);
   if (!needs.any()) {
     if (verdict.outcome == policy::Outcome::flag) ++counters.submits_flagged;

@@ -8,6 +8,7 @@
 #include "smpp/codec.h"
 #include "smpp/framer.h"
 #include "smpp/pdu_edit.h"
+#include "smpp/pdu_view.h"
 
 namespace {
 
@@ -77,7 +78,9 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
         // ...and survive the destination rewrite with every other field the customer's (README:
         // "Every other byte of the customer's PDU is forwarded unchanged").
         std::string rewritten;
-        if (!smpp::rewrite_destination(pdu, 1, 1, "966501234567", rewritten)) fail("a decoded message cannot be rewritten");
+        smpp::ShortMessageView view;
+        if (!smpp::read_short_message(pdu, view, error)) fail("libsmpp34 decodes what our reader refuses");
+        if (!smpp::rewrite_destination(pdu, view, 1, 1, "966501234567", rewritten)) fail("a decoded message cannot be rewritten");
         if (!smpp::decode_short_message(rewritten, again, error)) fail("a rewritten message does not decode");
         if (!same_but_destination(sm, again) || again.destination_addr != "966501234567" || again.dest_addr_ton != 1 ||
             again.dest_addr_npi != 1)

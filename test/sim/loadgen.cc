@@ -15,6 +15,7 @@
 #include <vector>
 
 #include "smpp/framer.h"
+#include "smpp/pdu_view.h"
 #include "smpp/protocol.h"
 #include "test/sim/sim_common.h"
 
@@ -191,31 +192,27 @@ bool is_numeric(std::string_view s) {
   return !s.empty() && std::all_of(s.begin(), s.end(), [](char ch) { return ch >= '0' && ch <= '9'; });
 }
 
+// A submit_sm as hajib's own writer lays it out (smpp/pdu_writer.cc, generated from
+// smpp/pdu.def): the load generator's bytes follow the same field table as the proxy's reader.
+std::vector<uint8_t> encoded_submit(const smpp::ShortMessageView& sm) {
+  std::string out;
+  smpp::encode_short_message(out, Command::submit_sm, 0, sm);
+  return std::vector<uint8_t>(out.begin(), out.end());
+}
+
 // Built once; each send copies it and patches the sequence number.
 std::vector<uint8_t> build_submit_template() {
-  std::vector<uint8_t> buf;
-  sim::PduWriter w(buf, uint32_t(Command::submit_sm), 0, 0);
-  bool numeric_source = is_numeric(g_opt.source);
-  w.cstr("");                           // service_type
-  w.u8(numeric_source ? 1 : 5);         // source_addr_ton: international or alphanumeric
-  w.u8(numeric_source ? 1 : 0);         // source_addr_npi
-  w.cstr(g_opt.source);
-  w.u8(1);  // dest_addr_ton: international
-  w.u8(1);  // dest_addr_npi: E.164
-  w.cstr(g_opt.dest);
-  w.u8(0);     // esm_class
-  w.u8(0);     // protocol_id
-  w.u8(0);     // priority_flag
-  w.cstr("");  // schedule_delivery_time
-  w.cstr("");  // validity_period
-  w.u8(g_opt.registered_delivery);
-  w.u8(0);  // replace_if_present_flag
-  w.u8(0);  // data_coding
-  w.u8(0);  // sm_default_msg_id
-  w.u8(uint8_t(g_opt.text.size()));
-  w.bytes(g_opt.text.data(), g_opt.text.size());
-  w.finish();
-  return buf;
+  smpp::ShortMessageView sm;
+  const bool numeric_source = is_numeric(g_opt.source);
+  sm.source_addr_ton = numeric_source ? 1 : 5;  // international or alphanumeric
+  sm.source_addr_npi = numeric_source ? 1 : 0;
+  sm.source_addr = g_opt.source;
+  sm.dest_addr_ton = 1;  // international
+  sm.dest_addr_npi = 1;  // E.164
+  sm.destination_addr = g_opt.dest;
+  sm.registered_delivery = g_opt.registered_delivery;
+  sm.short_message = g_opt.text;
+  return encoded_submit(sm);
 }
 
 // Part k of n: UDH 06 08 04 REF REF n k, then 66 UCS-2 characters of Arabic service text (139
@@ -224,35 +221,25 @@ std::vector<std::vector<uint8_t>> build_part_templates(unsigned parts) {
   static const char16_t kText[] = u"تم شحن طلبك رقم ٤٨٢١٣ وسيصل خلال يومين، يمكنك تتبعه من التطبيق. ";
   std::vector<std::vector<uint8_t>> out;
   for (unsigned k = 1; k <= parts; ++k) {
-    std::vector<uint8_t> buf;
-    sim::PduWriter w(buf, uint32_t(Command::submit_sm), 0, 0);
-    w.cstr("");
-    w.u8(5);
-    w.u8(0);
-    w.cstr(g_opt.source);
-    w.u8(1);
-    w.u8(1);
-    w.cstr(g_opt.dest);
-    w.u8(0x40);  // esm_class: UDH indicator
-    w.u8(0);
-    w.u8(0);
-    w.cstr("");
-    w.cstr("");
-    w.u8(g_opt.registered_delivery);
-    w.u8(0);
-    w.u8(8);  // data_coding: UCS-2
-    w.u8(0);
-    std::vector<uint8_t> ud = {0x06, 0x08, 0x04, 0x00, 0x00, uint8_t(parts), uint8_t(k)};
+    std::string ud = {0x06, 0x08, 0x04, 0x00, 0x00, char(parts), char(k)};
     for (size_t i = 0; i < 66; ++i) {
       char16_t ch = kText[i % (sizeof kText / sizeof kText[0] - 1)];
-      ud.push_back(uint8_t(ch >> 8));
-      ud.push_back(uint8_t(ch & 0xFF));
+      ud.push_back(char(ch >> 8));
+      ud.push_back(char(ch & 0xFF));
     }
-    w.u8(uint8_t(ud.size()));
-    size_t udh_at = buf.size();
-    w.bytes(ud.data(), ud.size());
-    w.finish();
-    g_reference_at = udh_at + 3;
+    smpp::ShortMessageView sm;
+    sm.source_addr_ton = 5;
+    sm.source_addr = g_opt.source;
+    sm.dest_addr_ton = 1;
+    sm.dest_addr_npi = 1;
+    sm.destination_addr = g_opt.dest;
+    sm.esm_class = 0x40;  // UDH indicator
+    sm.registered_delivery = g_opt.registered_delivery;
+    sm.data_coding = 8;  // UCS-2
+    sm.short_message = ud;
+    std::vector<uint8_t> buf = encoded_submit(sm);
+    // The reference sits 3 octets into the user data, which ends the PDU (no TLVs).
+    g_reference_at = buf.size() - ud.size() + 3;
     out.push_back(std::move(buf));
   }
   return out;

@@ -5,11 +5,13 @@
 #include <algorithm>
 #include <cinttypes>
 #include <cstdio>
+#include <cstring>
 #include <string>
 #include <string_view>
 #include <vector>
 
 #include "smpp/framer.h"
+#include "smpp/pdu_view.h"
 #include "smpp/protocol.h"
 #include "test/sim/sim_common.h"
 
@@ -206,28 +208,32 @@ void write_receipt(Conn* c, const Pending& p) {
                                "stat:DELIVRD err:000 text:",
                                id);
   const SubmitInfo& s = p.info;
-  sim::PduWriter w(out_of(c), uint32_t(Command::deliver_sm), 0, smpp::next_sequence(c->sequence));
-  w.cstr("");  // service_type
-  w.u8(s.dst_ton);
-  w.u8(s.dst_npi);
-  w.cstr(std::string_view(s.dst, s.dst_len));
-  w.u8(s.src_ton);
-  w.u8(s.src_npi);
-  w.cstr(std::string_view(s.src, s.src_len));
-  w.u8(0x04);  // esm_class: SMSC delivery receipt
-  w.u8(0);     // protocol_id
-  w.u8(0);     // priority_flag
-  w.cstr("");  // schedule_delivery_time
-  w.cstr("");  // validity_period
-  w.u8(0);     // registered_delivery
-  w.u8(0);     // replace_if_present_flag
-  w.u8(0);     // data_coding
-  w.u8(0);     // sm_default_msg_id
-  w.u8(uint8_t(text_len));
-  w.bytes(text, size_t(text_len));
-  w.tlv(0x001E, id, uint16_t(id_len + 1));  // receipted_message_id, C-string
-  w.tlv(0x0427, &kMessageStateDelivered, 1);
-  w.finish();
+  // Laid out by hajib's own writer (smpp/pdu_writer.cc, generated from smpp/pdu.def).
+  smpp::ShortMessageView r;
+  r.source_addr_ton = s.dst_ton;
+  r.source_addr_npi = s.dst_npi;
+  r.source_addr = std::string_view(s.dst, s.dst_len);
+  r.dest_addr_ton = s.src_ton;
+  r.dest_addr_npi = s.src_npi;
+  r.destination_addr = std::string_view(s.src, s.src_len);
+  r.esm_class = 0x04;  // SMSC delivery receipt
+  r.short_message = std::string_view(text, size_t(text_len));
+  // receipted_message_id (a C-string) and message_state, as raw TLVs.
+  char tlvs[4 + sizeof id + 5];
+  size_t n = 0;
+  auto tlv = [&](uint16_t tag, const void* value, size_t len) {
+    smpp::store_be16(reinterpret_cast<uint8_t*>(tlvs + n), tag);
+    smpp::store_be16(reinterpret_cast<uint8_t*>(tlvs + n + 2), uint16_t(len));
+    std::memcpy(tlvs + n + 4, value, len);
+    n += 4 + len;
+  };
+  tlv(0x001E, id, id_len + 1);
+  tlv(0x0427, &kMessageStateDelivered, 1);
+  r.optional_part = std::string_view(tlvs, n);
+  std::string pdu;
+  smpp::encode_short_message(pdu, Command::deliver_sm, smpp::next_sequence(c->sequence), r);
+  auto& out = out_of(c);
+  out.insert(out.end(), pdu.begin(), pdu.end());
   ++g_count.receipts_sent;
 }
 

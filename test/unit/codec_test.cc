@@ -3,6 +3,7 @@
 
 #include "smpp/codec.h"
 #include "smpp/pdu_edit.h"
+#include "smpp/pdu_view.h"
 
 using namespace smpp;
 
@@ -174,7 +175,12 @@ TEST_CASE("rewrite_destination keeps every other byte of the customer's submit_s
   sm.destination_addr = "0501234567";
   std::string pdu, out;
   encode_short_message(pdu, Command::submit_sm, 3, sm);
-  REQUIRE(rewrite_destination(pdu, 1, 1, "966501234567", out));
+  ShortMessageView view;
+  DecodeError read_error;
+  REQUIRE(read_short_message(pdu, view, read_error));
+  REQUIRE(rewrite_destination(pdu, view, 1, 1, "966501234567", out));
+  std::string other;
+  CHECK_FALSE(rewrite_destination(out, view, 1, 1, "966501234567", other));  // a view of other bytes
   ShortMessage back;
   DecodeError error;
   REQUIRE(decode_short_message(out, back, error));
