@@ -39,15 +39,28 @@ struct Context {
   uint64_t next_session_id = 1;  // customer sessions and operator links alike, for logs and lookups
 
   Context(uv_loop_t* l, Config c, uint32_t instance)
-      : loop(l), config(std::move(c)), ids(instance), policy(config.policy), owner(fmt::format("{:05x}", instance)) {}
+      : loop(l), config(std::move(c)), ids(instance), policy(config.policy), owner(fmt::format("{:05x}", instance)) {
+    sync_wall_clock();
+  }
 
   Counters& counters() { return stats.counters; }
   const Limits& limits() const { return config.limits; }
   uint64_t now_ms() const { return uv_now(loop); }  // monotonic, for timeouts
-  int64_t wall_ms() const {                          // the rules' clock
+  // The rules' clock: the loop's time (read once per loop turn) plus the wall clock's offset from
+  // it, taken again every tick, so that a message costs no clock read and a step of the system
+  // clock (NTP) is followed within a tick.
+  int64_t wall_ms() const {
     if (frozen_clock) return *frozen_clock * 1000;
-    return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch()).count();
+    return int64_t(uv_now(loop)) + wall_offset_ms_;
   }
+  void sync_wall_clock() {
+    const int64_t now = std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch()).count();
+    uv_update_time(loop);
+    wall_offset_ms_ = now - int64_t(uv_now(loop));
+  }
+
+ private:
+  int64_t wall_offset_ms_ = 0;
 };
 
 }  // namespace proxy

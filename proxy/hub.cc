@@ -104,6 +104,7 @@ void Hub::end_of_turn() {
 }
 
 void Hub::on_tick() {
+  ctx_.sync_wall_clock();
   uint64_t now = ctx_.now_ms();
   ctx_.audit.flush();
   bool restore = store_->up() && !ctx_.shutting_down && now - started_ms_ > uint64_t(keys::kClaimMs) + 500;

@@ -108,11 +108,22 @@ class RedisStore final : public StateStore, private RedisLink::Events {
       bucket.expired_ms = now;
     }
     const std::string_view ping[] = {"PING"};
-    issue([this, done](const redisReply* r) {
-            const bool failed = std::exchange(receipts_failed_, false);
-            done(r != nullptr && !failed);
-          },
+    receipt_batches_.push_back(ReceiptBatch{next_receipt_batch_++, std::move(done)});
+    issue([this, id = next_receipt_batch_ - 1](const redisReply* r) { receipts_written(id, r != nullptr); },
           [&](Reply fn) { link_.command(ping, std::move(fn)); });
+  }
+
+  // A batch's PING answered (or failed). Answers come in order, except a PING that failed before
+  // it was sent, which is answered on the next turn: the batch is looked up by its number.
+  void receipts_written(uint64_t id, bool ok) {
+    const bool failed = std::exchange(receipts_failed_, false);
+    size_t at = 0;
+    while (at < receipt_batches_.size() && receipt_batches_[at].id != id) ++at;
+    if (at == receipt_batches_.size()) return;
+    Done done = std::move(receipt_batches_[at].done);
+    receipt_batches_[at].id = 0;  // answered
+    while (!receipt_batches_.empty() && receipt_batches_.front().id == 0) receipt_batches_.pop_front();
+    done(ok && !failed);
   }
 
   void find_receipt(std::string_view upstream, std::string_view operator_id, Found done) override {
@@ -541,9 +552,17 @@ class RedisStore final : public StateStore, private RedisLink::Events {
   std::vector<std::vector<Bucket>> buckets_by_upstream_;
   std::string bucket_ttl_ = std::to_string(bucket_ttl_s_);
   std::string field_;  // a mapping's encoded value (reused)
-  bool receipts_failed_ = false;
+  bool receipts_failed_ = false;  // an HSET of the receipt batch being answered failed
+  // Receipt batches whose PING has not been answered: the callback of each, by number (the PING's
+  // own callback then holds two words, which std::function keeps without an allocation).
+  struct ReceiptBatch {
+    uint64_t id = 0;
+    Done done;
+  };
+  Ring<ReceiptBatch> receipt_batches_;
+  uint64_t next_receipt_batch_ = 1;
   std::unordered_map<std::string, uint64_t> index_expired_ms_;  // held-message index key: when its TTL was last set
-  const std::string claim_ms_ = std::to_string(keys::kClaimMs);  // an HSET of the receipt batch being answered failed
+  const std::string claim_ms_ = std::to_string(keys::kClaimMs);
   const Bucket& receipt_bucket(std::string_view upstream, uint32_t bucket) {
     size_t u = 0;
     while (u < upstreams_.size() && upstreams_[u] != upstream) ++u;
