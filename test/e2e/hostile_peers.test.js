@@ -2,14 +2,17 @@
 // Issue 8 item 5: bounded memory against any one peer. A client that floods and never reads is
 // paused, then closed and counted; before its bind a connection may send only a few PDUs; the
 // SMPP and stats ports cap connections per address and in all; the stats port closes idle
-// connections. The proxy's RSS stays under 64 MiB meanwhile, and a normal customer is served.
+// connections. The flood adds less than 16 MiB to the proxy's RSS, and a normal customer is served.
 const { describe, test, before, after, beforeEach } = require('node:test');
 const assert = require('node:assert/strict');
 const fs = require('fs');
 const net = require('net');
 const { S, CMD, HOST, startWorld, submitMany, waitFor, sleep, buildPdu, encodePdu, RawClient, httpGet } = require('./harness');
 
-const RSS_LIMIT_MIB = 64;
+// What a flood of 128 MiB or more may add to the proxy's RSS. Measured from the RSS before the
+// flood, not as an absolute size: the sanitizer build the suite runs starts near 60 MiB (mostly
+// its own code and shadow memory, which grows with the code), a release build near 12.
+const RSS_GROWTH_LIMIT_MIB = 16;
 const RSS_GUARD_MIB = 256; // a flood stops here: the test has failed, the machine need not suffer
 
 function rssMiB(pid) {
@@ -22,6 +25,7 @@ function rssMiB(pid) {
 // Samples the proxy's VmRSS every 20 ms until stop() is called; .max is the highest seen (MiB).
 function rssWatch(pid) {
   const w = { max: rssMiB(pid) };
+  w.start = w.max;
   const t = setInterval(() => { w.max = Math.max(w.max, rssMiB(pid)); }, 20);
   w.stop = () => { clearInterval(t); w.max = Math.max(w.max, rssMiB(pid)); return w.max; };
   return w;
@@ -73,7 +77,7 @@ describe('bounded memory against one hostile peer (issue 8, item 5)', () => {
   after(async () => { if (w) await w.stop(); }, { timeout: 30000 });
   beforeEach(() => w && w.ensureRunning(), { timeout: 30000 });
 
-  test('an unbound client flooding enquire_link without reading is closed and counted; RSS < 64 MiB; a customer is still served', { timeout: 60000 }, async (t) => {
+  test('an unbound client flooding enquire_link without reading is closed and counted; RSS grows < 16 MiB; a customer is still served', { timeout: 60000 }, async (t) => {
     const c = await w.customer({ mode: 'transmitter' });
     t.after(() => c.close());
     const before = await counters(w);
@@ -87,8 +91,9 @@ describe('bounded memory against one hostile peer (issue 8, item 5)', () => {
     const sent = await flooding;
     const maxRss = rss.stop();
     raw.sock.resume();
-    t.diagnostic(`flood: ${(sent / 1048576).toFixed(1)} MiB written; proxy VmRSS peak ${maxRss.toFixed(1)} MiB`);
-    assert.ok(maxRss < RSS_LIMIT_MIB, `proxy VmRSS peaked at ${maxRss.toFixed(1)} MiB (limit ${RSS_LIMIT_MIB})`);
+    t.diagnostic(`flood: ${(sent / 1048576).toFixed(1)} MiB written; proxy VmRSS ${rss.start.toFixed(1)} MiB before, peak ${maxRss.toFixed(1)} MiB`);
+    assert.ok(maxRss - rss.start < RSS_GROWTH_LIMIT_MIB,
+      `proxy VmRSS grew from ${rss.start.toFixed(1)} to ${maxRss.toFixed(1)} MiB (limit +${RSS_GROWTH_LIMIT_MIB})`);
     assert.equal(await raw.waitClosed(10000), true, 'the flooding client was closed');
     assert.ok(raw.pdus.length <= 8, `${raw.pdus.length} answers before the close (at most 8 PDUs are taken before bind)`);
     const after = await counters(w);
@@ -117,7 +122,7 @@ describe('bounded memory against one hostile peer (issue 8, item 5)', () => {
     assert.deepEqual(Object.values(w.ops).map((op) => op.submits.length), atOperators, 'nothing forwarded');
   });
 
-  test('a bound client that floods enquire_link and never reads is paused, then closed and counted; RSS < 64 MiB', { timeout: 90000 }, async (t) => {
+  test('a bound client that floods enquire_link and never reads is paused, then closed and counted; RSS grows < 16 MiB', { timeout: 90000 }, async (t) => {
     const c = await w.customer({ mode: 'transmitter' });
     t.after(() => c.close());
     const raw = await RawClient.connect(w.hajib.smppPort);
@@ -129,8 +134,9 @@ describe('bounded memory against one hostile peer (issue 8, item 5)', () => {
     const sent = await flood(raw.sock, { maxBytes: 160 << 20, ms: 30000, stop: () => rss.max > RSS_GUARD_MIB });
     const maxRss = rss.stop();
     raw.sock.resume();
-    t.diagnostic(`flood: ${(sent / 1048576).toFixed(1)} MiB written; proxy VmRSS peak ${maxRss.toFixed(1)} MiB`);
-    assert.ok(maxRss < RSS_LIMIT_MIB, `proxy VmRSS peaked at ${maxRss.toFixed(1)} MiB (limit ${RSS_LIMIT_MIB})`);
+    t.diagnostic(`flood: ${(sent / 1048576).toFixed(1)} MiB written; proxy VmRSS ${rss.start.toFixed(1)} MiB before, peak ${maxRss.toFixed(1)} MiB`);
+    assert.ok(maxRss - rss.start < RSS_GROWTH_LIMIT_MIB,
+      `proxy VmRSS grew from ${rss.start.toFixed(1)} to ${maxRss.toFixed(1)} MiB (limit +${RSS_GROWTH_LIMIT_MIB})`);
     assert.equal(await raw.waitClosed(10000), true, 'the client that does not read was closed');
     const after = await waitFor(async () => {
       const now = await counters(w);
