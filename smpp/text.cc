@@ -72,6 +72,10 @@ class Utf8Writer {
     U8_APPEND_UNSAFE(p_, n, c);
     p_ += n;
   }
+  void put_bytes(const void* bytes, size_t n) {
+    std::memcpy(p_, bytes, n);
+    p_ += n;
+  }
   // Up to four bytes from a table entry: one unaligned store, then the length.
   void put(const std::array<char, 4>& bytes, uint8_t size) {
     std::memcpy(p_, bytes.data(), 4);
@@ -134,9 +138,40 @@ void decode_gsm7(size_t count, Septet septet, std::string& out) {
   }
 }
 
+// The octets that stand for themselves: GSM septets whose character is the ASCII one of the same
+// value (letters, digits, space and most punctuation; not $ @ [ \\ ] ^ _ ` { | } ~).
+constexpr auto kSameAsAscii = [] {
+  std::array<bool, 256> t{};
+  for (size_t b = 0; b < 128; ++b) t[b] = kGsmDefault[b] == char32_t(b) && b != kGsmEscape;
+  return t;
+}();
+
 void decode_gsm7_unpacked(std::string_view bytes, std::string& out) {
-  // One septet per octet; the top bit is not part of the alphabet and is ignored.
-  decode_gsm7(bytes.size(), [&](size_t i) { return static_cast<uint8_t>(bytes[i] & 0x7F); }, out);
+  const auto* p = reinterpret_cast<const uint8_t*>(bytes.data());
+  const size_t n = bytes.size();
+  Utf8Writer w(out, n * kMostUtf8PerSeptet);
+  for (size_t i = 0; i < n;) {
+    // Most of a text is runs of octets that stand for themselves: copied eight at a time.
+    if (i + 8 <= n) {
+      bool same = true;
+      for (size_t k = 0; k < 8; ++k) same &= kSameAsAscii[p[i + k]];
+      if (same) {
+        w.put_bytes(p + i, 8);
+        i += 8;
+        continue;
+      }
+    }
+    // One septet per octet; the top bit is not part of the alphabet and is ignored.
+    const uint8_t s = p[i++] & 0x7F;
+    if (s != kGsmEscape) {
+      w.put(kGsmDefaultUtf8[s].bytes, kGsmDefaultUtf8[s].size);
+    } else if (i == n) {
+      w.put(kReplacement);  // an escape with nothing after it
+    } else {
+      const uint8_t e = p[i++] & 0x7F;
+      w.put(kGsmExtensionUtf8[e].bytes, kGsmExtensionUtf8[e].size);
+    }
+  }
 }
 
 // Packed: septets laid LSB first across the octets (3GPP TS 23.038 6.1.2.1). SMPP gives a length

@@ -46,7 +46,11 @@ std::optional<std::string> canonical_operator_id(std::string_view id, IdFormat f
   std::string out;
   size_t i = id.find_first_not_of('0');
   if (i == std::string_view::npos) return std::string("0");
-  for (; i < id.size(); ++i) out.push_back(char(std::tolower(static_cast<unsigned char>(id[i]))));
+  out.reserve(id.size() - i);
+  for (; i < id.size(); ++i) {
+    const char c = id[i];
+    out.push_back(c >= 'A' && c <= 'Z' ? char(c - 'A' + 'a') : c);  // ASCII only, as tolower in the C locale
+  }
   return out;
 }
 

@@ -7,7 +7,10 @@
 namespace proxy {
 
 void UsageLedger::count(const std::string& account, int64_t saudi_day, policy::MessageClass c, bool counts_as_message) {
-  auto& tally = tallies_[{account, saudi_day, c}];
+  if (last_ == tallies_.end() || std::get<1>(last_->first) != saudi_day || std::get<2>(last_->first) != c ||
+      std::get<0>(last_->first) != account)
+    last_ = tallies_.try_emplace({account, saudi_day, c}).first;
+  auto& tally = last_->second;
   tally.first += counts_as_message ? 1 : 0;
   tally.second += 1;
 }
@@ -31,6 +34,7 @@ void UsageLedger::flush(bool last) {
     send(n);
   }
   tallies_.clear();
+  last_ = tallies_.end();
 }
 
 void UsageLedger::send(uint64_t n) {

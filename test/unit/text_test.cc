@@ -121,6 +121,21 @@ TEST_CASE("GSM 7-bit unpacked: the top bit of each octet is ignored") {
   CHECK(decode(0, bytes({0x80 | 'h', 0x80 | 'i'})) == "hi");
 }
 
+// Runs of octets that stand for themselves are copied eight at a time: what interrupts a run
+// (an escape, '@', '$', an octet with its top bit set) must decode the same wherever it falls.
+TEST_CASE("GSM 7-bit unpacked: an escape, '@', '$' or a top-bit octet decodes the same at every offset in a run") {
+  for (size_t offset = 0; offset < 20; ++offset) {
+    INFO("offset " << offset);
+    const std::string run(offset, 'a'), tail(offset, 'b');
+    CHECK(decode(0, run + "\x1B\x65" + tail) == run + "\u20AC" + tail);     // escape, then the euro sign
+    CHECK(decode(0, run + std::string(1, '\0') + tail) == run + "@" + tail);  // 0x00 is '@'
+    CHECK(decode(0, run + "\x02" + tail) == run + "$" + tail);               // 0x02 is '$'; 0x24 is the currency sign
+    CHECK(decode(0, run + "\x24" + tail) == run + "\u00A4" + tail);
+    CHECK(decode(0, run + std::string(1, char(0x80 | 'z')) + tail) == run + "z" + tail);
+    CHECK(decode(0, run + "\x1B") == run + "\uFFFD");  // an escape ending the message
+  }
+}
+
 TEST_CASE("GSM 7-bit packed: the known vector for \"hello\"") {
   CHECK(decode(0, bytes({0xE8, 0x32, 0x9B, 0xFD, 0x06}), kPacked) == "hello");
 }
