@@ -13,6 +13,7 @@ namespace proxy {
 namespace {
 constexpr size_t kWritesPerTick = 20000;       // rewriting after an outage: 80,000 a second at most
 constexpr size_t kUnknownTracked = 100000;     // ids of unknown receipts remembered at once
+constexpr size_t kAgedOutPerTick = 20000;      // 80,000 a second: more than a steady rate needs
 }  // namespace
 
 ReceiptMap::ReceiptMap(StateStore& store, Counters& counters, Limits limits)
@@ -245,8 +246,10 @@ void ReceiptMap::make_room() {
 
 void ReceiptMap::on_tick(uint64_t now_ms) {
   // Confirmed entries leave after the hold; the oldest unconfirmed one stops the walk (it stays
-  // until the store has it), so an outage holds everything made since it began.
-  while (!order_.empty()) {
+  // until the store has it), so an outage holds everything made since it began. At most
+  // kAgedOutPerTick a tick: after a burst the table empties over a few ticks instead of stalling
+  // the loop for one (the size bound does not wait for this walk).
+  for (size_t walked = 0; !order_.empty() && walked < kAgedOutPerTick; ++walked) {
     const Mark m = order_.front();
     if (current(m)) {
       Entry& e = at(m.entry);

@@ -238,3 +238,16 @@ TEST_CASE("a full table keeps exactly the newest mappings, each findable, throug
     if (!held.count(id)) evicted_found += w.find(id, 30000).outcome != Outcome::store_down;
   CHECK(evicted_found == 0);
 }
+
+TEST_CASE("after a burst the held mappings leave over a few ticks, 20,000 a tick, not in one long stall") {
+  World w(ReceiptMap::Limits{100000, 10000, 600000});
+  for (int n = 0; n < 50000; ++n) w.map.remember("stc", std::to_string(7000000000LL + n), "acme", "00000a0000000001", kExpires, 0);
+  w.map.flush();
+  REQUIRE(w.map.held() == 50000);
+  w.map.on_tick(10000);  // every one of them is past the hold now
+  CHECK(w.map.held() == 30000);
+  w.map.on_tick(10250);
+  CHECK(w.map.held() == 10000);
+  w.map.on_tick(10500);
+  CHECK(w.map.held() == 0);
+}
