@@ -10,6 +10,7 @@
 #include "proxy/state/redis_link.h"
 #include "test/unit/heap_count.h"
 #include "test/unit/redis_server.h"
+#include "test/unit/run_until.h"
 
 namespace {
 
@@ -39,15 +40,9 @@ struct Link : Loop, RedisLink::Events {
   void link_down(std::string_view reason) override { downs.emplace_back(reason); }
   void error_reply(std::string_view message) override { errors.emplace_back(message); }
 
-  // Runs the loop until `done` or 3 s; a plain loop, so that it allocates nothing itself.
   template <typename Done>
   bool run_until(Done done) {
-    uv_update_time(&loop);
-    uint64_t deadline = uv_now(&loop) + 3000;
-    uv_timer_start(&pulse, [](uv_timer_t*) {}, 5, 5);
-    while (!done() && uv_now(&loop) < deadline) uv_run(&loop, UV_RUN_ONCE);
-    uv_timer_stop(&pulse);
-    return done();
+    return test_loop::run_until(&loop, &pulse, done);
   }
   bool connect() {
     link.connect("127.0.0.1", RedisServer::instance().port());

@@ -25,6 +25,7 @@
 
 #include "proxy/state/store.h"
 #include "test/unit/redis_server.h"
+#include "test/unit/run_until.h"
 #include "proxy/stats/stats.h"
 
 namespace {
@@ -102,14 +103,7 @@ struct Contract {
     CHECK(uv_loop_close(&loop) == 0);
   }
 
-  bool run_until(const std::function<bool()>& done) {
-    uv_update_time(&loop);
-    uint64_t deadline = uv_now(&loop) + 3000;
-    uv_timer_start(&pulse, [](uv_timer_t*) {}, 5, 5);
-    while (!done() && uv_now(&loop) < deadline) uv_run(&loop, UV_RUN_ONCE);
-    uv_timer_stop(&pulse);
-    return done();
-  }
+  bool run_until(const std::function<bool()>& done) { return test_loop::run_until(&loop, &pulse, done); }
   // Starts a call, checks that its answer is not inline, waits for it.
   void await(const std::function<void(std::function<void()> answered)>& call) {
     bool answered = false;
