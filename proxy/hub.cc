@@ -171,6 +171,9 @@ Snapshot Hub::snapshot() const {
   upstreams_.describe(s);
   submits_.describe(s);
   s.state_store = store_->describe();
+  policy::StateNeeds every;
+  every.throughput = every.opt_out = every.awareness = every.charge = true;
+  s.store_needed = ctx_.policy->enforcing() && ctx_.policy->blocking_when_store_down(every) != policy::Rule::none;
   s.receipt_mappings_held = receipts_.held();
   s.receipt_mappings_unconfirmed = receipts_.unconfirmed();
   return s;

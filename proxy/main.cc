@@ -35,11 +35,13 @@ constexpr const char* kUsage =
     "audit log, SIGTERM/SIGINT stop after answering what is in flight.\n"
     "--fake-time TIME (tests only) freezes the clock the rules see at TIME (2027-02-20T11:59:00+03:00).\n";
 
-int health(const proxy::Snapshot& s, std::string& body) {
+// /readyz: ready for traffic when every operator has a bound link and, if a rule in force
+// blocks without it, the state store answers. (/healthz only says that the loop answers.)
+int readiness(const proxy::Snapshot& s, std::string& body) {
   std::string problems;
   for (const auto& u : s.upstreams)
     if (u.links_bound == 0) problems += fmt::format("upstream {} has no bound link\n", u.name);
-  if (s.state_store == "redis down") problems += "state store is down\n";
+  if (s.state_store == "redis down" && s.store_needed) problems += "state store is down and a rule in force needs it\n";
   body = problems.empty() ? "ok\n" : problems;
   return problems.empty() ? 200 : 503;
 }
@@ -83,7 +85,8 @@ int run_proxy(const std::string& path, std::optional<int64_t> frozen_clock) {
     type = "text/plain; charset=utf-8";
     if (path == "/metrics") return body = relay.stats().prometheus(relay.snapshot()), 200;
     if (path == "/stats") return type = "application/json", body = relay.stats().json(relay.snapshot()), 200;
-    if (path == "/healthz") return health(relay.snapshot(), body);
+    if (path == "/healthz") return body = "ok\n", 200;
+    if (path == "/readyz") return readiness(relay.snapshot(), body);
     return 0;
   }, config->limits, relay.counters());
   if (int rc = stats.listen(config->stats_listen)) {

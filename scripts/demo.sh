@@ -54,7 +54,7 @@ node scripts/demo-customer.js "$smpp_port"
 echo "== the NOC's view"
 echo "   stats:   http://127.0.0.1:$stats_port/stats"
 echo "   metrics: http://127.0.0.1:$stats_port/metrics"
-echo "   health:  http://127.0.0.1:$stats_port/healthz"
+echo "   health:  http://127.0.0.1:$stats_port/healthz (alive), /readyz (ready for traffic)"
 node -e '
   require("http").get(process.argv[1], (r) => { let b = ""; r.on("data", (d) => b += d); r.on("end", () => {
     const s = JSON.parse(b), c = s.counters;

@@ -66,10 +66,13 @@ void close_connection(HttpConnection* c) {
   uv_close(reinterpret_cast<uv_handle_t*>(&c->timer), closed);
 }
 
-void respond(HttpConnection* c, int code, const char* reason, const std::string& type, const std::string& body) {
+// A HEAD request gets the headers a GET would, without the body.
+void respond(HttpConnection* c, int code, const char* reason, const std::string& type, const std::string& body,
+             std::string_view extra_headers = "") {
   c->done = true;
-  c->response = fmt::format("HTTP/1.1 {} {}\r\nContent-Type: {}\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{}", code,
-                            reason, type, body.size(), body);
+  const bool head = c->parser.method == HTTP_HEAD;
+  c->response = fmt::format("HTTP/1.1 {} {}\r\nContent-Type: {}\r\nContent-Length: {}\r\n{}Connection: close\r\n\r\n{}", code,
+                            reason, type, body.size(), extra_headers, head ? std::string_view() : std::string_view(body));
   uv_buf_t b = uv_buf_init(c->response.data(), unsigned(c->response.size()));
   uv_read_stop(reinterpret_cast<uv_stream_t*>(&c->tcp));
   uv_write(&c->write, reinterpret_cast<uv_stream_t*>(&c->tcp), &b, 1,
@@ -83,8 +86,8 @@ int on_url(http_parser* p, const char* at, size_t len) {
 
 int on_message_complete(http_parser* p) {
   auto* c = static_cast<HttpConnection*>(p->data);
-  if (p->method != HTTP_GET) {
-    respond(c, 405, "Method Not Allowed", "text/plain", "only GET\n");
+  if (p->method != HTTP_GET && p->method != HTTP_HEAD) {
+    respond(c, 405, "Method Not Allowed", "text/plain", "only GET and HEAD\n", "Allow: GET, HEAD\r\n");
     return 1;
   }
   http_parser_url u;
@@ -94,7 +97,7 @@ int on_message_complete(http_parser* p) {
     path = c->url.substr(u.field_data[UF_PATH].off, u.field_data[UF_PATH].len);
   std::string type, body;
   int code = (*c->handler)(path, type, body);
-  if (code == 0) respond(c, 404, "Not Found", "text/plain", "try /metrics, /stats or /healthz\n");
+  if (code == 0) respond(c, 404, "Not Found", "text/plain", "try /metrics, /stats, /healthz or /readyz\n");
   else respond(c, code, code == 200 ? "OK" : "Service Unavailable", type, body);
   return 1;  // one request per connection
 }

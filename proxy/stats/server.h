@@ -1,4 +1,4 @@
-// The NOC's HTTP port: GET /metrics, /stats and /healthz, parsed with http-parser.
+// The NOC's HTTP port: GET (or HEAD) /metrics, /stats, /healthz and /readyz, parsed with http-parser.
 #pragma once
 
 #include <uv.h>

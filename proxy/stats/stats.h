@@ -47,6 +47,7 @@ struct Snapshot {
   std::map<std::string, int> sessions;  // bound customer sessions per account
   std::vector<UpstreamSnapshot> upstreams;
   std::string state_store;  // "memory", "redis up", "redis down"
+  bool store_needed = false;  // a stateful rule in force blocks while the store is down
   uint64_t ported_numbers = 0;
 #define X(name, help) uint64_t name = 0;
 #include "proxy/stats/gauges.def"

@@ -623,16 +623,19 @@ function waitDelivered(c, pred, timeoutMs = 10000, what = 'a deliver_sm at the c
 // ---------------------------------------------------------------------------------------------
 // HTTP stats
 
-function httpGet(port, urlPath, timeoutMs = 5000) {
+function httpGet(port, urlPath, timeoutMs = 5000) { return httpRequest(port, 'GET', urlPath, timeoutMs); }
+// Any method; resolves { status, headers, body } (the body empty for HEAD).
+function httpRequest(port, method, urlPath, timeoutMs = 5000) {
   return new Promise((resolve, reject) => {
-    const req = http.get({ host: HOST, port, path: urlPath, timeout: timeoutMs }, (res) => {
+    const req = http.request({ host: HOST, port, method, path: urlPath, timeout: timeoutMs }, (res) => {
       let body = '';
       res.setEncoding('utf8');
       res.on('data', (d) => { body += d; });
       res.on('end', () => resolve({ status: res.statusCode, headers: res.headers, body }));
     });
-    req.on('timeout', () => req.destroy(new Error(`GET ${urlPath} timed out`)));
+    req.on('timeout', () => req.destroy(new Error(`${method} ${urlPath} timed out`)));
     req.on('error', reject);
+    req.end();
   });
 }
 async function stats(statsPort) {
@@ -804,7 +807,7 @@ async function stopWorld(w) {
 
 module.exports = {
   S, CMD, PROXY_ID, HAJIB_BIN, HOST,
-  sleep, waitFor, withTimeout, freePort, tempDir, textOf, bytesOf, receiptField, hexToDecimal,
+  sleep, waitFor, withTimeout, freePort, tempDir, textOf, bytesOf, receiptField, hexToDecimal, httpRequest,
   startRedis, redisCommand, startOperator, requireHajib, runHajib, passwordHash, baseConfig, toYaml,
   writeConfig, startHajib, connectCustomer, submit, submitMany, waitDelivered, httpGet, stats, linksBound,
   buildPdu, encodePdu, RawClient, rawPdu, startWorld, stopWorld, smpp,

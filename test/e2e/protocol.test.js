@@ -3,7 +3,7 @@
 // contract 7 (GET /stats, /metrics, /healthz).
 const { describe, test, before, after, beforeEach } = require('node:test');
 const assert = require('node:assert/strict');
-const { S, CMD, startWorld, submit, sleep, waitFor, httpGet, linksBound, buildPdu, encodePdu, RawClient, rawPdu } = require('./harness');
+const { S, CMD, startWorld, submit, sleep, waitFor, httpGet, httpRequest, linksBound, buildPdu, encodePdu, RawClient, rawPdu } = require('./harness');
 
 describe('protocol hygiene (contract 5) and stats (contract 7)', () => {
   let w;
@@ -140,6 +140,21 @@ describe('protocol hygiene (contract 5) and stats (contract 7)', () => {
     assert.ok(lines.some((l) => /^hajib_customer_sessions\{account="acme"\} [1-9]/.test(l)), 'bound sessions per account');
     assert.ok(lines.some((l) => l.startsWith('hajib_deliveries_awaiting_ack ')), 'receipts awaiting acknowledgement');
     assert.equal((await httpGet(w.hajib.statsPort, '/healthz')).status, 200);
+  });
+
+  test('/healthz says the loop answers, /readyz that every operator has a bound link; both answer HEAD; other methods get 405', { timeout: 20000 }, async () => {
+    const port = w.hajib.statsPort;
+    assert.deepEqual(await httpGet(port, '/healthz').then((r) => [r.status, r.body]), [200, 'ok\n']);
+    assert.deepEqual(await httpGet(port, '/readyz').then((r) => [r.status, r.body]), [200, 'ok\n'], 'all three operators bound');
+    for (const path of ['/healthz', '/readyz']) {
+      const r = await httpRequest(port, 'HEAD', path);
+      assert.equal(r.status, 200, `HEAD ${path}`);
+      assert.equal(r.body, '', `HEAD ${path}: no body`);
+      assert.equal(r.headers['content-length'], '3', `HEAD ${path}: the length a GET would have`);
+    }
+    const post = await httpRequest(port, 'POST', '/readyz');
+    assert.equal(post.status, 405, 'POST is refused');
+    assert.equal(post.headers.allow, 'GET, HEAD', 'with the methods it takes');
   });
 
   test('a bind with sequence number 0 (or above 0x7FFFFFFF) is answered with that number; the proxy lives on', async () => {

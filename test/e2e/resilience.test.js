@@ -70,7 +70,10 @@ describe('resilience and windows (contracts 2 and 6)', () => {
     assert.ok(heldAtKill > 0, 'some submits reached stc before the kill');
     await stc.kill();
     stc.respond = 'ok';
-    await waitFor(async () => (await httpGet(w.hajib.statsPort, '/healthz')).status === 503, 5000, '/healthz 503 while stc has no bound link');
+    await waitFor(async () => (await httpGet(w.hajib.statsPort, '/readyz')).status === 503, 5000, '/readyz 503 while stc has no bound link');
+    const ready = await httpGet(w.hajib.statsPort, '/readyz');
+    assert.match(ready.body, /upstream stc has no bound link/, '/readyz says why');
+    assert.equal((await httpGet(w.hajib.statsPort, '/healthz')).status, 200, '/healthz: the proxy itself is alive');
 
     const res = await all;
     assert.deepEqual(res.filter((r) => r.error).map((r) => `${r.msg.text}: ${r.error.message}`).slice(0, 5), [], 'submits without a response (first 5)');

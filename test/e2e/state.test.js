@@ -7,7 +7,7 @@ const { describe, test, before, after } = require('node:test');
 const assert = require('node:assert/strict');
 const {
   S, startWorld, startHajib, connectCustomer, submit, submitMany, waitFor, waitDelivered, sleep, textOf,
-  runHajib, passwordHash, stats, linksBound, withTimeout,
+  runHajib, passwordHash, stats, linksBound, withTimeout, httpGet,
 } = require('./harness');
 
 const DAY = '2026-11-22T10:00:00+03:00';            // an ordinary Sunday morning: awareness and promotional allowed
@@ -551,8 +551,12 @@ describe('Redis slow (stopped, not dead): treated as down after state.timeout_ms
       await expectStatus(w, c, awareness('966501000041'), S.RSYSERR, 'awareness while Redis answers nothing');
       await expectStatus(w, c, service('966501000042'), S.OK, 'service while Redis answers nothing');
       assert.match(w.hajib.stderr(), /answered nothing for 500 ms: treating it as down/);
+      const notReady = await httpGet(w.hajib.statsPort, '/readyz');
+      assert.equal(notReady.status, 503, '/readyz: not ready while the awareness rule cannot be decided');
+      assert.match(notReady.body, /state store is down and a rule in force needs it/);
       w.redis.proc.kill('SIGCONT');
       await waitFor(async () => (await w.stats()).state_store === 'redis up', 15000, '/stats state_store "redis up" again');
+      await waitFor(async () => (await httpGet(w.hajib.statsPort, '/readyz')).status === 200, 15000, '/readyz ready again');
       await expectStatus(w, c, awareness('966501000043'), S.OK, 'awareness after Redis answers again');
     } finally {
       w.redis.proc.kill('SIGCONT');
