@@ -2,6 +2,9 @@
 #include "proxy/stats/stats.h"
 
 #include <fmt/format.h>
+#include <nlohmann/json.hpp>
+
+#include "proxy/log.h"
 
 #include "smpp/protocol.h"
 
@@ -26,50 +29,48 @@ std::string status_label(uint32_t status) {
   std::string_view name = smpp::status_name(status);
   return name.empty() ? fmt::format("0x{:08X}", status) : std::string(name);
 }
+
+// A label value in the Prometheus text format: backslash, double quote and line feed escaped.
+std::string label_value(std::string_view v) {
+  std::string out;
+  out.reserve(v.size());
+  for (char c : v) {
+    if (c == '\\' || c == '"') out.push_back('\\');
+    if (c == '\n') out.append("\\n");
+    else out.push_back(c);
+  }
+  return out;
+}
 }  // namespace
 
+// Built as a JSON value and dumped by nlohmann-json: an account or operator name is any YAML key,
+// and a name with a quote or a backslash must not break the document.
 std::string Stats::json(const Snapshot& s) const {
-  std::string out = fmt::format("{{\"version\":\"{}\",\"uptime_s\":{},\"state_store\":\"{}\",\"counters\":{{", s.version,
-                                s.uptime_s, s.state_store);
-  const char* sep = "";
-#define X(name, help)                                           \
-  out += fmt::format("{}\"{}\":{}", sep, #name, counters.name); \
-  sep = ",";
+  nlohmann::ordered_json j;
+  j["version"] = s.version;
+  j["uptime_s"] = s.uptime_s;
+  j["state_store"] = s.state_store;
+  auto& c = j["counters"] = nlohmann::ordered_json::object();
+#define X(name, help) c[#name] = counters.name;
 #include "proxy/stats/counters.def"
 #undef X
-  out += "},\"refused_by_status\":{";
-  sep = "";
-  for (const auto& [status, n] : refused_by_status_) {
-    out += fmt::format("{}\"{}\":{}", sep, status_label(status), n);
-    sep = ",";
-  }
-  out += "},\"rules\":{";
+  auto& refused = j["refused_by_status"] = nlohmann::ordered_json::object();
+  for (const auto& [status, n] : refused_by_status_) refused[status_label(status)] = n;
+  auto& rules = j["rules"] = nlohmann::ordered_json::object();
   for (size_t r = 0; r < rule_rejected_.size(); ++r)
-    out += fmt::format("{}\"{}\":{{\"rejected\":{},\"flagged\":{}}}", r ? "," : "", policy::rule_id(policy::Rule(r)),
-                       rule_rejected_[r], rule_flagged_[r]);
-  out += "},\"sessions\":{";
-  sep = "";
-  for (const auto& [account, n] : s.sessions) {
-    out += fmt::format("{}\"{}\":{}", sep, account, n);
-    sep = ",";
-  }
-  out += "},\"upstreams\":{";
-  sep = "";
-  for (const auto& u : s.upstreams) {
-    out += fmt::format("{}\"{}\":{{\"links_configured\":{},\"links_bound\":{},\"in_flight\":{},\"waiting\":{}}}", sep,
-                       u.name, u.links_configured, u.links_bound, u.in_flight, u.waiting);
-    sep = ",";
-  }
-  out += fmt::format("}},\"ported\":{{\"numbers\":{},\"version\":\"{}\"}}", s.ported_numbers, s.ported_version);
-#define X(name, help) out += fmt::format(",\"{}\":{}", #name, s.name);
+    rules[std::string(policy::rule_id(policy::Rule(r)))] = {{"rejected", rule_rejected_[r]}, {"flagged", rule_flagged_[r]}};
+  auto& sessions = j["sessions"] = nlohmann::ordered_json::object();
+  for (const auto& [account, n] : s.sessions) sessions[account] = n;
+  auto& upstreams = j["upstreams"] = nlohmann::ordered_json::object();
+  for (const auto& u : s.upstreams)
+    upstreams[u.name] = {{"links_configured", u.links_configured}, {"links_bound", u.links_bound},
+                         {"in_flight", u.in_flight}, {"waiting", u.waiting}};
+  j["ported"] = {{"numbers", s.ported_numbers}, {"version", s.ported_version}};
+#define X(name, help) j[#name] = s.name;
 #include "proxy/stats/gauges.def"
 #undef X
-  out += fmt::format(",\"upstream_rtt_us\":{{\"count\":{},\"sum\":{},\"buckets\":[", upstream_rtt.count(),
-                     upstream_rtt.sum_us());
-  for (size_t i = 0; i < upstream_rtt.buckets().size(); ++i)
-    out += fmt::format("{}{}", i ? "," : "", upstream_rtt.buckets()[i]);
-  out += "]}}\n";
-  return out;
+  j["upstream_rtt_us"] = {{"count", upstream_rtt.count()}, {"sum", upstream_rtt.sum_us()}, {"buckets", upstream_rtt.buckets()}};
+  return dump_json(j) + "\n";
 }
 
 std::string Stats::prometheus(const Snapshot& s) const {
@@ -89,11 +90,11 @@ std::string Stats::prometheus(const Snapshot& s) const {
     out += fmt::format("hajib_policy_rule_total{{rule=\"{}\",outcome=\"flagged\"}} {}\n", id, rule_flagged_[r]);
   }
   out += "# HELP hajib_customer_sessions bound customer sessions\n# TYPE hajib_customer_sessions gauge\n";
-  for (const auto& [account, n] : s.sessions) out += fmt::format("hajib_customer_sessions{{account=\"{}\"}} {}\n", account, n);
+  for (const auto& [account, n] : s.sessions) out += fmt::format("hajib_customer_sessions{{account=\"{}\"}} {}\n", label_value(account), n);
   out += "# HELP hajib_upstream_links_bound bound links per operator\n# TYPE hajib_upstream_links_bound gauge\n";
-  for (const auto& u : s.upstreams) out += fmt::format("hajib_upstream_links_bound{{upstream=\"{}\"}} {}\n", u.name, u.links_bound);
+  for (const auto& u : s.upstreams) out += fmt::format("hajib_upstream_links_bound{{upstream=\"{}\"}} {}\n", label_value(u.name), u.links_bound);
   out += "# HELP hajib_upstream_in_flight submits sent to an operator and not yet answered\n# TYPE hajib_upstream_in_flight gauge\n";
-  for (const auto& u : s.upstreams) out += fmt::format("hajib_upstream_in_flight{{upstream=\"{}\"}} {}\n", u.name, u.in_flight);
+  for (const auto& u : s.upstreams) out += fmt::format("hajib_upstream_in_flight{{upstream=\"{}\"}} {}\n", label_value(u.name), u.in_flight);
 #define X(name, help) \
   out += fmt::format("# HELP hajib_{0} {1}\n# TYPE hajib_{0} gauge\nhajib_{0} {2}\n", #name, help, s.name);
 #include "proxy/stats/gauges.def"
