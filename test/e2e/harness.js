@@ -455,7 +455,7 @@ function writeConfig(dir, config, name = 'hajib.yaml') {
 
 const SANITIZER = /ERROR: (AddressSanitizer|LeakSanitizer|UndefinedBehaviorSanitizer)|runtime error:|ThreadSanitizer|SUMMARY: \w+Sanitizer/;
 
-// Spawns `hajib --config <file>` and waits for "hajib: listening smpp=127.0.0.1:P stats=127.0.0.1:Q".
+// Spawns `hajib --config <file>` and waits for its "listening smpp=127.0.0.1:P stats=127.0.0.1:Q" line.
 // `at`: freeze the clock the rules see (--fake-time), for time-dependent rules at chosen instants.
 async function startHajib(configPath, { timeoutMs = 20000, at } = {}) {
   requireHajib();
@@ -477,8 +477,8 @@ async function startHajib(configPath, { timeoutMs = 20000, at } = {}) {
       if (proc.exitCode !== null || proc.signalCode !== null) {
         throw new Error(`hajib exited before listening (code ${proc.exitCode}, signal ${proc.signalCode})`);
       }
-      return /hajib: listening smpp=127\.0\.0\.1:(\d+) stats=127\.0\.0\.1:(\d+)/.exec(stderr);
-    }, timeoutMs, 'hajib to print "hajib: listening smpp=... stats=..." on stderr');
+      return / main: listening smpp=127\.0\.0\.1:(\d+) stats=127\.0\.0\.1:(\d+)/.exec(stderr);
+    }, timeoutMs, 'hajib to print "main: listening smpp=... stats=..." on stderr');
   } catch (e) {
     try { proc.kill('SIGKILL'); } catch (_) { /* gone */ }
     throw new Error(`${e.message}\n--- hajib stderr (tail) ---\n${tail()}`);

@@ -35,3 +35,28 @@ TEST_CASE("a repeated line is written at most once a second, and the next says h
   CHECK(limiter.admit(site, 6000, left_out));
   CHECK(left_out == 2);
 }
+
+TEST_CASE("a log line carries the UTC time to the millisecond, the level and the component") {
+  using proxy::log::format_line;
+  // 2026-11-30 08:59:59.007 UTC is 11:59:59 in Riyadh: the log is in UTC whatever the rules' zone.
+  const int64_t at = 1796029199007;
+  CHECK(format_line(Level::warn, "state", "redis down", at, false) == "2026-11-30T08:59:59.007Z warn state: redis down\n");
+  CHECK(format_line(Level::error, "hub", "x", 0, false) == "1970-01-01T00:00:00.000Z error hub: x\n");
+}
+
+TEST_CASE("under systemd a log line carries journald's priority instead of a time") {
+  using proxy::log::format_line;
+  CHECK(format_line(Level::error, "hub", "x", 0, true) == "<3>hub: x\n");
+  CHECK(format_line(Level::warn, "state", "x", 0, true) == "<4>state: x\n");
+  CHECK(format_line(Level::info, "customer", "x", 0, true) == "<6>customer: x\n");
+  CHECK(format_line(Level::debug, "net", "x", 0, true) == "<7>net: x\n");
+}
+
+TEST_CASE("a line's component is the folder of proxy/ its source file is in") {
+  using proxy::log::component_of;
+  CHECK(component_of("/work/main/proxy/state/redis_store.cc") == "state");
+  CHECK(component_of("proxy/customer/session.cc") == "customer");
+  CHECK(component_of("/src/proxy/hub.cc") == "hub");
+  CHECK(component_of("/src/proxy/main.cc") == "main");
+  CHECK(component_of("elsewhere.cc") == "hajib");
+}
