@@ -6,7 +6,6 @@
 
 #include <cstdint>
 #include <optional>
-#include <source_location>
 #include <unordered_map>
 #include <string>
 #include <string_view>
@@ -64,12 +63,14 @@ class RepeatLimiter {
 };
 
 // log::warn("...", args): each a class template whose constructor writes the line, so that the
-// call site's file (its component) comes with it as a default argument after the variadic ones.
+// call site's file (its component) comes with it as a default argument after the variadic ones
+// (__builtin_FILE, which GCC and the Clang of the fuzz build both have; Clang 14 lacks the
+// builtin that libstdc++'s std::source_location needs).
 #define HAJIB_LOG_FUNCTION(name, level)                                                                          \
   template <typename... Args>                                                                                  \
   struct name {                                                                                                \
-    name(fmt::format_string<Args...> f, Args&&... args, std::source_location at = std::source_location::current()) { \
-      if (enabled(level)) write(level, component_of(at.file_name()), fmt::format(f, std::forward<Args>(args)...)); \
+    name(fmt::format_string<Args...> f, Args&&... args, const char* file = __builtin_FILE()) { \
+      if (enabled(level)) write(level, component_of(file), fmt::format(f, std::forward<Args>(args)...)); \
     }                                                                                                          \
   };                                                                                                           \
   template <typename... Args>                                                                                  \
@@ -84,9 +85,9 @@ HAJIB_LOG_FUNCTION(debug, Level::debug)
 // warn(), for lines that a flood of messages or PDUs could repeat (the format is the site).
 template <typename... Args>
 struct warn_limited {
-  warn_limited(fmt::format_string<Args...> f, Args&&... args, std::source_location at = std::source_location::current()) {
+  warn_limited(fmt::format_string<Args...> f, Args&&... args, const char* file = __builtin_FILE()) {
     if (enabled(Level::warn))
-      write_limited(Level::warn, component_of(at.file_name()), static_cast<fmt::string_view>(f).data(),
+      write_limited(Level::warn, component_of(file), static_cast<fmt::string_view>(f).data(),
                     fmt::format(f, std::forward<Args>(args)...));
   }
 };
