@@ -198,6 +198,7 @@ void RedisLink::flush() {
   writing_.swap(out_);
   out_.clear();
   writing_now_ = true;
+  ++writes_;
   uv_buf_t buf = uv_buf_init(writing_.data(), unsigned(writing_.size()));
   int rc = uv_write(&socket_->write, reinterpret_cast<uv_stream_t*>(&socket_->tcp), &buf, 1, [](uv_write_t* req, int status) {
     auto* s = static_cast<Socket*>(req->data);

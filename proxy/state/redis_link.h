@@ -60,6 +60,8 @@ class RedisLink {
   bool up() const { return socket_ != nullptr && connected_; }
   bool attempting() const { return socket_ != nullptr && !connected_; }
   size_t in_flight() const { return pending_.size(); }
+  // Writes handed to the socket so far: one per loop turn that had commands, however many.
+  uint64_t writes() const { return writes_; }
   // When the oldest unanswered command was queued (uv_now), or 0 when none is.
   uint64_t oldest_queued_ms() const { return pending_.empty() ? 0 : pending_.front().queued_ms; }
 
@@ -89,7 +91,8 @@ class RedisLink {
   Ring<Pending> pending_;  // the callbacks in order
   std::pmr::unsynchronized_pool_resource reply_pool_;
   redisReader* reader_ = nullptr;
-  uint64_t generation_ = 0;  // moves on with every drop: a callback that dropped the link stops the read loop
+  uint64_t generation_ = 0;
+  uint64_t writes_ = 0;  // moves on with every drop: a callback that dropped the link stops the read loop
 };
 
 }  // namespace proxy

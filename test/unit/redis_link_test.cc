@@ -67,12 +67,15 @@ TEST_CASE("redis link: a thousand commands of one loop turn are answered in orde
   Link l;
   REQUIRE(l.connect());
   std::vector<long long> got;
+  const uint64_t writes = l.link.writes();
   for (int i = 0; i < 1000; ++i) {
     const std::string_view incr[] = {"INCR", "counter"};
     l.link.command(incr, [&](const redisReply* r) { got.push_back(r && r->type == REDIS_REPLY_INTEGER ? r->integer : -1); });
   }
   CHECK(l.link.in_flight() == 1000);
+  CHECK(l.link.writes() == writes);  // nothing written yet: the turn is not over
   REQUIRE(l.run_until([&] { return got.size() == 1000; }));
+  CHECK(l.link.writes() == writes + 1);  // the turn's commands went out in one write
   for (int i = 0; i < 1000; ++i) CHECK(got[size_t(i)] == i + 1);
   CHECK(l.link.in_flight() == 0);
 }
