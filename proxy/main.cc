@@ -1,20 +1,13 @@
 // hajib: the SMPP compliance proxy and its ops subcommands.
-#include <uv.h>
-
-#include <csignal>
 #include <cstring>
 #include <fmt/format.h>
 #include <optional>
 #include <string>
 
 #include "policy/saudi_time.h"
-#include "proxy/log.h"
-#include "proxy/config/config.h"
+#include "proxy/daemon.h"
+#include "proxy/stats/stats.h"
 #include "proxy/ops/commands.h"
-#include "proxy/customer/passwords.h"
-#include "proxy/hub.h"
-#include "proxy/state/store.h"
-#include "proxy/stats/server.h"
 
 namespace {
 
@@ -34,99 +27,6 @@ constexpr const char* kUsage =
     "signals: SIGHUP reloads the configuration (and reopens the audit log), SIGUSR1 reopens the\n"
     "audit log, SIGTERM/SIGINT stop after answering what is in flight.\n"
     "--fake-time TIME (tests only) freezes the clock the rules see at TIME (2027-02-20T11:59:00+03:00).\n";
-
-// /readyz: ready for traffic when every operator has a bound link and, if a rule in force
-// blocks without it, the state store answers. (/healthz only says that the loop answers.)
-int readiness(const proxy::Snapshot& s, std::string& body) {
-  std::string problems;
-  for (const auto& u : s.upstreams)
-    if (u.links_bound == 0) problems += fmt::format("upstream {} has no bound link\n", u.name);
-  if (s.state_store == "redis down" && s.store_needed) problems += "state store is down and a rule in force needs it\n";
-  body = problems.empty() ? "ok\n" : problems;
-  return problems.empty() ? 200 : 503;
-}
-
-int run_proxy(const std::string& path, std::optional<int64_t> frozen_clock) {
-  std::vector<proxy::ConfigError> errors;
-  auto config = proxy::load_config(path, errors);
-  if (!config) {
-    for (const auto& e : errors) fmt::print(stderr, "{}\n", e.to_string());
-    proxy::log::error("{} has errors; not starting", path);
-    return 1;
-  }
-  proxy::log::set_level(config->log_level);
-  if (!proxy::passwords_init()) {
-    proxy::log::error("libsodium failed to start");
-    return 1;
-  }
-  std::signal(SIGPIPE, SIG_IGN);
-  if (!config->memory_state() && config->number_key.empty())
-    proxy::log::warn("state.number_key is not set: phone numbers in Redis keys are hashed with a built-in key; set 64 random hex digits (the same on every instance)");
-  std::string error;
-  auto instance = proxy::claim_instance_number(*config, error);
-  if (!instance) {
-    // Redis down at start-up: keep going (the store reconnects), with a random instance number.
-    proxy::log::warn("{}; using a random instance number for message ids", error);
-    proxy::Config memory;
-    instance = proxy::claim_instance_number(memory, error);
-  }
-
-  uv_loop_t* loop = uv_default_loop();
-  proxy::Hub relay(loop, *config, *instance, HAJIB_VERSION);
-  if (frozen_clock) {
-    relay.freeze_clock_at(*frozen_clock);
-    proxy::log::warn("the rules' clock is frozen at {} (--fake-time): for tests only", *frozen_clock);
-  }
-  if (int rc = relay.start()) {
-    proxy::log::error("cannot listen on {}: {}", config->smpp_listen.to_string(), uv_strerror(rc));
-    return 1;
-  }
-  proxy::StatsServer stats(loop, [&relay](const std::string& path, std::string& type, std::string& body) {
-    type = "text/plain; charset=utf-8";
-    if (path == "/metrics") return body = relay.stats().prometheus(relay.snapshot()), 200;
-    if (path == "/stats") return type = "application/json", body = relay.stats().json(relay.snapshot()), 200;
-    if (path == "/healthz") return body = "ok\n", 200;
-    if (path == "/readyz") return readiness(relay.snapshot(), body);
-    return 0;
-  }, config->limits, relay.counters());
-  if (int rc = stats.listen(config->stats_listen)) {
-    proxy::log::error("cannot listen on {} for stats: {}", config->stats_listen.to_string(), uv_strerror(rc));
-    return 1;
-  }
-  proxy::log::info("listening smpp={}:{} stats={}:{}", config->smpp_listen.host, relay.smpp_port(),
-             config->stats_listen.host, stats.port());
-
-  struct Stopper {
-    proxy::Hub* relay;
-    proxy::StatsServer* stats;
-    uv_signal_t term{}, intr{}, hup{}, usr1{};
-  } stopper{&relay, &stats};
-  for (uv_signal_t* s : {&stopper.term, &stopper.intr, &stopper.hup, &stopper.usr1}) {
-    uv_signal_init(loop, s);
-    s->data = &stopper;
-  }
-  auto on_signal = [](uv_signal_t* s, int signum) {
-    auto* st = static_cast<Stopper*>(s->data);
-    proxy::log::info("signal {}: stopping", signum);
-    st->relay->shutdown();
-    st->stats->close();
-    for (uv_signal_t* h : {&st->term, &st->intr, &st->hup, &st->usr1}) uv_close(reinterpret_cast<uv_handle_t*>(h), nullptr);
-  };
-  uv_signal_start(&stopper.term, on_signal, SIGTERM);
-  uv_signal_start(&stopper.intr, on_signal, SIGINT);
-  uv_signal_start(&stopper.hup, [](uv_signal_t* s, int) {
-    auto* st = static_cast<Stopper*>(s->data);
-    st->relay->reopen_audit_log();  // logrotate's postrotate sends SIGHUP too
-    st->relay->reload();
-  }, SIGHUP);
-  uv_signal_start(&stopper.usr1, [](uv_signal_t* s, int) { static_cast<Stopper*>(s->data)->relay->reopen_audit_log(); }, SIGUSR1);
-
-  uv_run(loop, UV_RUN_DEFAULT);
-  int rc = uv_loop_close(loop);
-  if (rc != 0) proxy::log::error("loop closed with handles still open");
-  proxy::log::info("stopped");
-  return 0;
-}
 
 }  // namespace
 
@@ -151,7 +51,7 @@ int main(int argc, char** argv) {
         return 2;
       }
     }
-    return run_proxy(argv[2], frozen);
+    return proxy::run_daemon(argv[2], frozen);
   }
   fmt::print(stderr, "{}", kUsage);
   return 2;

@@ -1,0 +1,116 @@
+// The daemon: loads the configuration, builds the hub and the stats port, and runs the loop
+// until a signal stops it.
+#include "proxy/daemon.h"
+
+#include <uv.h>
+
+#include <csignal>
+#include <fmt/format.h>
+
+#include "proxy/config/config.h"
+#include "proxy/customer/passwords.h"
+#include "proxy/hub.h"
+#include "proxy/log.h"
+#include "proxy/state/store.h"
+#include "proxy/stats/server.h"
+
+namespace proxy {
+namespace {
+
+// /readyz: ready for traffic when every operator has a bound link and, if a rule in force
+// blocks without it, the state store answers. (/healthz only says that the loop answers.)
+int readiness(const Snapshot& s, std::string& body) {
+  std::string problems;
+  for (const auto& u : s.upstreams)
+    if (u.links_bound == 0) problems += fmt::format("upstream {} has no bound link\n", u.name);
+  if (s.state_store == "redis down" && s.store_needed) problems += "state store is down and a rule in force needs it\n";
+  body = problems.empty() ? "ok\n" : problems;
+  return problems.empty() ? 200 : 503;
+}
+
+}  // namespace
+
+int run_daemon(const std::string& path, std::optional<int64_t> frozen_clock) {
+  std::vector<ConfigError> errors;
+  auto config = load_config(path, errors);
+  if (!config) {
+    for (const auto& e : errors) fmt::print(stderr, "{}\n", e.to_string());
+    log::error("{} has errors; not starting", path);
+    return 1;
+  }
+  log::set_level(config->log_level);
+  if (!passwords_init()) {
+    log::error("libsodium failed to start");
+    return 1;
+  }
+  std::signal(SIGPIPE, SIG_IGN);
+  if (!config->memory_state() && config->number_key.empty())
+    log::warn("state.number_key is not set: phone numbers in Redis keys are hashed with a built-in key; set 64 random hex digits (the same on every instance)");
+  std::string error;
+  auto instance = claim_instance_number(*config, error);
+  if (!instance) {
+    // Redis down at start-up: keep going (the store reconnects), with a random instance number.
+    log::warn("{}; using a random instance number for message ids", error);
+    Config memory;
+    instance = claim_instance_number(memory, error);
+  }
+
+  uv_loop_t* loop = uv_default_loop();
+  Hub relay(loop, *config, *instance, HAJIB_VERSION);
+  if (frozen_clock) {
+    relay.freeze_clock_at(*frozen_clock);
+    log::warn("the rules' clock is frozen at {} (--fake-time): for tests only", *frozen_clock);
+  }
+  if (int rc = relay.start()) {
+    log::error("cannot listen on {}: {}", config->smpp_listen.to_string(), uv_strerror(rc));
+    return 1;
+  }
+  StatsServer stats(loop, [&relay](const std::string& path, std::string& type, std::string& body) {
+    type = "text/plain; charset=utf-8";
+    if (path == "/metrics") return body = relay.stats().prometheus(relay.snapshot()), 200;
+    if (path == "/stats") return type = "application/json", body = relay.stats().json(relay.snapshot()), 200;
+    if (path == "/healthz") return body = "ok\n", 200;
+    if (path == "/readyz") return readiness(relay.snapshot(), body);
+    return 0;
+  }, config->limits, relay.counters());
+  if (int rc = stats.listen(config->stats_listen)) {
+    log::error("cannot listen on {} for stats: {}", config->stats_listen.to_string(), uv_strerror(rc));
+    return 1;
+  }
+  log::info("listening smpp={}:{} stats={}:{}", config->smpp_listen.host, relay.smpp_port(),
+             config->stats_listen.host, stats.port());
+
+  struct Stopper {
+    Hub* relay;
+    StatsServer* stats;
+    uv_signal_t term{}, intr{}, hup{}, usr1{};
+  } stopper{&relay, &stats};
+  for (uv_signal_t* s : {&stopper.term, &stopper.intr, &stopper.hup, &stopper.usr1}) {
+    uv_signal_init(loop, s);
+    s->data = &stopper;
+  }
+  auto on_signal = [](uv_signal_t* s, int signum) {
+    auto* st = static_cast<Stopper*>(s->data);
+    log::info("signal {}: stopping", signum);
+    st->relay->shutdown();
+    st->stats->close();
+    for (uv_signal_t* h : {&st->term, &st->intr, &st->hup, &st->usr1}) uv_close(reinterpret_cast<uv_handle_t*>(h), nullptr);
+  };
+  uv_signal_start(&stopper.term, on_signal, SIGTERM);
+  uv_signal_start(&stopper.intr, on_signal, SIGINT);
+  uv_signal_start(&stopper.hup, [](uv_signal_t* s, int) {
+    auto* st = static_cast<Stopper*>(s->data);
+    st->relay->reopen_audit_log();  // logrotate's postrotate sends SIGHUP too
+    st->relay->reload();
+  }, SIGHUP);
+  uv_signal_start(&stopper.usr1, [](uv_signal_t* s, int) { static_cast<Stopper*>(s->data)->relay->reopen_audit_log(); }, SIGUSR1);
+
+  uv_run(loop, UV_RUN_DEFAULT);
+  int rc = uv_loop_close(loop);
+  if (rc != 0) log::error("loop closed with handles still open");
+  log::info("stopped");
+  return 0;
+}
+
+
+}  // namespace proxy
