@@ -188,7 +188,7 @@ EOF
   alloc_file[$hajib_pid]="$tmp/allocs-$mode"
   pids+=("$hajib_pid")
   local line
-  line=$(wait_for_line "$tmp/hajib-$mode.err" ' main: listening smpp=' 10) ||
+  line=$(wait_for_line "$tmp/hajib-$mode.err" ' daemon: listening smpp=' 10) ||
     { hajib_note="hajib did not report listening within 10 s: $(tail -2 "$tmp/hajib-$mode.err" | tr '\n' ' ')"; return 1; }
   hajib_port=$(sed -n 's/.*smpp=127\.0\.0\.1:\([0-9]*\).*/\1/p' <<<"$line")
   # Prove the route works (upstream sessions bound, the policy accepts) before measuring.

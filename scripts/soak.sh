@@ -48,8 +48,8 @@ EOF
 "$bin/hajib" --config "$tmp/hajib.yaml" >"$tmp/hajib.out" 2>"$tmp/hajib.err" &
 hajib_pid=$!
 HAJIB_PIDS+=("$hajib_pid")
-for _ in $(seq 100); do grep -q ' main: listening smpp=' "$tmp/hajib.err" && break; sleep 0.1; done
-line=$(grep -m1 ' main: listening smpp=' "$tmp/hajib.err") || fail "hajib did not start: $(tail -3 "$tmp/hajib.err")"
+for _ in $(seq 100); do grep -q ' daemon: listening smpp=' "$tmp/hajib.err" && break; sleep 0.1; done
+line=$(grep -m1 ' daemon: listening smpp=' "$tmp/hajib.err") || fail "hajib did not start: $(tail -3 "$tmp/hajib.err")"
 smpp_port=$(sed -n 's/.*smpp=127\.0\.0\.1:\([0-9]*\).*/\1/p' <<<"$line")
 stats_port=$(sed -n 's/.*stats=127\.0\.0\.1:\([0-9]*\).*/\1/p' <<<"$line")
 sleep 1

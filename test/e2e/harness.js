@@ -477,8 +477,8 @@ async function startHajib(configPath, { timeoutMs = 20000, at } = {}) {
       if (proc.exitCode !== null || proc.signalCode !== null) {
         throw new Error(`hajib exited before listening (code ${proc.exitCode}, signal ${proc.signalCode})`);
       }
-      return / main: listening smpp=127\.0\.0\.1:(\d+) stats=127\.0\.0\.1:(\d+)/.exec(stderr);
-    }, timeoutMs, 'hajib to print "main: listening smpp=... stats=..." on stderr');
+      return / daemon: listening smpp=127\.0\.0\.1:(\d+) stats=127\.0\.0\.1:(\d+)/.exec(stderr);
+    }, timeoutMs, 'hajib to print "daemon: listening smpp=... stats=..." on stderr');
   } catch (e) {
     try { proc.kill('SIGKILL'); } catch (_) { /* gone */ }
     throw new Error(`${e.message}\n--- hajib stderr (tail) ---\n${tail()}`);
