@@ -93,10 +93,12 @@ struct ConfigKey {
   ConfigSection section;
   const char* key;
   Applies applies;
+  const char* type;
+  const char* default_value;
   const char* help;
 };
 inline constexpr ConfigKey kConfigKeys[] = {
-#define X(section, key, applies, help) {ConfigSection::section, #key, Applies::applies, help},
+#define X(section, key, applies, type, default_value, help) {ConfigSection::section, #key, Applies::applies, type, default_value, help},
 #include "proxy/config/keys.def"
 #undef X
 };

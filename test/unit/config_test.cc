@@ -164,9 +164,10 @@ namespace {
 struct LimitKey {
   const char* name;
   long default_value, min, max;
+  const char* help;
 };
 constexpr LimitKey kLimitKeys[] = {
-#define X(name, type, default_value, min, max, help) {#name, long(default_value), long(min), long(max)},
+#define X(name, type, default_value, min, max, help) {#name, long(default_value), long(min), long(max), help},
 #include "proxy/config/limits.def"
 #undef X
 };
@@ -208,20 +209,22 @@ std::optional<proxy::Config> load_ok(const std::string& yaml) {
 }
 }  // namespace
 
-TEST_CASE("docs/config.md has a row for every key of keys.def and limits.def, saying reload or restart as the table does") {
+TEST_CASE("docs/config.md has a row for every key of keys.def and limits.def, with its reload-or-restart, type and default as the tables say") {
   std::ifstream in(HAJIB_SOURCE_DIR "/docs/config.md");
   std::stringstream text;
   text << in.rdbuf();
   const std::string doc = text.str();
   size_t rows = 0;
   for (const auto& k : proxy::kConfigKeys) {
-    std::string row = "| `" + config_key_path(k) + "` | " + (k.applies == proxy::Applies::reload ? "reload" : "restart") + " |";
+    std::string row = "| `" + config_key_path(k) + "` | " + (k.applies == proxy::Applies::reload ? "reload" : "restart") + " | " +
+                      k.type + " | " + k.default_value + " | " + k.help + " |";
     INFO(row);
     CHECK(doc.find(row) != std::string::npos);
     ++rows;
   }
   for (const auto& k : kLimitKeys) {
-    std::string row = std::string("| `limits.") + k.name + "` | restart |";
+    std::string row = std::string("| `limits.") + k.name + "` | restart | whole number | " + std::to_string(k.default_value) + " | " +
+                      std::to_string(k.min) + " to " + std::to_string(k.max) + ": " + k.help + " |";
     INFO(row);
     CHECK(doc.find(row) != std::string::npos);
     ++rows;
