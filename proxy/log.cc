@@ -1,13 +1,15 @@
-// The log: levels, whole lines in one write, rate-limited repeats; JSON escaping by nlohmann-json.
+// The log: spdlog writes and stamps the lines; levels, rate-limited repeats and components are ours.
 #include "proxy/log.h"
 
+#include <spdlog/details/log_msg.h>
+#include <spdlog/pattern_formatter.h>
+#include <spdlog/sinks/stdout_sinks.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include <cstdlib>
-#include <ctime>
-
 #include <chrono>
+#include <cstdlib>
+#include <memory>
 #include <nlohmann/json.hpp>
 #include <unordered_map>
 
@@ -47,7 +49,9 @@ bool enabled(Level level) { return level <= g_level; }
 
 namespace {
 constexpr std::string_view kLevelNames[] = {"error", "warn", "info", "debug"};
-constexpr int kJournalPriorities[] = {3, 4, 6, 7};  // syslog's err, warning, info, debug
+constexpr std::string_view kJournalPriorities[] = {"3", "4", "6", "7"};  // syslog's err, warning, info, debug
+constexpr spdlog::level::level_enum kSpdlogLevels[] = {spdlog::level::err, spdlog::level::warn, spdlog::level::info,
+                                                       spdlog::level::debug};
 
 // systemd gives a service's stderr to the journal and says so in $JOURNAL_STREAM ("dev:inode"
 // of that stream): a stderr redirected elsewhere by hand keeps the timestamped form.
@@ -58,8 +62,42 @@ bool stderr_is_journal() {
   return fmt::format("{}:{}", st.st_dev, st.st_ino) == stream;
 }
 
-int64_t unix_ms_now() {
-  return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch()).count();
+// %* in our patterns: the level as this log names it ("warn"), or as journald's priority digit.
+class LevelFlag final : public spdlog::custom_flag_formatter {
+ public:
+  explicit LevelFlag(bool journal) : names_(journal ? kJournalPriorities : kLevelNames) {}
+  void format(const spdlog::details::log_msg& msg, const std::tm&, spdlog::memory_buf_t& out) override {
+    std::string_view name = names_[msg.level == spdlog::level::err ? 0 : msg.level == spdlog::level::warn ? 1
+                                   : msg.level == spdlog::level::info ? 2 : 3];
+    out.append(name.data(), name.data() + name.size());
+  }
+  std::unique_ptr<custom_flag_formatter> clone() const override { return std::make_unique<LevelFlag>(*this); }
+
+ private:
+  const std::string_view* names_;
+};
+
+std::unique_ptr<spdlog::formatter> line_formatter(bool journal) {
+  // journald keeps the time itself and reads the priority from a "<N>" prefix.
+  auto f = std::make_unique<spdlog::pattern_formatter>(spdlog::pattern_time_type::utc);
+  f->add_flag<LevelFlag>('*', journal).set_pattern(journal ? "<%*>%v" : "%Y-%m-%dT%H:%M:%S.%eZ %* %v");
+  return f;
+}
+
+spdlog::details::log_msg message(Level level, std::string_view text) {
+  return spdlog::details::log_msg(spdlog::source_loc{}, spdlog::string_view_t{}, kSpdlogLevels[size_t(level)],
+                                  spdlog::string_view_t(text.data(), text.size()));
+}
+
+// The sink: stderr is unbuffered, so spdlog writes each formatted line in one write(2), and
+// lines from several processes on one stderr never interleave.
+spdlog::sinks::stderr_sink_st& stderr_sink() {
+  static spdlog::sinks::stderr_sink_st* sink = [] {
+    auto* s = new spdlog::sinks::stderr_sink_st();  // never destroyed: a line may be written at exit
+    s->set_formatter(line_formatter(stderr_is_journal()));
+    return s;
+  }();
+  return *sink;
 }
 }  // namespace
 
@@ -73,23 +111,17 @@ std::string_view component_of(std::string_view file) {
 }
 
 std::string format_line(Level level, std::string_view component, std::string_view text, int64_t unix_ms, bool journal) {
-  if (journal) return fmt::format("<{}>{}: {}\n", kJournalPriorities[size_t(level)], component, text);
-  const std::time_t seconds = std::time_t(unix_ms / 1000);
-  std::tm utc{};
-  gmtime_r(&seconds, &utc);
-  return fmt::format("{:04}-{:02}-{:02}T{:02}:{:02}:{:02}.{:03}Z {} {}: {}\n", utc.tm_year + 1900, utc.tm_mon + 1, utc.tm_mday,
-                     utc.tm_hour, utc.tm_min, utc.tm_sec, unix_ms % 1000, kLevelNames[size_t(level)], component, text);
+  const std::string payload = fmt::format("{}: {}", component, text);
+  auto msg = message(level, payload);
+  msg.time = std::chrono::system_clock::time_point(std::chrono::milliseconds(unix_ms));
+  spdlog::memory_buf_t out;
+  line_formatter(journal)->format(msg, out);
+  return fmt::to_string(out);
 }
 
 void write(Level level, std::string_view component, std::string_view text) {
-  static const bool journal = stderr_is_journal();
-  // One write(2) per line, so that lines from several processes on one stderr never interleave.
-  const std::string line = format_line(level, component, text, unix_ms_now(), journal);
-  for (size_t done = 0; done < line.size();) {
-    ssize_t n = ::write(STDERR_FILENO, line.data() + done, line.size() - done);
-    if (n <= 0) return;  // nowhere to write: nothing better to do than to go on
-    done += size_t(n);
-  }
+  const std::string payload = fmt::format("{}: {}", component, text);
+  stderr_sink().log(message(level, payload));
 }
 
 bool RepeatLimiter::admit(const void* site, int64_t now_ms, uint64_t& left_out) {

@@ -41,7 +41,7 @@ TEST_CASE("a log line carries the UTC time to the millisecond, the level and the
   // 2026-11-30 08:59:59.007 UTC is 11:59:59 in Riyadh: the log is in UTC whatever the rules' zone.
   const int64_t at = 1796029199007;
   CHECK(format_line(Level::warn, "state", "redis down", at, false) == "2026-11-30T08:59:59.007Z warn state: redis down\n");
-  CHECK(format_line(Level::error, "hub", "x", 0, false) == "1970-01-01T00:00:00.000Z error hub: x\n");
+  CHECK(format_line(Level::error, "hub", "x", 1798761600000, false) == "2027-01-01T00:00:00.000Z error hub: x\n");
 }
 
 TEST_CASE("under systemd a log line carries journald's priority instead of a time") {
