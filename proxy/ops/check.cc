@@ -34,17 +34,27 @@ std::string resolve_error(const std::string& host) {
   return rc == 0 ? "" : gai_strerror(rc);
 }
 
-int check(const std::string& path) {
-  auto config = load_or_report(config_file_of(path));
-  if (!config) return 1;
+// Every upstream host that does not resolve, reported; how many.
+int report_unresolved(const Config& config) {
   int unresolved = 0;
-  for (const auto& upstream : config->upstreams) {
+  for (const auto& upstream : config.upstreams) {
     std::string why = resolve_error(upstream.address.host);
     if (why.empty()) continue;
-    fmt::print(stderr, "{}: upstream {} host '{}' does not resolve: {}\n", config->path, upstream.name, upstream.address.host, why);
+    fmt::print(stderr, "{}: upstream {} host '{}' does not resolve: {}\n", config.path, upstream.name, upstream.address.host, why);
     ++unresolved;
   }
-  if (unresolved) return 1;
+  return unresolved;
+}
+
+struct CheckArgs {
+  std::string path;
+  bool no_resolve = false;
+};
+
+int check(const CheckArgs& a) {
+  auto config = load_or_report(config_file_of(a.path));
+  if (!config) return 1;
+  if (!a.no_resolve && report_unresolved(*config)) return 1;
   fmt::print("{}: ok ({} upstreams, {} accounts)\n", config->path, config->upstreams.size(), config->accounts.size());
   return 0;
 }
@@ -53,9 +63,10 @@ int check(const std::string& path) {
 
 void add_check(CLI::App& app, OpsRun& run) {
   auto* sub = app.add_subcommand("check", "validate a configuration and exit (non-zero on errors)");
-  auto path = std::make_shared<std::string>();
-  add_config_option(*sub, *path)->description("the configuration file, or a directory holding hajib.yaml");
-  sub->callback([&run, path] { run = [path] { return check(*path); }; });
+  auto a = std::make_shared<CheckArgs>();
+  add_config_option(*sub, a->path)->description("the configuration file, or a directory holding hajib.yaml");
+  sub->add_flag("--no-resolve", a->no_resolve, "skip the check that each upstream host resolves (DNS may not be up yet at boot)");
+  sub->callback([&run, a] { run = [a] { return check(*a); }; });
 }
 
 }  // namespace proxy

@@ -175,6 +175,8 @@ describe('command line', () => {
       const r = await runHajib(['check', '--config', file]);
       assert.equal(r.code, 1, r.stderr);
       assert.match(r.stderr, /host 'no-such-host\.invalid' does not resolve/);
+      const offline = await runHajib(['check', '--no-resolve', '--config', file]);
+      assert.equal(offline.code, 0, `--no-resolve skips the DNS check: ${offline.stderr}`);
     } finally { fs.rmSync(dir, { recursive: true, force: true }); }
   });
 
