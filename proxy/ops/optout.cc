@@ -34,6 +34,8 @@ int one_number(const std::string& verb, const OptoutArgs& a) {
   const char* command = verb == "add" ? "SADD %s %s" : verb == "remove" ? "SREM %s %s" : "SISMEMBER %s %s";
   auto reply = redis.command(error, command, key.c_str(), number->c_str());
   if (!reply) return fmt::print(stderr, "hajib optout: {}\n", error), 1;
+  if (verb == "check" && a.json)
+    return fmt::print("{}\n", nlohmann::json{{"account", a.account}, {"number", *number}, {"opted_out", reply->integer == 1}}.dump()), 0;
   if (verb == "check") return fmt::print("{} {}\n", *number, reply->integer ? "opted out" : "subscribed"), 0;
   audit.record("optout " + verb, {{"account", a.account}, {"number", audit.masked(*number)}, {"changed", reply->integer > 0}});
   fmt::print("{} {}\n", *number, verb == "add" ? "opted out" : "subscribed again");
@@ -106,6 +108,7 @@ void add_optout(CLI::App& app, OpsRun& run) {
                                                      : "say whether a number is opted out",
                      a);
     sub->add_option("NUMBER", a->number, "a Saudi mobile number")->required();
+    if (name == std::string("check")) add_json_flag(*sub, a->json);
     sub->callback([&run, a, v = std::string(name)] { run = [a, v] { return one_number(v, *a); }; });
   }
   auto* import = verb(*optout, "import", "opt out every number of a file (one a line); a bad line changes nothing", a);

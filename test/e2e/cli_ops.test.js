@@ -94,9 +94,12 @@ describe('ops subcommands: --json, balance floor, audit lines', () => {
     assert.ok(!fs.readFileSync(auditFile, 'utf8').includes('541234567'), 'no whole number in the audit log');
   });
 
-  test('optout export --json prints the account and its sorted numbers', async () => {
+  test('optout export --json prints the account and its sorted numbers; check --json says true or false', async () => {
     const r = JSON.parse((await ok('optout', 'export', '--config', configPath, '--account', 'acme', '--json')).stdout);
     assert.deepEqual(r, { account: 'acme', opted_out: ['966541000001', '966541000002'] });
+    const check = async (n) => JSON.parse((await ok('optout', 'check', '--config', configPath, '--account', 'acme', n, '--json')).stdout);
+    assert.deepEqual(await check('0541000001'), { account: 'acme', number: '966541000001', opted_out: true });
+    assert.deepEqual(await check('0541234567'), { account: 'acme', number: '966541234567', opted_out: false });
   });
 
   test('ports add, remove and import are audited; ports list prints them, --json with the count, --limit cuts', async () => {
