@@ -25,7 +25,7 @@ struct DaemonArgs {
 
 // `hajib ctl ...`: everything after ctl goes to the admin client as typed, --help included.
 void add_ctl(CLI::App& app, proxy::OpsRun& run) {
-  auto* ctl = app.add_subcommand("ctl", "the admin API's client: sessions, kick, ban, links, reload (hajib ctl help)");
+  auto* ctl = app.add_subcommand("ctl", "the admin API's client: sessions, kick, ban, links, reload (hajib ctl --help)");
   ctl->prefix_command()->set_help_flag();
   ctl->callback([&run, ctl] { run = [ctl] { return proxy::run_ctl(ctl->remaining()); }; });
 }
