@@ -28,15 +28,43 @@ constexpr int64_t days_from_civil(int64_t y, unsigned m, unsigned d) {
   return era * 146097 + int64_t(doe) - 719468;
 }
 
+struct CivilDate {
+  int64_t year;
+  unsigned month, day;
+};
+
+// The date of a day since 1970-01-01 (Howard Hinnant's civil_from_days, the inverse of the above).
+constexpr CivilDate civil_from_days(int64_t z) {
+  z += 719468;
+  const int64_t era = (z >= 0 ? z : z - 146096) / 146097;
+  const unsigned doe = unsigned(z - era * 146097);
+  const unsigned yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
+  const unsigned doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+  const unsigned mp = (5 * doy + 2) / 153;
+  const unsigned d = doy - (153 * mp + 2) / 5 + 1;
+  const unsigned m = mp < 10 ? mp + 3 : mp - 9;
+  return CivilDate{int64_t(yoe) + era * 400 + (m <= 2), m, d};
+}
+
+constexpr bool is_leap_year(int64_t y) { return y % 4 == 0 && (y % 100 != 0 || y % 400 == 0); }
+
+constexpr unsigned days_in_month(int64_t y, unsigned m) {
+  constexpr unsigned kDays[] = {31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
+  return m == 2 && is_leap_year(y) ? 29 : kDays[m - 1];
+}
+
 }  // namespace policy
 
 #include <charconv>
+#include <cstdio>
+#include <string>
 #include <optional>
 #include <string_view>
 
 namespace policy {
 
 // "2027-02-20T11:59:00+03:00", "...Z", or without an offset (then Saudi time); seconds optional.
+// A date or time that does not exist (February 30, 25:00, month 13) is refused, never rolled over.
 inline std::optional<int64_t> parse_instant(std::string_view s) {
   auto number = [&](size_t at, size_t len, int& out) {
     if (at + len > s.size()) return false;
@@ -57,13 +85,26 @@ inline std::optional<int64_t> parse_instant(std::string_view s) {
     else if ((s[at] == '+' || s[at] == '-') && s.size() == at + 6 && s[at + 3] == ':') {
       int oh, om;
       if (!number(at + 1, 2, oh) || !number(at + 4, 2, om)) return std::nullopt;
+      if (oh > 14 || om > 59) return std::nullopt;
       offset = (oh * 3600 + om * 60) * (s[at] == '-' ? -1 : 1);
     } else {
       return std::nullopt;
     }
   }
-  if (mo < 1 || mo > 12 || d < 1 || d > 31 || h > 23 || mi > 59 || sec > 60) return std::nullopt;
+  if (mo < 1 || mo > 12 || d < 1 || unsigned(d) > days_in_month(y, unsigned(mo)) || h > 23 || mi > 59 || sec > 59)
+    return std::nullopt;
   return days_from_civil(y, unsigned(mo), unsigned(d)) * 86400 + h * 3600 + mi * 60 + sec - offset;
+}
+
+// An instant as ISO 8601 in Saudi time: 2027-02-20T11:59:00+03:00.
+inline std::string saudi_iso(int64_t unix_seconds) {
+  SaudiTime t = saudi_time(unix_seconds);
+  CivilDate date = civil_from_days(t.day);
+  int64_t second = unix_seconds + kSaudiOffsetSeconds - t.day * 86400 - t.minute * 60;
+  char out[40];
+  std::snprintf(out, sizeof out, "%04lld-%02u-%02uT%02d:%02d:%02lld+03:00", static_cast<long long>(date.year), date.month,
+                date.day, t.minute / 60, t.minute % 60, static_cast<long long>(second));
+  return out;
 }
 
 }  // namespace policy

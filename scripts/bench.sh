@@ -157,7 +157,7 @@ start_hajib() {
   hajib_pid="" hajib_port="" hajib_note=""
   ((hajib_built)) || { hajib_note="hajib did not build: ${hajib_build_error:-see cmake}"; return 1; }
   local hash
-  hash=$("$build/hajib" passwd benchpw 2>"$tmp/passwd.err" | tail -1) && [ -n "$hash" ] ||
+  hash=$(printf "%s\n" benchpw | "$build/hajib" passwd 2>"$tmp/passwd.err" | tail -1) && [ -n "$hash" ] ||
     { hajib_note="'hajib passwd' failed: $(head -1 "$tmp/passwd.err")"; return 1; }
   # Every account declares its entity and sender names; smpp-load sends from "ACME".
   cat >"$tmp/hajib-$mode.yaml" <<EOF

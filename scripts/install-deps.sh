@@ -5,7 +5,7 @@ set -euo pipefail
 packages=(
   build-essential cmake pkg-config git ca-certificates
   libsmpp34-dev libuv1-dev libyaml-cpp-dev libhiredis-dev libfmt-dev catch2
-  libsodium-dev libhttp-parser-dev libre2-dev libicu-dev nlohmann-json3-dev libspdlog-dev
+  libsodium-dev libhttp-parser-dev libre2-dev libicu-dev nlohmann-json3-dev libspdlog-dev libcli11-dev
   redis-server haproxy clang libclang-rt-14-dev
 )
 command -v node >/dev/null || packages+=(nodejs)

@@ -33,7 +33,7 @@ for _ in $(seq 50); do grep -q '^listening ' "$tmp/sim.out" && break; sleep 0.1;
 sim_port=$(sed -n 's/^listening .*:\([0-9]*\)$/\1/p' "$tmp/sim.out")
 [ -n "$sim_port" ] || fail "smsc-sim did not start: $(cat "$tmp/sim.err")"
 
-hash=$("$bin/hajib" passwd soakpw | tail -1)
+hash=$(printf "%s\n" soakpw | "$bin/hajib" passwd | tail -1)
 cat >"$tmp/hajib.yaml" <<EOF
 listen: { smpp: "127.0.0.1:0", stats: "127.0.0.1:0" }
 state: { redis: "redis://127.0.0.1:$REDIS_PORT/0", receipt_buckets: 4096 }

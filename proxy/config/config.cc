@@ -29,6 +29,17 @@ const AccountConfig* Config::account(const std::string& system_id) const {
 
 namespace {
 
+// A listen port of 0 lets the kernel choose (the tests listen so and read the port back).
+constexpr long kAnyPort = 0;
+
+// 1 to 5 digits and nothing else, at most 65535.
+std::optional<long> port_number(const std::string& text) {
+  if (text.empty() || text.size() > 5 || !std::all_of(text.begin(), text.end(), [](char ch) { return ch >= '0' && ch <= '9'; }))
+    return std::nullopt;
+  long port = std::stol(text);
+  return port <= 65535 ? std::optional<long>(port) : std::nullopt;
+}
+
 bool is_key_of(ConfigSection section, std::string_view key) {
   for (const ConfigKey& k : kConfigKeys)
     if (k.section == section && key == k.key) return true;
@@ -90,7 +101,8 @@ class Reader {
     out = T(v);
   }
 
-  std::optional<Endpoint> endpoint(const YAML::Node& n, const std::string& what) {
+  // host:port or [v6]:port. The port is digits only: stol would read ":2775abc" as 2775.
+  std::optional<Endpoint> endpoint(const YAML::Node& n, const std::string& what, long min_port) {
     std::string text = str(n, what);
     size_t colon = text.rfind(':');
     if (colon == std::string::npos) {
@@ -100,16 +112,12 @@ class Reader {
     Endpoint e;
     e.host = text.substr(0, colon);
     if (e.host.size() > 2 && e.host.front() == '[' && e.host.back() == ']') e.host = e.host.substr(1, e.host.size() - 2);
-    long port = -1;
-    try {
-      port = std::stol(text.substr(colon + 1));
-    } catch (...) {
-    }
-    if (port < 0 || port > 65535 || e.host.empty()) {
-      error(n, what + " must be host:port with a port from 0 to 65535");
+    std::optional<long> port = port_number(text.substr(colon + 1));
+    if (!port || *port < min_port || e.host.empty()) {
+      error(n, fmt::format("{} must be host:port with a port from {} to 65535", what, min_port));
       return std::nullopt;
     }
-    e.port = uint16_t(port);
+    e.port = uint16_t(*port);
     return e;
   }
 
@@ -179,14 +187,9 @@ void read_state(Reader& r, const YAML::Node& n, Config& c) {
   size_t colon = hostport.rfind(':');
   c.redis_host = colon == std::string::npos ? hostport : hostport.substr(0, colon);
   if (colon != std::string::npos) {
-    int port = 0;
-    try {
-      port = std::stoi(hostport.substr(colon + 1));
-    } catch (...) {
-      return r.error(url, "state.redis port must be a number");
-    }
-    if (port < 1 || port > 65535) return r.error(url, "state.redis port must be between 1 and 65535");
-    c.redis_port = uint16_t(port);
+    std::optional<long> port = port_number(hostport.substr(colon + 1));
+    if (!port || *port < 1) return r.error(url, "state.redis port must be a number between 1 and 65535");
+    c.redis_port = uint16_t(*port);
   }
   if (c.redis_host.empty()) r.error(url, "state.redis needs a host");
 }
@@ -383,9 +386,9 @@ std::optional<Config> read_config(const std::string& path, std::vector<ConfigErr
 
   if (YAML::Node listen = root["listen"]; listen && r.is_map(listen, "listen")) {
     r.only_keys(listen, ConfigSection::listen, "listen");
-    if (listen["smpp"]) c.smpp_listen = r.endpoint(listen["smpp"], "listen.smpp").value_or(Endpoint{});
+    if (listen["smpp"]) c.smpp_listen = r.endpoint(listen["smpp"], "listen.smpp", kAnyPort).value_or(Endpoint{});
     else r.error(listen, "listen needs smpp: \"host:port\"");
-    if (listen["stats"]) c.stats_listen = r.endpoint(listen["stats"], "listen.stats").value_or(Endpoint{});
+    if (listen["stats"]) c.stats_listen = r.endpoint(listen["stats"], "listen.stats", kAnyPort).value_or(Endpoint{});
     else r.error(listen, "listen needs stats: \"host:port\"");
   } else if (!listen) {
     r.error(root, "the configuration needs listen: { smpp: ..., stats: ... }");

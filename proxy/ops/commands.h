@@ -1,15 +1,31 @@
 // The subcommands of the hajib binary besides the daemon, one file each in proxy/ops/.
 #pragma once
 
+#include <functional>
+#include <string>
+#include <vector>
+
+namespace CLI {
+class App;
+}
+
 namespace proxy {
 
-int run_check(int argc, char** argv);
-int run_passwd(int argc, char** argv);
-int run_ports(int argc, char** argv);
-int run_explain(int argc, char** argv);
-int run_optout(int argc, char** argv);
-int run_balance(int argc, char** argv);
-int run_usage(int argc, char** argv);
-int run_forget(int argc, char** argv);
+// What the chosen subcommand does once the whole command line has parsed; returns the exit code.
+using OpsRun = std::function<int()>;
+
+// Each registers its subcommand (options, help, checks) on `app`; when it is the one given, its
+// parse callback sets `run`.
+void add_check(CLI::App& app, OpsRun& run);
+void add_explain(CLI::App& app, OpsRun& run);
+void add_passwd(CLI::App& app, OpsRun& run);
+void add_ports(CLI::App& app, OpsRun& run);
+void add_optout(CLI::App& app, OpsRun& run);
+void add_balance(CLI::App& app, OpsRun& run);
+void add_usage(CLI::App& app, OpsRun& run);
+void add_forget(CLI::App& app, OpsRun& run);
+
+// `hajib ctl ARGS...`: the admin API's client; `args` are everything after "ctl", untouched.
+int run_ctl(const std::vector<std::string>& args);
 
 }  // namespace proxy

@@ -12,52 +12,42 @@
 
 namespace proxy {
 
-int run_explain(int argc, char** argv) {
-  std::vector<std::string> args(argv, argv + argc);
-  std::string path = take_config(args);
-  std::string account, from, to, text, at;
-  for (size_t i = 0; i + 1 < args.size(); i += 2) {
-    const std::string& k = args[i];
-    std::string* target = k == "--account" ? &account : k == "--from" ? &from : k == "--to" ? &to : k == "--text" ? &text
-                        : k == "--at"      ? &at      : nullptr;
-    if (!target) {
-      fmt::print(stderr, "hajib explain: unknown option {}\n", k);
-      return 2;
-    }
-    *target = args[i + 1];
-  }
-  if (args.size() % 2 || account.empty() || from.empty() || to.empty()) {
-    fmt::print(stderr, "usage: hajib explain --config F --account A --from SENDER --to NUMBER --text TEXT [--at TIME]\n");
-    return 2;
-  }
-  auto config = load_or_report(path);
-  if (!config) return 1;
-  if (!config->account(account)) {
-    fmt::print(stderr, "hajib explain: no account '{}' in {}\n", account, path);
-    return 1;
-  }
-  auto destination = policy::normalize_msisdn(to);
-  if (!destination) {
-    fmt::print("verdict: reject (destination.invalid)\nstatus: 0x{:08X} ESME_RINVDSTADR\n'{}' is not a Saudi mobile number\n",
-               smpp::status::ESME_RINVDSTADR, to);
-    return 0;
-  }
+namespace {
+
+struct ExplainArgs {
+  std::string config, account, from, to, text, at;
+};
+
+int explain(const ExplainArgs& a) {
   int64_t when = std::time(nullptr);
-  if (!at.empty()) {
-    auto parsed = policy::parse_instant(at);
+  if (!a.at.empty()) {
+    auto parsed = policy::parse_instant(a.at);
     if (!parsed) {
-      fmt::print(stderr, "hajib explain: --at needs a time like 2027-02-20T11:59:00+03:00\n");
+      fmt::print(stderr,
+                 "hajib explain: --at '{}' is not a real date and time; write it like 2027-02-20T11:59:00+03:00 "
+                 "(Z or no offset: UTC or Saudi time)\n",
+                 a.at);
       return 2;
     }
     when = *parsed;
   }
+  auto config = load_or_report(a.config);
+  if (!config) return 1;
+  if (!config->account(a.account)) {
+    fmt::print(stderr, "hajib explain: no account '{}' in {}\n", a.account, a.config);
+    return 1;
+  }
+  auto destination = policy::normalize_msisdn(a.to);
+  if (!destination) {
+    fmt::print("verdict: reject (destination.invalid)\nstatus: 0x{:08X} ESME_RINVDSTADR\n'{}' is not a Saudi mobile number\n",
+               smpp::status::ESME_RINVDSTADR, a.to);
+    return 0;
+  }
   policy::Trace trace;
-  policy::Message message{account, from, *destination, text, true, 1};
+  policy::Message message{a.account, a.from, *destination, a.text, true, 1};
   policy::Verdict v = config->policy->decide(message, policy::Context{when}, &trace);
-  policy::SaudiTime saudi = policy::saudi_time(when);
   static constexpr const char* kOutcome[] = {"accept", "flag", "reject"};
-  fmt::print("policy {} at {} (Saudi day {}, {:02}:{:02})\n", config->policy->version(), when, saudi.day, saudi.minute / 60,
-             saudi.minute % 60);
+  fmt::print("policy {} at {} (Saudi time)\n", config->policy->version(), policy::saudi_iso(when));
   fmt::print("class: {}\n", policy::name(v.message_class));
   fmt::print("verdict: {}{}\n", kOutcome[size_t(v.outcome)],
              v.rule == policy::Rule::none ? "" : fmt::format(" ({})", policy::rule_id(v.rule)));
@@ -69,6 +59,20 @@ int run_explain(int argc, char** argv) {
     else fmt::print("  {}  {}\n", kResult[size_t(trace.results[r])], policy::rule_id(policy::Rule(r)));
   }
   return 0;
+}
+
+}  // namespace
+
+void add_explain(CLI::App& app, OpsRun& run) {
+  auto* sub = app.add_subcommand("explain", "the verdict and every rule for one message, at any moment, sending nothing");
+  auto a = std::make_shared<ExplainArgs>();
+  add_config_option(*sub, a->config);
+  add_account_option(*sub, a->account);
+  sub->add_option("--from", a->from, "the sender name or number")->required()->type_name("SENDER");
+  sub->add_option("--to", a->to, "the destination number")->required()->type_name("NUMBER");
+  sub->add_option("--text", a->text, "the message text")->type_name("TEXT");
+  sub->add_option("--at", a->at, "the moment to judge at, e.g. 2027-02-20T11:59:00+03:00 (default: now)")->type_name("TIME");
+  sub->callback([&run, a] { run = [a] { return explain(*a); }; });
 }
 
 }  // namespace proxy

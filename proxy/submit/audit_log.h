@@ -4,7 +4,7 @@
 #include <nlohmann/json_fwd.hpp>
 
 #include <cstdint>
-#include <cstdio>
+#include <cstddef>
 #include <memory>
 #include <string>
 #include <string_view>
@@ -18,13 +18,18 @@ class AuditLog {
   AuditLog(const AuditLog&) = delete;
   AuditLog& operator=(const AuditLog&) = delete;
 
-  // Opens (appends to) `path`; an empty path turns the log off. Returns false with errno set.
+  // Opens (appends to, creating with mode 0640) `path`; an empty path turns the log off. Returns
+  // false with errno set.
   // Numbers are masked to the country code and `visible_digits` trailing digits, or written whole.
   bool open(const std::string& path, bool mask_numbers, int visible_digits = 4);
   // logrotate moved the file away: start a new one under the same name (SIGHUP / SIGUSR1).
   bool reopen();
+  // Writes what is buffered. Every write(2) carries whole lines only: the daemon and `hajib` ops
+  // commands append to the same file, and O_APPEND keeps each write whole, so lines never mix.
   void flush();
-  bool enabled() const { return file_ != nullptr; }
+  bool enabled() const { return fd_ >= 0; }
+  // How many write(2) calls the log has made (the unit tests count them).
+  size_t writes() const { return writes_; }
 
   struct Decision {
     int64_t unix_ms = 0;
@@ -47,7 +52,10 @@ class AuditLog {
 
  private:
   void line(const nlohmann::ordered_json& fields);
-  std::FILE* file_ = nullptr;
+  void close();
+  int fd_ = -1;
+  std::string buffer_;  // whole lines not yet written
+  size_t writes_ = 0;
   std::string path_;
   bool mask_ = true;
   int visible_ = 4;

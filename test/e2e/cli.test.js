@@ -1,13 +1,18 @@
 'use strict';
-// The binary's own interface: --version, --help, and clear refusals of missing or invalid config.
+// The binary's own interface: --version, --help, and clear refusals of missing or invalid config;
+// CLI11's parsing of every subcommand (per-subcommand help, unknown flags and stray arguments
+// refused with exit code 2, --config=F and -c F), passwd from standard input only, check of a
+// directory, of a port with letters and of a host that does not resolve, explain's --at.
 const { describe, test } = require('node:test');
 const assert = require('node:assert/strict');
 const fs = require('node:fs');
 const os = require('node:os');
 const path = require('node:path');
-const { runHajib } = require('./harness');
+const { runHajib, tempDir } = require('./harness');
 
 const repo = path.resolve(__dirname, '..', '..');
+const example = path.join(repo, 'etc', 'hajib.yaml');
+const escape = (s) => s.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&');
 
 describe('command line', () => {
   test('--version prints the version and exits 0', async () => {
@@ -59,9 +64,140 @@ describe('command line', () => {
     assert.match(r.stdout, /ok \(3 upstreams/);
   });
 
-  test('hajib passwd prints an Argon2id hash that the config accepts', async () => {
-    const r = await runHajib(['passwd', 'secret']);
-    assert.equal(r.code, 0);
+  test('hajib passwd prints an Argon2id hash of the line on its standard input', async () => {
+    const r = await runHajib(['passwd'], 30000, 'secret\n');
+    assert.equal(r.code, 0, r.stderr);
     assert.match(r.stdout.trim(), /^\$argon2id\$/);
+  });
+
+  test('hajib passwd --help prints help, never a hash of "--help"', async () => {
+    const r = await runHajib(['passwd', '--help'], 30000, 'secret\n');
+    assert.equal(r.code, 0, r.stderr);
+    assert.match(r.stdout, /Usage: hajib passwd/);
+    assert.doesNotMatch(r.stdout, /argon2/);
+  });
+
+  test('hajib passwd takes no password as an argument: an unknown flag or a word is refused with exit 2', async () => {
+    for (const arg of ['--x', 'secret']) {
+      const r = await runHajib(['passwd', arg], 30000, 'secret\n');
+      assert.equal(r.code, 2, arg);
+      assert.ok(r.stderr.includes(arg), `${arg}: ${r.stderr}`);
+      assert.doesNotMatch(r.stdout, /argon2/, arg);
+    }
+  });
+
+  test('hajib passwd with nothing on standard input fails and prints no hash', async () => {
+    const r = await runHajib(['passwd']);
+    assert.notEqual(r.code, 0);
+    assert.equal(r.stdout, '');
+  });
+
+  test('hajib --help lists ctl, and hajib ctl is a subcommand', async () => {
+    const r = await runHajib(['--help']);
+    assert.match(r.stdout, /^\s+ctl\s/m);
+  });
+
+  test('each subcommand has its own --help, exit 0', async () => {
+    for (const words of [['check'], ['explain'], ['balance', 'add'], ['balance', 'show'], ['optout', 'export'], ['ports', 'list'],
+      ['usage'], ['forget']]) {
+      const r = await runHajib([...words, '--help']);
+      assert.equal(r.code, 0, words.join(' '));
+      assert.ok(r.stdout.includes(`hajib ${words.join(' ')}`), `${words.join(' ')}: ${r.stdout}`);
+      assert.match(r.stdout, /--config/, words.join(' '));
+    }
+    assert.match((await runHajib(['balance', 'add', '--help'])).stdout, /--force/);
+  });
+
+  test('an unknown flag is refused with its name and exit code 2, in every subcommand', async () => {
+    const acme = ['--account', 'acme'];
+    for (const words of [['check'], ['explain', ...acme, '--from', 'ACME', '--to', '0501234567'], ['balance', 'show', ...acme],
+      ['balance', 'add', ...acme, '5'], ['optout', 'export', ...acme], ['optout', 'add', ...acme, '0501234567'], ['ports', 'list'],
+      ['usage', '--from', '2027-02-20', '--to', '2027-02-20'], ['forget', '0501234567'], ['passwd']]) {
+      const r = await runHajib([...words, ...(words[0] === 'passwd' ? [] : ['--config', example]), '--bogus'], 30000, 'secret\n');
+      assert.equal(r.code, 2, `${words.join(' ')}: ${r.stderr}`);
+      assert.ok(r.stderr.includes('--bogus'), `${words.join(' ')}: ${r.stderr}`);
+    }
+  });
+
+  test('a stray argument is refused with exit code 2 and nothing is done', async () => {
+    const r = await runHajib(['check', '--config', example, 'extra']);
+    assert.equal(r.code, 2);
+    assert.ok(r.stderr.includes('extra'), r.stderr);
+    assert.equal(r.stdout, '');
+  });
+
+  test('a missing required option is named, exit code 2', async () => {
+    const r = await runHajib(['balance', 'show', '--config', example]);
+    assert.equal(r.code, 2);
+    assert.match(r.stderr, /--account/);
+  });
+
+  test('--config F, --config=F and -c F are the same', async () => {
+    for (const args of [['--config', example], [`--config=${example}`], ['-c', example]]) {
+      const r = await runHajib(['check', ...args]);
+      assert.equal(r.code, 0, `${args.join(' ')}: ${r.stderr}`);
+      assert.match(r.stdout, /ok \(3 upstreams/);
+    }
+  });
+
+  test('hajib check DIR checks DIR/hajib.yaml and says so', async () => {
+    const r = await runHajib(['check', '--config', path.join(repo, 'etc')]);
+    assert.equal(r.code, 0, r.stderr);
+    assert.ok(r.stdout.includes(`checking ${path.join(repo, 'etc', 'hajib.yaml')}`), r.stdout);
+    assert.match(r.stdout, /ok \(3 upstreams/);
+  });
+
+  test('a listen port with letters after its digits (":2775abc") is refused at file:line:column, by check and by the daemon', async () => {
+    const dir = tempDir('cli');
+    fs.cpSync(path.join(repo, 'etc'), dir, { recursive: true });
+    const file = path.join(dir, 'hajib.yaml');
+    fs.writeFileSync(file, fs.readFileSync(file, 'utf8').replace(/^(\s*smpp:\s*)"[^"]*"/m, '$1":2775abc"'));
+    try {
+      const line = fs.readFileSync(file, 'utf8').split('\n').findIndex((l) => l.includes(':2775abc')) + 1;
+      assert.ok(line > 0, 'the example has a listen.smpp line to break');
+      for (const args of [['check', '--config', file], ['--config', file]]) {
+        const r = await runHajib(args);
+        assert.notEqual(r.code, 0, args.join(' '));
+        assert.match(r.stderr, new RegExp(`${escape(file)}:${line}:\\d+: listen\\.smpp must be host:port`), r.stderr);
+      }
+    } finally { fs.rmSync(dir, { recursive: true, force: true }); }
+  });
+
+  test('hajib check refuses an upstream host that does not resolve, naming it', async () => {
+    const dir = tempDir('cli');
+    fs.cpSync(path.join(repo, 'etc'), dir, { recursive: true });
+    const file = path.join(dir, 'hajib.yaml');
+    const text = fs.readFileSync(file, 'utf8');
+    const host = text.match(/host:\s*([^,\s}]+)/);
+    assert.ok(host, 'the example names an upstream host');
+    fs.writeFileSync(file, text.replace(host[0], host[0].replace(host[1], 'no-such-host.invalid')));
+    try {
+      const r = await runHajib(['check', '--config', file]);
+      assert.equal(r.code, 1, r.stderr);
+      assert.match(r.stderr, /host 'no-such-host\.invalid' does not resolve/);
+      const offline = await runHajib(['check', '--no-resolve', '--config', file]);
+      assert.equal(offline.code, 0, `--no-resolve skips the DNS check: ${offline.stderr}`);
+    } finally { fs.rmSync(dir, { recursive: true, force: true }); }
+  });
+
+  const explain = (at) => runHajib(['explain', '--config', example, '--account', 'acme', '--from', 'ACME', '--to', '0501234567',
+    '--text', 'Your code is 1234', '--at', at]);
+
+  test('explain --at refuses a date or time that does not exist, exit code 2 and why', async () => {
+    for (const at of ['2027-02-30T10:00:00+03:00', '2027-02-29T10:00:00+03:00', '2027-02-20T25:00:00+03:00',
+      '2027-13-01T10:00:00+03:00', 'tomorrow']) {
+      const r = await explain(at);
+      assert.equal(r.code, 2, at);
+      assert.ok(r.stderr.includes(`--at '${at}' is not a real date and time`), `${at}: ${r.stderr}`);
+      assert.equal(r.stdout, '', at);
+    }
+  });
+
+  test('explain --at takes Feb 29 of a leap year, and shows the moment as ISO 8601 in Saudi time', async () => {
+    const leap = await explain('2028-02-29T10:00:00+03:00');
+    assert.equal(leap.code, 0, leap.stderr);
+    assert.match(leap.stdout, /^policy \S+ at 2028-02-29T10:00:00\+03:00/m);
+    const utc = await explain('2027-02-20T08:59:00Z');
+    assert.match(utc.stdout, /^policy \S+ at 2027-02-20T11:59:00\+03:00/m);
   });
 });

@@ -382,21 +382,24 @@ function requireHajib() {
   return HAJIB_BIN;
 }
 
-// Runs `hajib <args>`; resolves { code, stdout, stderr }; never hangs (timeout kills it).
-function runHajib(args, timeoutMs = 30000) {
+// Runs `hajib <args>` with `input` (default: nothing) on its standard input; resolves
+// { code, stdout, stderr }; never hangs (timeout kills it).
+function runHajib(args, timeoutMs = 30000, input = '') {
   requireHajib();
   return new Promise((resolve) => {
     const child = execFile(HAJIB_BIN, args, { timeout: timeoutMs, killSignal: 'SIGKILL', maxBuffer: 4 << 20 },
       (err, stdout, stderr) => resolve({ code: err ? (err.code ?? err.signal ?? 1) : 0, stdout, stderr }));
+    child.stdin.on('error', () => {});  // a command that exits without reading its input
+    child.stdin.end(input);
     track(child);
   });
 }
 
 const hashCache = new Map();
-// `hajib passwd <pw>` prints the libsodium hash of pw on stdout.
+// `hajib passwd` with pw on its standard input prints the libsodium hash of pw on stdout.
 async function passwordHash(pw) {
   if (hashCache.has(pw)) return hashCache.get(pw);
-  const r = await runHajib(['passwd', pw]);
+  const r = await runHajib(['passwd'], 30000, `${pw}\n`);
   const hash = r.stdout.trim().split('\n').pop().trim();
   if (r.code !== 0 || !hash) throw new Error(`hajib passwd failed (exit ${r.code}): ${r.stderr.slice(-500)}`);
   hashCache.set(pw, hash);

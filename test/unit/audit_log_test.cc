@@ -106,3 +106,27 @@ TEST_CASE("audit.visible_digits is read, and more than 4 is refused") {
   CHECK(errors[0].message == "visible_digits must be between 0 and 4");
   std::filesystem::remove_all(dir);
 }
+
+// The daemon and an ops command append to one file at once: were a buffer written when full,
+// mid-line, the other writer's lines would land inside that line. Two logs on one file, each
+// filling its buffer several times over before the other flushes, must leave only whole lines.
+TEST_CASE("two writers on one audit log never split each other's lines") {
+  TempFile f;
+  proxy::AuditLog daemon, ops;
+  REQUIRE(daemon.open(f.path.string(), true));
+  REQUIRE(ops.open(f.path.string(), true));
+  const std::string padding(97, 'x');  // a line length that does not divide any buffer size
+  for (int round = 0; round < 3; ++round) {
+    for (int i = 0; i < 2000; ++i) daemon.event(0, "daemon", {{"i", i}, {"pad", padding}});
+    for (int i = 0; i < 2000; ++i) ops.event(0, "ops", {{"i", i}, {"pad", padding}});
+  }
+  daemon.flush();
+  ops.flush();
+  auto lines = f.lines();
+  REQUIRE(lines.size() == 12000);
+  size_t broken = 0;
+  for (const auto& line : lines)
+    if (!nlohmann::json::accept(line)) ++broken;
+  CHECK(broken == 0);
+  CHECK(daemon.writes() > 1);  // the buffer did fill between ticks, the case above the edge it tests
+}

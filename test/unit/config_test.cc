@@ -146,6 +146,33 @@ TEST_CASE("a Redis port outside 1..65535 is an error, not a port that wraps") {
   CHECK(errors[0].message.find("between 1 and 65535") != std::string::npos);
 }
 
+TEST_CASE("a port with letters after its digits is an error at file:line:column, not the digits it starts with") {
+  for (const char* listen : {"\":2775abc\"", "\"127.0.0.1:2775abc\"", "\"127.0.0.1:\"", "\"127.0.0.1:+2775\"",
+                             "\"127.0.0.1:65536\"", "\"127.0.0.1: 2775\""}) {
+    std::string yaml = valid_config();
+    yaml.replace(yaml.find("\"127.0.0.1:0\""), 13, listen);
+    INFO(listen);
+    auto errors = errors_of(yaml);
+    REQUIRE(errors.size() == 1);
+    CHECK(errors[0].line == 1);
+    CHECK(errors[0].column > 1);
+    CHECK(errors[0].message == "listen.smpp must be host:port with a port from 0 to 65535");
+  }
+}
+
+TEST_CASE("an upstream or Redis port with letters after its digits is an error") {
+  std::string upstream = valid_config();
+  upstream.replace(upstream.find("port: 2776"), 10, "port: 2775abc");
+  auto errors = errors_of(upstream);
+  REQUIRE(errors.size() == 1);
+  CHECK(errors[0].line == 4);
+  std::string redis = valid_config();
+  redis.replace(redis.find("state: memory"), 13, "state: { redis: \"redis://127.0.0.1:6379abc/0\" }");
+  errors = errors_of(redis);
+  REQUIRE(errors.size() == 1);
+  CHECK(errors[0].line == 2);
+}
+
 TEST_CASE("receipt buckets and the receipt map's limits load with their defaults and bounds") {
   std::vector<proxy::ConfigError> errors;
   TempConfig plain(valid_config());
