@@ -56,7 +56,7 @@ constexpr unsigned days_in_month(int64_t y, unsigned m) {
 }  // namespace policy
 
 #include <charconv>
-#include <cstdio>
+#include <fmt/format.h>
 #include <string>
 #include <optional>
 #include <string_view>
@@ -101,10 +101,8 @@ inline std::string saudi_iso(int64_t unix_seconds) {
   SaudiTime t = saudi_time(unix_seconds);
   CivilDate date = civil_from_days(t.day);
   int64_t second = unix_seconds + kSaudiOffsetSeconds - t.day * 86400 - t.minute * 60;
-  char out[40];
-  std::snprintf(out, sizeof out, "%04lld-%02u-%02uT%02d:%02d:%02lld+03:00", static_cast<long long>(date.year), date.month,
-                date.day, t.minute / 60, t.minute % 60, static_cast<long long>(second));
-  return out;
+  return fmt::format("{:04}-{:02}-{:02}T{:02}:{:02}:{:02}+03:00", date.year, date.month, date.day, t.minute / 60,
+                     t.minute % 60, second);
 }
 
 }  // namespace policy
