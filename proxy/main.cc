@@ -22,6 +22,7 @@ constexpr const char* kUsage =
     "       hajib balance show|add --config FILE --account A [N]   prepaid balance\n"
     "       hajib usage --config FILE --from YYYY-MM-DD --to YYYY-MM-DD [--account A]   CSV for billing\n"
     "       hajib forget --config FILE NUMBER   erase one number's counters\n"
+    "       hajib ctl --config FILE sessions|kick|ban|unban|bans|upstream|reload ...   the admin API\n"
     "       hajib --describe-stats         the counters the stats port shows\n"
     "       hajib --version | --help\n"
     "signals: SIGHUP reloads the configuration (and reopens the audit log), SIGUSR1 reopens the\n"
@@ -40,6 +41,7 @@ int main(int argc, char** argv) {
   if (first == "balance") return proxy::run_balance(argc - 2, argv + 2);
   if (first == "usage") return proxy::run_usage(argc - 2, argv + 2);
   if (first == "forget") return proxy::run_forget(argc - 2, argv + 2);
+  if (first == "ctl") return proxy::run_ctl(std::vector<std::string>(argv + 2, argv + argc));
   if (first == "--version" || first == "-V") return fmt::print("hajib {}\n", HAJIB_VERSION), 0;
   if (first == "--help" || first == "-h") return fmt::print("{}", kUsage), 0;
   if (first == "--describe-stats") return fmt::print("{}", proxy::Stats::describe()), 0;

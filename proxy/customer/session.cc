@@ -151,6 +151,7 @@ void CustomerSession::bind_decided(Account* account, uint32_t st, uint32_t seque
     return close_after_flush(fmt::format("bind refused with {}", smpp::status_name(st)));
   }
   state_ = State::bound;
+  bound_at_ms_ = uv_now(loop_);
   account_ = account;
   window_ = account->config->window ? account->config->window : limits_.window;
   resume_reading();
@@ -180,13 +181,22 @@ void CustomerSession::answer_submit(uint32_t sequence, uint32_t st, std::string_
   resume_reading();
 }
 
-void CustomerSession::unbind() {
+void CustomerSession::unbind(std::string_view why) {
   if (closing()) return;
-  if (state_ != State::bound) return close_after_flush("shutting down");
+  if (state_ != State::bound) return close_after_flush(why);
   state_ = State::unbinding;
+  unbind_sent_ms_ = uv_now(loop_);
   ++counters_.unbinds_sent;
   link_.unbind(out());
   resume_reading();
+}
+
+const char* CustomerSession::bind_type() const {
+  switch (bind_kind_) {
+    case Command::bind_transmitter: return "transmitter";
+    case Command::bind_receiver: return "receiver";
+    default: return "transceiver";
+  }
 }
 
 void CustomerSession::deliver(std::unique_ptr<Delivery> delivery) {
@@ -244,6 +254,7 @@ int CustomerSession::delivery_room() const {
 
 void CustomerSession::on_tick(uint64_t now_ms) {
   if (state_ == State::open && now_ms - opened_ms_ > kBindDeadlineMs) return close("no bind within 30 s");
+  if (unbind_sent_ms_ && now_ms - unbind_sent_ms_ > limits_.response_timeout_ms) return close("no unbind_resp");
   if (state_ != State::bound) return;
   expire_deliveries(now_ms);
   send_deliveries();
