@@ -41,6 +41,11 @@ void reply(HttpResponse& response, int status, const json& body) {
   response.body = dump_json(body) + "\n";
 }
 void refuse(HttpResponse& response, int status, std::string_view error) { reply(response, status, {{"ok", false}, {"error", error}}); }
+// What the audit line says of a refusal: the reason the caller was given.
+std::string error_of(const HttpResponse& response) {
+  json j = json::parse(response.body, nullptr, false);
+  return j.is_object() && j.contains("error") && j["error"].is_string() ? j["error"].get<std::string>() : "";
+}
 
 // Every control action and every refused attempt: one audit line (when, who, from where, what,
 // the result) and one log line.
@@ -73,7 +78,7 @@ bool gate(Hub& hub, const HttpRequest& r, HttpResponse& response) {
       response.headers.emplace_back("WWW-Authenticate", "Bearer realm=\"hajib admin\"");
       break;
   }
-  record(hub, r, fmt::format("{} {}", r.method, r.path), "", response, json::parse(response.body).value("error", ""));
+  record(hub, r, "request", fmt::format("{} {}", r.method, r.path), response, error_of(response));
   return true;
 }
 
@@ -101,7 +106,7 @@ void kick(Hub& hub, const HttpRequest& r, HttpResponse& response) {
   if (!id) refuse(response, 400, "a session id is a whole number (GET /admin/sessions lists them)");
   else if (!hub.customers().kick(*id)) refuse(response, 404, fmt::format("no open session {}", target));
   else reply(response, 200, {{"ok", true}, {"session", *id}});
-  record(hub, r, "kick", target, response, response.status == 200 ? "unbind sent" : json::parse(response.body).value("error", ""));
+  record(hub, r, "kick", target, response, response.status == 200 ? "unbind sent" : error_of(response));
 }
 
 // ---- bans ----
@@ -162,7 +167,7 @@ void ban(Hub& hub, const HttpRequest& r, HttpResponse& response) {
                           {"until", iso_time(hub.wall_ms() + seconds * 1000)}, {"kicked", *kicked}});
   std::string target = key.empty() ? "" : fmt::format("{} {}", ban_kind_name(kind), key);
   record(hub, r, "ban", target, response,
-         kicked ? fmt::format("banned for {} s, {} sessions kicked", seconds, *kicked) : json::parse(response.body).value("error", ""));
+         kicked ? fmt::format("banned for {} s, {} sessions kicked", seconds, *kicked) : error_of(response));
 }
 
 void unban(Hub& hub, const HttpRequest& r, HttpResponse& response) {

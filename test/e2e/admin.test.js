@@ -124,6 +124,8 @@ describe('admin API', () => {
     const refused = adminLines().filter((l) => l.actor === 'mallory@outside');
     assert.equal(refused.length, everyEndpoint.length * 3, 'every refused attempt is in the audit log');
     assert.ok(refused.every((l) => l.status === 401 && l.from === '127.0.0.1' && /^\d{4}-\d\d-\d\dT/.test(l.time)));
+    assert.deepEqual([...new Set(refused.map((l) => `${l.action} ${l.target}`))], everyEndpoint.map(([m, p]) => `request ${m} ${p}`),
+      'what was tried');
   });
 
   test('GET /admin/sessions lists each bound customer session: id, account, peer, bind type, since, in flight', { timeout: 20000 }, async (t) => {
