@@ -119,7 +119,11 @@ void CustomerSession::on_pdu(std::string_view pdu) {
       state_ = State::unbinding;
       return close_after_flush("customer unbound");
     case smpp::Session::Event::unbind_answered:
-      return close_after_flush("unbind acknowledged");  // answers to its last submits go first
+      // Submits still at an operator (an admin's kick comes at any moment) are answered first:
+      // each has its one response, bounded by the operator side's timeout.
+      unbind_answered_ = true;
+      if (outstanding_ == 0) close_after_flush("unbind acknowledged");
+      return;
   }
 }
 
@@ -178,6 +182,7 @@ void CustomerSession::answer_submit(uint32_t sequence, uint32_t st, std::string_
   --outstanding_;
   if (!can_write()) return;
   smpp::encode_message_id_resp(out(), Command::submit_sm_resp, sequence, st, message_id);
+  if (unbind_answered_ && outstanding_ == 0) return close_after_flush("unbind acknowledged");
   resume_reading();
 }
 
@@ -254,7 +259,7 @@ int CustomerSession::delivery_room() const {
 
 void CustomerSession::on_tick(uint64_t now_ms) {
   if (state_ == State::open && now_ms - opened_ms_ > kBindDeadlineMs) return close("no bind within 30 s");
-  if (unbind_sent_ms_ && now_ms - unbind_sent_ms_ > limits_.response_timeout_ms) return close("no unbind_resp");
+  if (unbind_sent_ms_ && !unbind_answered_ && now_ms - unbind_sent_ms_ > limits_.response_timeout_ms) return close("no unbind_resp");
   if (state_ != State::bound) return;
   expire_deliveries(now_ms);
   send_deliveries();

@@ -136,6 +136,7 @@ class CustomerSession final : public Connection, public Receiver {
   uint64_t opened_ms_ = 0;
   uint64_t bound_at_ms_ = 0;
   uint64_t unbind_sent_ms_ = 0;  // our unbind (shutdown or an admin's kick): closed if unanswered
+  bool unbind_answered_ = false;  // closed once its submits in flight are answered
   std::deque<std::unique_ptr<Delivery>> to_deliver_;
   std::unordered_map<uint32_t, std::unique_ptr<Delivery>> awaiting_ack_;
   // A receiver that does not acknowledge is offered deliveries again less and less often: 1 s

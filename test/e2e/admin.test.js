@@ -164,6 +164,23 @@ describe('admin API', () => {
     assert.equal((await call('POST', '/admin/sessions/abc/kick')).status, 400, 'an id is a number');
   });
 
+  test('kick with a submit at the operator: the customer gets its answer before the close', { timeout: 20000 }, async (t) => {
+    const stc = w.ops.stc;
+    const c = await boundCustomer();
+    t.after(() => { stc.respond = 'ok'; });
+    stc.respond = 'none';
+    const inFlight = submit(c, { destination: '966501234567', text: 'in flight at a kick' });
+    await waitFor(() => stc.held.length === 1, 5000, 'the submit held at stc');
+    assert.equal((await call('POST', `/admin/sessions/${await sessionIdOf(c)}/kick`)).status, 200);
+    await waitFor(() => c.unbindsReceived === 1, 5000, 'the unbind at the customer');
+    await sleep(200);
+    assert.equal(c.closed, false, 'kept open while its submit is at the operator');
+    const held = stc.held.shift();
+    held.session.send(held.pdu.response({ message_id: '7777' }));
+    assert.equal((await inFlight).command_status, S.OK);
+    await c.waitClosed(5000);
+  });
+
   test('ban an address: its open sessions are kicked, binds from it are refused (0x0D, counted) until the ban is lifted', { timeout: 30000 }, async () => {
     const c = await boundCustomer();
     const refusedBefore = (await counters()).binds_refused_banned;
