@@ -111,12 +111,13 @@ void kick(Hub& hub, const HttpRequest& r, HttpResponse& response) {
 
 // ---- bans ----
 
-// An address as the customer side writes a peer's (inet_ntop's form), so that "::0001" bans "::1".
+// An address as the customer side keys a peer's (inet_ntop's form, a mapped IPv4 as IPv4), so
+// that "::0001" bans "::1" and "::ffff:10.0.0.1" bans "10.0.0.1".
 std::optional<std::string> canonical_address(const std::string& text) {
   unsigned char bytes[16];
   char out[INET6_ADDRSTRLEN];
   for (int family : {AF_INET, AF_INET6})
-    if (inet_pton(family, text.c_str(), bytes) == 1 && inet_ntop(family, bytes, out, sizeof out)) return std::string(out);
+    if (inet_pton(family, text.c_str(), bytes) == 1 && inet_ntop(family, bytes, out, sizeof out)) return address_key(out);
   return std::nullopt;
 }
 

@@ -1,9 +1,18 @@
 // Admin bans on binding (proxy/customer/bans.h).
 #include "proxy/customer/bans.h"
 
+#include <cctype>
+
 namespace proxy {
 
 const char* ban_kind_name(BanKind kind) { return kind == BanKind::address ? "address" : "account"; }
+
+std::string address_key(std::string_view address) {
+  constexpr std::string_view mapped = "::ffff:";
+  bool is_mapped = address.size() > mapped.size() && address.find('.') != std::string_view::npos;
+  for (size_t i = 0; is_mapped && i < mapped.size(); ++i) is_mapped = std::tolower(static_cast<unsigned char>(address[i])) == mapped[i];
+  return std::string(is_mapped ? address.substr(mapped.size()) : address);
+}
 
 bool Bans::add(BanKind kind, const std::string& key, uint64_t until_ms, uint64_t now_ms) {
   forget_expired(now_ms);

@@ -4,6 +4,7 @@
 #include <cstdint>
 #include <map>
 #include <string>
+#include <string_view>
 #include <utility>
 #include <vector>
 
@@ -11,6 +12,9 @@ namespace proxy {
 
 enum class BanKind { address, account };
 const char* ban_kind_name(BanKind kind);
+// The key an address is banned under: an IPv4 peer seen on an IPv6 socket ("::ffff:1.2.3.4") is
+// the same peer as "1.2.3.4".
+std::string address_key(std::string_view address);
 
 // Held in this process only (a restart or another instance does not know them); times are the
 // loop's monotonic milliseconds, so that a step of the wall clock neither lifts nor extends one.

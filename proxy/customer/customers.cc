@@ -82,7 +82,7 @@ void Customers::authorize(CustomerSession& session, const smpp::Bind& bind, uint
     refuse_bind(session, bind.system_id, reason, st, why, sequence);
   };
   if (ctx_.shutting_down) return refuse(counters.binds_refused_shutting_down, status::ESME_RBINDFAIL, "shutting down");
-  if (bans_.banned(BanKind::address, address, now))
+  if (bans_.banned(BanKind::address, address_key(address), now))
     return refuse(counters.binds_refused_banned, status::ESME_RBINDFAIL, "the address is banned");
   if (address_guard_.blocked(address, now))
     return refuse(counters.binds_blocked, status::ESME_RBINDFAIL, "too many failed binds from this address");
@@ -185,7 +185,7 @@ void Customers::session_closed(CustomerSession& session) {
 
 bool Customers::banned(const CustomerSession& session, const std::string& account) const {
   uint64_t now = ctx_.now_ms();
-  return bans_.banned(BanKind::address, session.remote_address(), now) || bans_.banned(BanKind::account, account, now);
+  return bans_.banned(BanKind::address, address_key(session.remote_address()), now) || bans_.banned(BanKind::account, account, now);
 }
 
 std::vector<SessionInfo> Customers::sessions() const {
@@ -211,7 +211,7 @@ std::optional<size_t> Customers::ban(BanKind kind, const std::string& key, uint6
   if (!bans_.add(kind, key, until_ms, ctx_.now_ms())) return std::nullopt;
   std::vector<uint64_t> kicked;
   for (const auto& [id, session] : sessions_) {
-    const std::string& of = kind == BanKind::address ? session->remote_address() : session->account() ? session->account()->name : "";
+    std::string of = kind == BanKind::address ? address_key(session->remote_address()) : session->account() ? session->account()->name : "";
     if (of == key && !session->closing()) kicked.push_back(id);
   }
   for (uint64_t id : kicked) kick(id);

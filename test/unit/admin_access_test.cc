@@ -71,3 +71,11 @@ TEST_CASE("hajib ctl's durations: seconds, minutes, hours, days, up to a year") 
   for (const char* bad : {"", "0s", "-5m", "5x", "m", "1.5h", "367d", "2h30m", "99999999999999999999s"})
     CHECK_FALSE(proxy::parse_duration_s(bad));
 }
+
+TEST_CASE("an IPv4 peer on an IPv6 socket is banned under its IPv4 address") {
+  CHECK(proxy::address_key("::ffff:192.0.2.7") == "192.0.2.7");
+  CHECK(proxy::address_key("::FFFF:192.0.2.7") == "192.0.2.7");
+  CHECK(proxy::address_key("192.0.2.7") == "192.0.2.7");
+  CHECK(proxy::address_key("2001:db8::1") == "2001:db8::1");
+  CHECK(proxy::address_key("::ffff:") == "::ffff:");
+}
