@@ -83,6 +83,8 @@ int run_daemon(const std::string& path, std::optional<int64_t> frozen_clock) {
   log::info("listening smpp={}:{} stats={}:{}", config->smpp_listen.host, relay.smpp_port(),
              config->stats_listen.host, stats.port());
   if (!config->admin.token.empty()) log::info("admin API on (token from {})", config->admin.token_file);
+  if (!config->admin.token.empty() && config->audit_file.empty())
+    log::warn("admin API on without audit.file: its actions are only in this log");
 
   struct Stopper {
     Hub* relay;

@@ -144,6 +144,8 @@ bool Hub::reload(std::vector<std::string>* errors_out) {
   config.accounts = fresh->accounts;
   config.mo_owner = fresh->mo_owner;
   config.policy = fresh->policy;
+  if (fresh->admin.token != config.admin.token)
+    log::info("admin API {}", fresh->admin.token.empty() ? "off" : config.admin.token.empty() ? "on" : "token replaced");
   config.admin = fresh->admin;  // the token file is read again: a new token applies now
   if (fresh->audit_file != config.audit_file || fresh->audit_mask_numbers != config.audit_mask_numbers ||
       fresh->audit_visible_digits != config.audit_visible_digits) {
