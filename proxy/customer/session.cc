@@ -187,7 +187,7 @@ void CustomerSession::answer_submit(uint32_t sequence, uint32_t st, std::string_
 }
 
 void CustomerSession::unbind(std::string_view why) {
-  if (closing()) return;
+  if (closing() || state_ == State::unbinding) return;  // told already: its answer closes it
   if (state_ != State::bound) return close_after_flush(why);
   state_ = State::unbinding;
   unbind_sent_ms_ = uv_now(loop_);
