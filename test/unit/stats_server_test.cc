@@ -89,6 +89,10 @@ TEST_CASE("routes: an exact path, a '*' segment captured and percent-decoded, HE
   CHECK(t.ask("POST", "/admin/sessions/a%2Fb/kick").body == "kick a/b");
   CHECK(t.ask("POST", "/admin/sessions//kick").status == 404);
   CHECK(t.ask("GET", "/stats/more").status == 404);
+  CHECK(t.ask("GET", "/").status == 404);
+  t.server.route("GET", "/", [](const proxy::HttpRequest&, proxy::HttpResponse& r) { r.body = "page"; });
+  CHECK(t.ask("GET", "/").body == "page");
+  CHECK(t.ask("GET", "//").status == 404);
 }
 
 TEST_CASE("a path served under another method is 405 with Allow; an unknown path is 404 naming the pages") {
