@@ -7,6 +7,7 @@
 #include <csignal>
 #include <fmt/format.h>
 
+#include "proxy/admin/routes.h"
 #include "proxy/config/config.h"
 #include "proxy/customer/passwords.h"
 #include "proxy/hub.h"
@@ -22,7 +23,8 @@ namespace {
 int readiness(const Snapshot& s, std::string& body) {
   std::string problems;
   for (const auto& u : s.upstreams)
-    if (u.links_bound == 0) problems += fmt::format("upstream {} has no bound link\n", u.name);
+    if (u.links_bound == 0)
+      problems += fmt::format("upstream {} has no bound link{}\n", u.name, u.control == "running" ? "" : " (" + u.control + " through the admin API)");
   if (s.state_store == "redis down" && s.store_needed) problems += "state store is down and a rule in force needs it\n";
   body = problems.empty() ? "ok\n" : problems;
   return problems.empty() ? 200 : 503;
@@ -65,20 +67,24 @@ int run_daemon(const std::string& path, std::optional<int64_t> frozen_clock) {
     log::error("cannot listen on {}: {}", config->smpp_listen.to_string(), uv_strerror(rc));
     return 1;
   }
-  StatsServer stats(loop, [&relay](const std::string& path, std::string& type, std::string& body) {
-    type = "text/plain; charset=utf-8";
-    if (path == "/metrics") return body = relay.stats().prometheus(relay.snapshot()), 200;
-    if (path == "/stats") return type = "application/json", body = relay.stats().json(relay.snapshot()), 200;
-    if (path == "/healthz") return body = "ok\n", 200;
-    if (path == "/readyz") return readiness(relay.snapshot(), body);
-    return 0;
-  }, config->limits, relay.counters());
+  StatsServer stats(loop, config->limits, relay.counters());
+  stats.route("GET", "/metrics", [&relay](const HttpRequest&, HttpResponse& r) { r.body = relay.stats().prometheus(relay.snapshot()); });
+  stats.route("GET", "/stats", [&relay](const HttpRequest&, HttpResponse& r) {
+    r.content_type = "application/json";
+    r.body = relay.stats().json(relay.snapshot());
+  });
+  stats.route("GET", "/healthz", [](const HttpRequest&, HttpResponse& r) { r.body = "ok\n"; });
+  stats.route("GET", "/readyz", [&relay](const HttpRequest&, HttpResponse& r) { r.status = readiness(relay.snapshot(), r.body); });
+  add_admin_routes(stats, relay);
   if (int rc = stats.listen(config->stats_listen)) {
     log::error("cannot listen on {} for stats: {}", config->stats_listen.to_string(), uv_strerror(rc));
     return 1;
   }
   log::info("listening smpp={}:{} stats={}:{}", config->smpp_listen.host, relay.smpp_port(),
              config->stats_listen.host, stats.port());
+  if (!config->admin.token.empty()) log::info("admin API on (token from {})", config->admin.token_file);
+  if (!config->admin.token.empty() && config->audit_file.empty())
+    log::warn("admin API on without audit.file: its actions are only in this log");
 
   struct Stopper {
     Hub* relay;

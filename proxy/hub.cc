@@ -116,10 +116,12 @@ void Hub::on_tick() {
   if (ctx_.shutting_down) shutdown_step(now);
 }
 
-bool Hub::reload() {
+bool Hub::reload(std::vector<std::string>* errors_out) {
   Config& config = ctx_.config;
   std::vector<ConfigError> errors;
   auto fresh = load_config(config.path, errors);
+  if (errors_out)
+    for (const auto& e : errors) errors_out->push_back(e.to_string());
   if (!fresh) {
     ++counters().policy_reload_failures;
     for (const auto& e : errors) log::error("{}", e.to_string());
@@ -142,6 +144,9 @@ bool Hub::reload() {
   config.accounts = fresh->accounts;
   config.mo_owner = fresh->mo_owner;
   config.policy = fresh->policy;
+  if (fresh->admin.token != config.admin.token)
+    log::info("admin API {}", fresh->admin.token.empty() ? "off" : config.admin.token.empty() ? "on" : "token replaced");
+  config.admin = fresh->admin;  // the token file is read again: a new token applies now
   if (fresh->audit_file != config.audit_file || fresh->audit_mask_numbers != config.audit_mask_numbers ||
       fresh->audit_visible_digits != config.audit_visible_digits) {
     config.audit_file = fresh->audit_file;
@@ -155,6 +160,11 @@ bool Hub::reload() {
   log::info("reloaded {}: policy {} -> {}", config.path, old_version, ctx_.policy->version());
   ctx_.audit.event(ctx_.wall_ms(), "reload", {{"ok", true}, {"policy", ctx_.policy->version()}, {"previous", old_version}});
   return true;
+}
+
+void Hub::audit_event(std::string_view kind, const nlohmann::ordered_json& fields) {
+  ctx_.audit.event(ctx_.wall_ms(), kind, fields);
+  ctx_.audit.flush();
 }
 
 void Hub::reopen_audit_log() {

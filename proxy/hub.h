@@ -5,7 +5,10 @@
 #include <uv.h>
 
 #include <memory>
+#include <nlohmann/json_fwd.hpp>
 #include <string>
+#include <string_view>
+#include <vector>
 
 #include "proxy/context.h"
 #include "proxy/customer/account.h"
@@ -30,7 +33,7 @@ class Hub {
   void shutdown();
   // SIGHUP: load the files again; apply the policy and accounts if they are valid, keep the old
   // ones if not; report settings that need a restart. Returns false when the files had errors.
-  bool reload();
+  bool reload(std::vector<std::string>* errors = nullptr);  // errors: each as file:line:column: message
   void reopen_audit_log();
   // Tests and `explain` decide at chosen instants: the wall clock the rules see is frozen there.
   void freeze_clock_at(int64_t unix_seconds) { ctx_.frozen_clock = unix_seconds; }
@@ -39,6 +42,15 @@ class Hub {
   Stats& stats() { return ctx_.stats; }
   Counters& counters() { return ctx_.counters(); }
   Snapshot snapshot() const;
+
+  // The admin API (proxy/admin/) steers the stages through their own small methods, and writes
+  // what it did to the audit log at once (not at the next tick: an action is rare and must stay).
+  Customers& customers() { return customers_; }
+  Upstreams& upstreams() { return upstreams_; }
+  void audit_event(std::string_view kind, const nlohmann::ordered_json& fields);
+  int64_t wall_ms() const { return ctx_.wall_ms(); }
+  std::string policy_version() const { return ctx_.policy->version(); }
+  uint64_t now_ms() const { return ctx_.now_ms(); }
 
  private:
   void on_tick();

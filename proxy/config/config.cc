@@ -278,6 +278,45 @@ void read_accounts(Reader& r, const YAML::Node& n, Config& c, policy::Compiler& 
   for (const auto& kv : n) read_account(r, kv.first.as<std::string>(""), kv.second, c, compiler);
 }
 
+// The token is a secret the admin API compares requests against: it lives in its own file (mode
+// 0600, outside the config that ops pass around), one line, long enough not to be guessed.
+constexpr size_t kAdminTokenMin = 32;
+
+std::vector<Cidr> loopback_only() { return {*Cidr::parse("127.0.0.1/32"), *Cidr::parse("::1/128")}; }
+
+void read_admin(Reader& r, const YAML::Node& n, Config& c) {
+  c.admin.allow_ips = loopback_only();
+  if (!n) return;
+  if (!r.is_map(n, "admin")) return;
+  r.only_keys(n, ConfigSection::admin, "admin");
+  if (YAML::Node ips = n["allow_ips"]) {
+    if (!ips.IsSequence()) r.error(ips, "admin.allow_ips must be a list of CIDR ranges");
+    else {
+      c.admin.allow_ips.clear();
+      for (const auto& ip : ips) {
+        auto cidr = Cidr::parse(r.str(ip, "admin.allow_ips entry"));
+        if (!cidr) r.error(ip, fmt::format("'{}' is not an IPv4 or IPv6 address or CIDR range", ip.Scalar()));
+        else c.admin.allow_ips.push_back(*cidr);
+      }
+    }
+  }
+  YAML::Node file = n["token_file"];
+  if (!file) return;
+  namespace fs = std::filesystem;
+  fs::path path = r.str(file, "admin.token_file");
+  if (path.is_relative()) path = fs::path(r.file()).parent_path() / path;
+  c.admin.token_file = path.string();
+  std::ifstream in(path, std::ios::binary);
+  if (!in) return r.error(file, fmt::format("cannot read admin.token_file {}", path.string()));
+  std::string token;
+  std::getline(in, token);
+  while (!token.empty() && std::isspace(static_cast<unsigned char>(token.back()))) token.pop_back();
+  if (token.size() < kAdminTokenMin)
+    return r.error(file, fmt::format("the admin token in {} must be at least {} characters (make one: head -c32 /dev/urandom | base64)",
+                                     path.string(), kAdminTokenMin));
+  c.admin.token = token;
+}
+
 std::optional<YAML::Node> parse_file(const std::string& path, std::vector<ConfigError>& errors,
                                      policy::Compiler* compiler = nullptr) {
   std::ifstream in(path, std::ios::binary);
@@ -393,6 +432,7 @@ std::optional<Config> read_config(const std::string& path, std::vector<ConfigErr
   } else if (!listen) {
     r.error(root, "the configuration needs listen: { smpp: ..., stats: ... }");
   }
+  read_admin(r, root["admin"], c);
   if (root["state"]) read_state(r, root["state"], c);
   else r.error(root, "the configuration needs state: { redis: ... } or state: memory");
   if (root["limits"]) read_limits(r, root["limits"], c.limits);
@@ -432,6 +472,7 @@ const char* section_name(ConfigSection s) {
     case ConfigSection::audit: return "audit";
     case ConfigSection::text: return "text";
     case ConfigSection::log: return "log";
+    case ConfigSection::admin: return "admin";
   }
   return "";
 }

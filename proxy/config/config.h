@@ -59,6 +59,13 @@ struct AccountConfig {
   std::vector<std::string> mo_numbers;
 };
 
+// The admin API on the stats port (proxy/admin/): off while token is empty.
+struct AdminConfig {
+  std::string token_file;
+  std::string token;  // the file's one line, read at every (re)load
+  std::vector<Cidr> allow_ips;  // default: loopback only
+};
+
 struct Config {
   std::string path;
   Endpoint smpp_listen, stats_listen;
@@ -79,6 +86,7 @@ struct Config {
   log::Level log_level = log::Level::info;  // reloaded on SIGHUP
   int audit_visible_digits = 4;  // trailing digits left visible when masked (the country code 966 stays too)
   std::unordered_map<std::string, std::string> mo_owner;  // number or short code -> account
+  AdminConfig admin;
 
   bool memory_state() const { return redis_host.empty(); }
   const AccountConfig* account(const std::string& system_id) const;
@@ -87,7 +95,7 @@ struct Config {
 using ConfigError = policy::Diagnostic;  // file:line:column: message
 
 // The keys the loader reads (keys.def): where each lives and whether SIGHUP applies it.
-enum class ConfigSection { root, listen, state, bind_failures, upstream, message_id, routes, account, audit, text, log };
+enum class ConfigSection { root, listen, state, bind_failures, upstream, message_id, routes, account, audit, text, log, admin };
 enum class Applies { reload, restart };
 struct ConfigKey {
   ConfigSection section;

@@ -3,6 +3,8 @@
 
 #include <fmt/format.h>
 
+#include <algorithm>
+
 #include "proxy/log.h"
 
 namespace proxy {
@@ -80,6 +82,8 @@ void Customers::authorize(CustomerSession& session, const smpp::Bind& bind, uint
     refuse_bind(session, bind.system_id, reason, st, why, sequence);
   };
   if (ctx_.shutting_down) return refuse(counters.binds_refused_shutting_down, status::ESME_RBINDFAIL, "shutting down");
+  if (bans_.banned(BanKind::address, address_key(address), now))
+    return refuse(counters.binds_refused_banned, status::ESME_RBINDFAIL, "the address is banned");
   if (address_guard_.blocked(address, now))
     return refuse(counters.binds_blocked, status::ESME_RBINDFAIL, "too many failed binds from this address");
   auto it = accounts_.find(bind.system_id);
@@ -88,6 +92,8 @@ void Customers::authorize(CustomerSession& session, const smpp::Bind& bind, uint
     return refuse(counters.binds_refused_unknown_system_id, status::ESME_RINVSYSID, "unknown system_id");
   }
   Account& account = it->second;
+  if (bans_.banned(BanKind::account, account.name, now))
+    return refuse(counters.binds_refused_banned, status::ESME_RBINDFAIL, "the account is banned");
   sockaddr_storage peer{};
   int len = sizeof peer;
   uv_tcp_getpeername(session.tcp(), reinterpret_cast<sockaddr*>(&peer), &len);
@@ -142,6 +148,8 @@ void Customers::accept_bind(CustomerSession& session, Account& account, uint32_t
   Counters& counters = ctx_.counters();
   if (ctx_.shutting_down)
     return refuse_bind(session, account.name, counters.binds_refused_shutting_down, status::ESME_RBINDFAIL, "shutting down", sequence);
+  if (banned(session, account.name))  // a ban that came while the password was checked
+    return refuse_bind(session, account.name, counters.binds_refused_banned, status::ESME_RBINDFAIL, "banned", sequence);
   if (account.binds >= account.config->max_binds)
     return refuse_bind(session, account.name, counters.binds_refused_bind_limit, status::ESME_RBINDFAIL,
                        fmt::format("account already has {} binds", account.binds), sequence);
@@ -171,6 +179,43 @@ void Customers::session_closed(CustomerSession& session) {
     std::erase(account->receivers, static_cast<Receiver*>(&session));
   }
   sessions_.erase(session.id());
+}
+
+// ---- the admin API's controls ----
+
+bool Customers::banned(const CustomerSession& session, const std::string& account) const {
+  uint64_t now = ctx_.now_ms();
+  return bans_.banned(BanKind::address, address_key(session.remote_address()), now) || bans_.banned(BanKind::account, account, now);
+}
+
+std::vector<SessionInfo> Customers::sessions() const {
+  std::vector<SessionInfo> out;
+  uint64_t now = ctx_.now_ms();
+  for (const auto& [id, session] : sessions_) {
+    if (!session->account()) continue;  // not bound: nobody yet
+    out.push_back({id, session->account()->name, session->peer(), session->bind_type(), now - session->bound_at_ms(),
+                   session->outstanding()});
+  }
+  std::sort(out.begin(), out.end(), [](const SessionInfo& a, const SessionInfo& b) { return a.id < b.id; });
+  return out;
+}
+
+bool Customers::kick(uint64_t session_id) {
+  CustomerSession* session = find_customer(session_id);
+  if (!session || session->closing()) return false;
+  session->unbind("kicked by an admin");
+  return true;
+}
+
+std::optional<size_t> Customers::ban(BanKind kind, const std::string& key, uint64_t until_ms) {
+  if (!bans_.add(kind, key, until_ms, ctx_.now_ms())) return std::nullopt;
+  std::vector<uint64_t> kicked;
+  for (const auto& [id, session] : sessions_) {
+    std::string of = kind == BanKind::address ? address_key(session->remote_address()) : session->account() ? session->account()->name : "";
+    if (of == key && !session->closing()) kicked.push_back(id);
+  }
+  for (uint64_t id : kicked) kick(id);
+  return kicked.size();
 }
 
 // ---- the NOC's view and shutdown ----

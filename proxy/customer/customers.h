@@ -6,11 +6,13 @@
 
 #include <functional>
 #include <memory>
+#include <optional>
 #include <string>
 #include <unordered_map>
 
 #include "proxy/context.h"
 #include "proxy/customer/account.h"
+#include "proxy/customer/bans.h"
 #include "proxy/customer/bind_guard.h"
 #include "proxy/customer/passwords.h"
 #include "proxy/customer/session.h"
@@ -31,6 +33,14 @@ class SubmitReplies {
   virtual bool answer_submit(uint64_t session, uint32_t sequence, uint32_t status, std::string_view message_id) = 0;
 };
 
+// A customer session as the admin API lists it.
+struct SessionInfo {
+  uint64_t id = 0;
+  std::string account, peer, bind;
+  uint64_t bound_for_ms = 0;
+  int in_flight = 0;
+};
+
 class Customers final : public BindDesk, public SubmitReplies {
  public:
   Customers(Context& ctx, Accounts& accounts);
@@ -48,12 +58,22 @@ class Customers final : public BindDesk, public SubmitReplies {
   // The state store caught up: every session is read again.
   void resume_intake();
 
+  // The admin API's controls (proxy/admin/). kick: unbind (then close) a session; false if none.
+  std::vector<SessionInfo> sessions() const;
+  bool kick(uint64_t session_id);
+  // No bind for `key` until `until_ms` (loop clock); its open sessions are kicked. Returns how
+  // many, or nullopt when Bans::kMax are in force.
+  std::optional<size_t> ban(BanKind kind, const std::string& key, uint64_t until_ms);
+  bool unban(const std::string& key) { return bans_.remove(key, ctx_.now_ms()); }
+  std::vector<Bans::Ban> bans() { return bans_.in_force(ctx_.now_ms()); }
+
   // BindDesk
   void authorize(CustomerSession& session, const smpp::Bind& bind, uint32_t sequence) override;
   void session_closed(CustomerSession& session) override;
 
  private:
   bool admit(CustomerSession& session);
+  bool banned(const CustomerSession& session, const std::string& account) const;
   void password_checked(uint64_t session_id, const std::string& address, const std::string& account, uint32_t sequence, bool ok);
   void accept_bind(CustomerSession& session, Account& account, uint32_t sequence);
   void refuse_bind(CustomerSession& session, std::string_view system_id, uint64_t& reason, uint32_t status,
@@ -67,6 +87,7 @@ class Customers final : public BindDesk, public SubmitReplies {
   BindGuard address_guard_;  // failed binds per remote address
   BindGuard account_guard_;  // failed binds per account, from any address
   BindVerifier verifier_;
+  Bans bans_;
   std::unordered_map<std::string, int> connections_per_address_;  // open customer connections by IP
   std::unordered_map<uint64_t, std::unique_ptr<CustomerSession>> sessions_;
 };

@@ -119,7 +119,11 @@ void CustomerSession::on_pdu(std::string_view pdu) {
       state_ = State::unbinding;
       return close_after_flush("customer unbound");
     case smpp::Session::Event::unbind_answered:
-      return close_after_flush("unbind acknowledged");  // answers to its last submits go first
+      // Submits still at an operator (an admin's kick comes at any moment) are answered first:
+      // each has its one response, bounded by the operator side's timeout.
+      unbind_answered_ = true;
+      if (outstanding_ == 0) close_after_flush("unbind acknowledged");
+      return;
   }
 }
 
@@ -151,6 +155,7 @@ void CustomerSession::bind_decided(Account* account, uint32_t st, uint32_t seque
     return close_after_flush(fmt::format("bind refused with {}", smpp::status_name(st)));
   }
   state_ = State::bound;
+  bound_at_ms_ = uv_now(loop_);
   account_ = account;
   window_ = account->config->window ? account->config->window : limits_.window;
   resume_reading();
@@ -177,16 +182,26 @@ void CustomerSession::answer_submit(uint32_t sequence, uint32_t st, std::string_
   --outstanding_;
   if (!can_write()) return;
   smpp::encode_message_id_resp(out(), Command::submit_sm_resp, sequence, st, message_id);
+  if (unbind_answered_ && outstanding_ == 0) return close_after_flush("unbind acknowledged");
   resume_reading();
 }
 
-void CustomerSession::unbind() {
-  if (closing()) return;
-  if (state_ != State::bound) return close_after_flush("shutting down");
+void CustomerSession::unbind(std::string_view why) {
+  if (closing() || state_ == State::unbinding) return;  // told already: its answer closes it
+  if (state_ != State::bound) return close_after_flush(why);
   state_ = State::unbinding;
+  unbind_sent_ms_ = uv_now(loop_);
   ++counters_.unbinds_sent;
   link_.unbind(out());
   resume_reading();
+}
+
+const char* CustomerSession::bind_type() const {
+  switch (bind_kind_) {
+    case Command::bind_transmitter: return "transmitter";
+    case Command::bind_receiver: return "receiver";
+    default: return "transceiver";
+  }
 }
 
 void CustomerSession::deliver(std::unique_ptr<Delivery> delivery) {
@@ -244,6 +259,7 @@ int CustomerSession::delivery_room() const {
 
 void CustomerSession::on_tick(uint64_t now_ms) {
   if (state_ == State::open && now_ms - opened_ms_ > kBindDeadlineMs) return close("no bind within 30 s");
+  if (unbind_sent_ms_ && !unbind_answered_ && now_ms - unbind_sent_ms_ > limits_.response_timeout_ms) return close("no unbind_resp");
   if (state_ != State::bound) return;
   expire_deliveries(now_ms);
   send_deliveries();

@@ -93,8 +93,10 @@ class CustomerSession final : public Connection, public Receiver {
   void deliver(std::unique_ptr<Delivery> delivery) override;
   // Shutdown: unbind a bound session (its socket is read again for the unbind_resp; submits
   // read from now on get ESME_RSYSERR); close any other.
-  void unbind();
+  void unbind(std::string_view why = "shutting down");
   int outstanding() const { return outstanding_; }  // submits received, not yet answered
+  const char* bind_type() const;  // "transmitter", "receiver" or "transceiver"
+  uint64_t bound_at_ms() const { return bound_at_ms_; }  // the loop's clock when the bind was accepted
   size_t deliveries_awaiting_ack() const { return awaiting_ack_.size(); }
   // Deliveries it can take now: a receiver holds at most its window, the rest stay kept; one
   // that let deliveries time out takes none until its back-off has passed.
@@ -132,6 +134,9 @@ class CustomerSession final : public Connection, public Receiver {
   int outstanding_ = 0;  // submits received and not yet answered
   int unbound_pdus_ = 0;  // PDUs received before the bind
   uint64_t opened_ms_ = 0;
+  uint64_t bound_at_ms_ = 0;
+  uint64_t unbind_sent_ms_ = 0;  // our unbind (shutdown or an admin's kick): closed if unanswered
+  bool unbind_answered_ = false;  // closed once its submits in flight are answered
   std::deque<std::unique_ptr<Delivery>> to_deliver_;
   std::unordered_map<uint32_t, std::unique_ptr<Delivery>> awaiting_ack_;
   // A receiver that does not acknowledge is offered deliveries again less and less often: 1 s

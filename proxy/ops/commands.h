@@ -1,8 +1,11 @@
 // The subcommands of the hajib binary besides the daemon, one file each in proxy/ops/.
 #pragma once
 
+#include <cstdint>
 #include <functional>
+#include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 namespace CLI {
@@ -27,5 +30,7 @@ void add_forget(CLI::App& app, OpsRun& run);
 
 // `hajib ctl ARGS...`: the admin API's client; `args` are everything after "ctl", untouched.
 int run_ctl(const std::vector<std::string>& args);
+// "90s", "15m", "2h", "1d" or plain seconds, up to a year; nullopt otherwise.
+std::optional<int64_t> parse_duration_s(std::string_view text);
 
 }  // namespace proxy

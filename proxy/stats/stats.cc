@@ -65,6 +65,7 @@ std::string Stats::json(const Snapshot& s) const {
   for (const auto& u : s.upstreams)
     upstreams[u.name] = {{"links_configured", u.links_configured}, {"links_bound", u.links_bound},
                          {"in_flight", u.in_flight}, {"waiting", u.waiting}};
+  for (const auto& u : s.upstreams) upstreams[u.name]["control"] = u.control;
   j["ported"] = {{"numbers", s.ported_numbers}, {"version", s.ported_version}};
 #define X(name, help) j[#name] = s.name;
 #include "proxy/stats/gauges.def"

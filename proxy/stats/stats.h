@@ -38,6 +38,7 @@ struct UpstreamSnapshot {
   int links_bound = 0;
   uint64_t in_flight = 0;
   uint64_t waiting = 0;
+  std::string control = "running";  // or "stopped", "draining": set through the admin API
 };
 
 // What the stages report beside the counters (Hub::snapshot), read when the NOC asks.

@@ -65,9 +65,9 @@ void UpstreamSession::acknowledge_deliver(uint32_t sequence, uint32_t st) {
   if (can_write()) smpp::encode_message_id_resp(out(), Command::deliver_sm_resp, sequence, st, "");
 }
 
-void UpstreamSession::unbind() {
+void UpstreamSession::unbind(std::string_view why) {
   if (closing()) return;
-  if (state_ != State::bound) return close("shutting down");
+  if (state_ != State::bound) return close(why);
   // Never re-sent on our own: the operator may still take these, as when a link drops.
   for (auto& [seq, submit] : in_flight_) events_.submit_answered(std::move(submit), status::ESME_RSYSERR, "");
   in_flight_.clear();

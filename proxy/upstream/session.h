@@ -66,7 +66,8 @@ class UpstreamSession final : public Connection {
   void acknowledge_deliver(uint32_t sequence, uint32_t status);
   // Shutdown: submits still unanswered are answered ESME_RSYSERR (before their customers are
   // unbound), then unbind; the operator's unbind_resp closes the link. An unbound link just closes.
-  void unbind();
+  void unbind(std::string_view why = "shutting down");
+  bool unbinding() const { return state_ == State::unbinding; }
 
  std::string describe() const override;
 

@@ -52,7 +52,7 @@ std::optional<int> Upstreams::route(const std::string& destination) const {
 void Upstreams::dispatch(SubmitPtr submit) {
   Pool& pool = pools_[size_t(submit->upstream)];
   bool any_bound = false;
-  for (size_t i = 0; i < pool.links.size(); ++i) {
+  for (size_t i = 0; pool.control == Control::running && i < pool.links.size(); ++i) {
     auto& link = *pool.links[(pool.next_link + i) % pool.links.size()];
     if (!link.session || !link.session->bound()) continue;
     any_bound = true;
@@ -74,8 +74,9 @@ void Upstreams::dispatch(SubmitPtr submit) {
 // One link for all parts, so that the operator gets them in order: the bound one with most room.
 void Upstreams::dispatch_in_order(int upstream, std::vector<SubmitPtr> parts) {
   UpstreamSession* link = nullptr;
-  for (auto& l : pools_[size_t(upstream)].links)
-    if (l->session && l->session->bound() && (!link || l->session->in_flight() < link->in_flight())) link = l->session;
+  const Pool& pool = pools_[size_t(upstream)];
+  for (auto& l : pool.links)
+    if (pool.control == Control::running && l->session && l->session->bound() && (!link || l->session->in_flight() < link->in_flight())) link = l->session;
   for (auto& s : parts) {
     s->upstream = upstream;
     if (link) link->send(std::move(s));
@@ -84,7 +85,7 @@ void Upstreams::dispatch_in_order(int upstream, std::vector<SubmitPtr> parts) {
 }
 
 void Upstreams::drain(Pool& pool) {
-  while (!pool.waiting.empty()) {
+  while (pool.control == Control::running && !pool.waiting.empty()) {
     UpstreamSession* target = nullptr;
     for (size_t i = 0; i < pool.links.size() && !target; ++i) {
       auto& link = *pool.links[(pool.next_link + i) % pool.links.size()];
@@ -108,12 +109,13 @@ void Upstreams::submit_answered(SubmitPtr submit, uint32_t st, std::string_view 
   Pool& pool = pools_[size_t(submit->upstream)];
   answers_->submit_answered(std::move(submit), st, operator_id);
   drain(pool);
+  finish_draining(pool);
 }
 
 // ---- links ----
 
 void Upstreams::start_link(int upstream, int slot) {
-  if (ctx_.shutting_down) return;
+  if (ctx_.shutting_down || pools_[size_t(upstream)].control != Control::running) return;
   uint64_t id = ctx_.next_session_id++;
   auto session = std::make_unique<UpstreamSession>(ctx_.loop, ctx_.config.upstreams[size_t(upstream)], limits_,
                                                    ctx_.counters(), *this, *deliveries_, ctx_.stats.upstream_rtt,
@@ -128,6 +130,7 @@ void Upstreams::link_bound(UpstreamSession& session) {
   ++ctx_.counters().upstream_connects;
   Pool& pool = pools_[size_t(session.upstream())];
   pool.links[size_t(session.slot())]->failures = 0;
+  if (pool.control != Control::running) return session.unbind("stopped through the admin API");
   drain(pool);
 }
 
@@ -144,10 +147,11 @@ void Upstreams::link_closed(UpstreamSession& session, bool was_bound) {
     schedule_reconnect(session.upstream(), session.slot());
   }
   sessions_.erase(session.id());
+  finish_draining(pool);
 }
 
 void Upstreams::schedule_reconnect(int upstream, int slot) {
-  if (ctx_.shutting_down) return;
+  if (ctx_.shutting_down || pools_[size_t(upstream)].control != Control::running) return;
   Link& link = *pools_[size_t(upstream)].links[size_t(slot)];
   const UpstreamConfig& c = ctx_.config.upstreams[size_t(upstream)];
   // Exponential backoff with jitter, so that three links to a recovering SMSC do not knock together.
@@ -209,6 +213,64 @@ void Upstreams::refresh_ported_numbers() {
   });
 }
 
+// ---- the admin API's controls ----
+
+bool Upstreams::control(const std::string& name, UpstreamControl action) {
+  auto it = std::find_if(pools_.begin(), pools_.end(), [&](const Pool& p) { return p.config->name == name; });
+  if (it == pools_.end()) return false;
+  Pool& pool = *it;
+  switch (action) {
+    case UpstreamControl::stop:
+      pool.control = Control::stopped;
+      take_down(pool, "stopped through the admin API");
+      break;
+    case UpstreamControl::start:
+      pool.control = Control::running;
+      bring_up(pool);
+      break;
+    case UpstreamControl::drain:
+      if (pool.control != Control::running) break;  // stopped, or draining already
+      pool.control = Control::draining;
+      fail_all_waiting(pool, status::ESME_RSYSERR);  // new work: it goes nowhere now
+      for (auto& link : pool.links) uv_timer_stop(&link->reconnect);
+      finish_draining(pool);
+      break;
+  }
+  return true;
+}
+
+// As with a lost link: what waits is answered ESME_RSYSERR now, what is in flight when each link
+// unbinds (never re-sent on our own: the operator may have taken it).
+void Upstreams::take_down(Pool& pool, std::string_view why) {
+  fail_all_waiting(pool, status::ESME_RSYSERR);
+  for (auto& link : pool.links) {
+    uv_timer_stop(&link->reconnect);
+    if (link->session && !link->session->unbinding()) link->session->unbind(why);
+  }
+}
+
+void Upstreams::bring_up(Pool& pool) {
+  for (auto& link : pool.links) {
+    if (link->session) continue;  // still up, or unbinding: its close schedules the reconnect
+    uv_timer_stop(&link->reconnect);
+    link->failures = 0;
+    start_link(link->upstream, link->slot);
+  }
+}
+
+// A draining link with nothing in flight is unbound; once none is left the operator is stopped.
+void Upstreams::finish_draining(Pool& pool) {
+  if (pool.control != Control::draining) return;
+  bool any_left = false;
+  for (auto& link : pool.links) {
+    UpstreamSession* s = link->session;
+    if (!s) continue;
+    any_left = true;
+    if (s->in_flight() == 0 && !s->unbinding() && !s->closing()) s->unbind("drained through the admin API");
+  }
+  if (!any_left) pool.control = Control::stopped;
+}
+
 // ---- the NOC's view and shutdown ----
 
 void Upstreams::describe(Snapshot& s) const {
@@ -222,6 +284,7 @@ void Upstreams::describe(Snapshot& s) const {
         u.in_flight += l->session->in_flight();
       }
     u.waiting = pool.waiting.size();
+    u.control = pool.control == Control::running ? "running" : pool.control == Control::stopped ? "stopped" : "draining";
     s.upstreams.push_back(u);
   }
   s.ported_numbers = ported_.size();

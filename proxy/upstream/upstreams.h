@@ -48,6 +48,9 @@ class OperatorAcks {
   virtual void acknowledge(uint64_t link, uint32_t sequence, uint32_t status) = 0;
 };
 
+// What ops can do to one operator through the admin API.
+enum class UpstreamControl { stop, start, drain };
+
 class Upstreams final : public Outbound, public OperatorAcks, public LinkEvents {
  public:
   explicit Upstreams(Context& ctx);
@@ -65,6 +68,12 @@ class Upstreams final : public Outbound, public OperatorAcks, public LinkEvents 
   void describe(Snapshot& s) const;
   bool idle() const;  // nothing queued, nothing at an operator
 
+  // The admin API (proxy/admin/). stop: unbind its links and keep them down; start: connect them
+  // again; drain: send nothing new to it, let what is in flight be answered, then unbind and keep
+  // down. Submits routed to an operator that is not running are answered as when it has no bound
+  // link (ESME_RSYSERR). False when no upstream has that name.
+  bool control(const std::string& name, UpstreamControl action);
+
   // Shutdown.
   void fail_waiting(uint32_t status);
   size_t unbind_all();                   // returns the links told
@@ -80,8 +89,10 @@ class Upstreams final : public Outbound, public OperatorAcks, public LinkEvents 
     uv_timer_t reconnect{};
     int failures = 0;
   };
+  enum class Control { running, stopped, draining };
   struct Pool {
     const UpstreamConfig* config = nullptr;
+    Control control = Control::running;
     std::vector<std::unique_ptr<Link>> links;
     std::deque<SubmitPtr> waiting;  // bounded by the customers' windows
     size_t next_link = 0;
@@ -92,6 +103,9 @@ class Upstreams final : public Outbound, public OperatorAcks, public LinkEvents 
   void submit_answered(SubmitPtr submit, uint32_t status, std::string_view operator_id) override;
   void link_closed(UpstreamSession& link, bool was_bound) override;
 
+  void take_down(Pool& pool, std::string_view why);
+  void bring_up(Pool& pool);
+  void finish_draining(Pool& pool);
   void start_link(int upstream, int slot);
   void schedule_reconnect(int upstream, int slot);
   void drain(Pool& pool);

@@ -395,6 +395,16 @@ function runHajib(args, timeoutMs = 30000, input = '') {
   });
 }
 
+// runHajib with more environment variables (USER, SUDO_USER, ...) for the child.
+function runHajibWithEnv(args, env, timeoutMs = 30000) {
+  requireHajib();
+  return new Promise((resolve) => {
+    const child = execFile(HAJIB_BIN, args, { timeout: timeoutMs, killSignal: 'SIGKILL', maxBuffer: 4 << 20, env: { ...process.env, ...env } },
+      (err, stdout, stderr) => resolve({ code: err ? (err.code ?? err.signal ?? 1) : 0, stdout, stderr }));
+    track(child);
+  });
+}
+
 const hashCache = new Map();
 // `hajib passwd` with pw on its standard input prints the libsodium hash of pw on stdout.
 async function passwordHash(pw) {
@@ -641,6 +651,23 @@ function httpRequest(port, method, urlPath, timeoutMs = 5000) {
     req.end();
   });
 }
+// Any method, with headers and a body (string or Buffer); resolves { status, headers, body }.
+function httpCall(port, method, urlPath, { headers = {}, body, timeoutMs = 5000 } = {}) {
+  return new Promise((resolve, reject) => {
+    const data = body === undefined ? undefined : (Buffer.isBuffer(body) ? body : Buffer.from(body));
+    const h = { ...headers };
+    if (data) h['Content-Length'] = data.length;
+    const req = http.request({ host: HOST, port, method, path: urlPath, headers: h, timeout: timeoutMs }, (res) => {
+      let text = '';
+      res.setEncoding('utf8');
+      res.on('data', (d) => { text += d; });
+      res.on('end', () => resolve({ status: res.statusCode, headers: res.headers, body: text }));
+    });
+    req.on('timeout', () => req.destroy(new Error(`${method} ${urlPath} timed out`)));
+    req.on('error', reject);
+    req.end(data);
+  });
+}
 async function stats(statsPort) {
   const r = await httpGet(statsPort, '/stats');
   if (r.status !== 200) throw new Error(`GET /stats: HTTP ${r.status}`);
@@ -810,7 +837,7 @@ async function stopWorld(w) {
 
 module.exports = {
   S, CMD, PROXY_ID, HAJIB_BIN, HOST,
-  sleep, waitFor, withTimeout, freePort, tempDir, textOf, bytesOf, receiptField, hexToDecimal, httpRequest,
+  sleep, waitFor, withTimeout, freePort, tempDir, textOf, bytesOf, receiptField, hexToDecimal, httpRequest, httpCall, runHajibWithEnv,
   startRedis, redisCommand, startOperator, requireHajib, runHajib, passwordHash, baseConfig, toYaml,
   writeConfig, startHajib, connectCustomer, submit, submitMany, waitDelivered, httpGet, stats, linksBound,
   buildPdu, encodePdu, RawClient, rawPdu, startWorld, stopWorld, smpp,

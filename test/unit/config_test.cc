@@ -256,7 +256,7 @@ TEST_CASE("docs/config.md has a row for every key of keys.def and limits.def, wi
     CHECK(doc.find(row) != std::string::npos);
     ++rows;
   }
-  // And nothing documented that the loader does not read.
+  // And nothing documented that the loader does not read. (scripts/config-doc.py rewrites the table.)
   size_t documented = 0;
   for (size_t at = doc.find("\n| `"); at != std::string::npos; at = doc.find("\n| `", at + 1)) ++documented;
   CHECK(documented == rows);
@@ -281,4 +281,34 @@ TEST_CASE("a reload reports each changed section that needs a restart, and nothi
   moved.replace(moved.find("port: 2776"), 10, "port: 2777");
   CHECK(proxy::sections_needing_restart(*running, *load_ok(moved)) == std::vector<std::string>{"upstreams"});
   CHECK(proxy::sections_needing_restart(*running, *load_ok(valid_config() + "log: { level: debug }\n")).empty());
+}
+
+TEST_CASE("admin: off without token_file, loopback only by default; the token file's line is the token") {
+  TempConfig t(valid_config());
+  std::vector<proxy::ConfigError> errors;
+  auto off = proxy::load_config(t.path(), errors);
+  REQUIRE(off);
+  CHECK(off->admin.token.empty());
+  const std::string token(40, 'k');
+  std::ofstream(t.dir / "admin.token") << token << "\n";
+  std::ofstream(t.dir / "hajib.yaml") << valid_config() << "admin: { token_file: admin.token }\n";  // relative to the config
+  auto on = proxy::load_config(t.path(), errors);
+  for (const auto& e : errors) INFO(e.to_string());
+  REQUIRE(on);
+  CHECK(on->admin.token == token);
+  CHECK(on->admin.allow_ips.size() == 2);
+}
+
+TEST_CASE("admin: a token under 32 characters, a missing token file or a bad allow_ips entry is an error at its line") {
+  TempConfig t(valid_config());
+  std::ofstream(t.dir / "short.token") << std::string(31, 'k') << "\n";
+  auto short_token = errors_of(valid_config() + "admin: { token_file: " + (t.dir / "short.token").string() + " }\n");
+  REQUIRE(short_token.size() == 1);
+  CHECK(short_token[0].message.find("at least 32 characters") != std::string::npos);
+  CHECK(short_token[0].line == 9);
+  auto missing = errors_of(valid_config() + "admin: { token_file: /nonexistent/admin.token }\n");
+  CHECK(missing.at(0).message == "cannot read admin.token_file /nonexistent/admin.token");
+  auto bad_range = errors_of(valid_config() + "admin: { allow_ips: [ 10.0.0.0/33 ] }\n");
+  CHECK(bad_range.at(0).message == "'10.0.0.0/33' is not an IPv4 or IPv6 address or CIDR range");
+  CHECK(errors_of(valid_config() + "admin: { token: x }\n").at(0).message == "unknown key 'token' in admin");
 }

@@ -445,3 +445,45 @@ TEST_CASE("upstreams: a submit the operator does not answer within response_time
   REQUIRE(s.world.run_until([&] { return s.deliveries.delivered.size() == 1; }));
   CHECK(s.answers.answered.size() == 1);
 }
+
+TEST_CASE("upstreams: stop unbinds the operator's links and keeps them down; its submits get the no-bound-link answer; start binds again") {
+  Stage s(link_config(2, 10));
+  s.start();
+  REQUIRE(s.upstreams.control("stc", proxy::UpstreamControl::stop));
+  REQUIRE(s.world.run_until([&] { return s.upstreams.no_links(); }));
+  CHECK(s.snapshot().control == "stopped");
+  CHECK_FALSE(s.world.run_until([&] { return s.smsc->binds() > 2; }, 200));  // ten times reconnect_max_ms: none came back
+  s.upstreams.dispatch(submit(1));
+  REQUIRE(s.answers.failed.size() == 1);
+  CHECK(s.answers.failed[0].status == status::ESME_RSYSERR);
+  CHECK(s.world.counters().submits_temporary_error == 1);
+  CHECK_FALSE(s.upstreams.control("nosuch", proxy::UpstreamControl::stop));
+
+  REQUIRE(s.upstreams.control("stc", proxy::UpstreamControl::start));
+  REQUIRE(s.world.run_until([&] { return s.snapshot().links_bound == 2; }));
+  CHECK(s.snapshot().control == "running");
+  s.upstreams.dispatch(submit(2));
+  REQUIRE(s.world.run_until([&] { return s.answers.answered.size() == 1; }));
+  CHECK(s.answers.answered[0].status == status::ESME_ROK);
+}
+
+TEST_CASE("upstreams: drain sends nothing new, lets the submit in flight be answered, then unbinds and stays down") {
+  Stage s(link_config(1, 10));
+  s.start();
+  s.smsc->hold_answers = true;
+  s.upstreams.dispatch(submit(1));
+  REQUIRE(s.world.run_until([&] { return s.smsc->submits.size() == 1; }));
+  REQUIRE(s.upstreams.control("stc", proxy::UpstreamControl::drain));
+  CHECK(s.snapshot().control == "draining");
+  s.upstreams.dispatch(submit(2));
+  REQUIRE(s.answers.failed.size() == 1);  // not sent: failed as with no bound link
+  CHECK(s.answers.failed[0].submit->customer_sequence == 2);
+  CHECK_FALSE(s.world.run_until([&] { return s.upstreams.no_links(); }, 100));  // still up: one in flight
+  CHECK(s.smsc->submits.size() == 1);
+  s.smsc->answer(0);
+  REQUIRE(s.world.run_until([&] { return s.upstreams.no_links(); }));
+  REQUIRE(s.answers.answered.size() == 1);
+  CHECK(s.answers.answered[0].status == status::ESME_ROK);
+  CHECK(s.snapshot().control == "stopped");
+  CHECK_FALSE(s.world.run_until([&] { return s.smsc->binds() > 1; }, 200));
+}
