@@ -13,6 +13,7 @@
 #include "proxy/log.h"
 #include "proxy/state/store.h"
 #include "proxy/stats/server.h"
+#include "proxy/stats/status_page.h"
 
 namespace proxy {
 namespace {
@@ -69,6 +70,7 @@ int run_daemon(const std::string& path, std::optional<int64_t> frozen_clock) {
     type = "text/plain; charset=utf-8";
     if (path == "/metrics") return body = relay.stats().prometheus(relay.snapshot()), 200;
     if (path == "/stats") return type = "application/json", body = relay.stats().json(relay.snapshot()), 200;
+    if (path == "/") return type = "text/html; charset=utf-8", body = status_page(relay.snapshot()), 200;
     if (path == "/healthz") return body = "ok\n", 200;
     if (path == "/readyz") return readiness(relay.snapshot(), body);
     return 0;
