@@ -88,6 +88,7 @@ int Hub::start() {
   uv_timer_init(ctx_.loop, &tick_);
   tick_.data = this;
   uv_timer_start(&tick_, [](uv_timer_t* t) { static_cast<Hub*>(t->data)->on_tick(); }, kTickMs, kTickMs);
+  sample_recent(ctx_.now_ms());  // the zeros the first seconds' rates are counted from
   return 0;
 }
 
