@@ -7,6 +7,7 @@ packages=(
   libsmpp34-dev libuv1-dev libyaml-cpp-dev libhiredis-dev libfmt-dev catch2
   libsodium-dev libhttp-parser-dev libre2-dev libicu-dev nlohmann-json3-dev
   redis-server haproxy clang libclang-rt-14-dev
+  prometheus-cpp-dev prometheus chromium
 )
 command -v node >/dev/null || packages+=(nodejs)
 command -v npm >/dev/null || packages+=(npm)
