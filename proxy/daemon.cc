@@ -14,6 +14,7 @@
 #include "proxy/log.h"
 #include "proxy/state/store.h"
 #include "proxy/stats/server.h"
+#include "proxy/stats/status_page.h"
 
 namespace proxy {
 namespace {
@@ -75,6 +76,10 @@ int run_daemon(const std::string& path, std::optional<int64_t> frozen_clock) {
   });
   stats.route("GET", "/healthz", [](const HttpRequest&, HttpResponse& r) { r.body = "ok\n"; });
   stats.route("GET", "/readyz", [&relay](const HttpRequest&, HttpResponse& r) { r.status = readiness(relay.snapshot(), r.body); });
+  stats.route("GET", "/", [&relay](const HttpRequest&, HttpResponse& r) {
+    r.content_type = "text/html; charset=utf-8";
+    r.body = status_page(relay.snapshot());
+  });
   add_admin_routes(stats, relay);
   if (int rc = stats.listen(config->stats_listen)) {
     log::error("cannot listen on {} for stats: {}", config->stats_listen.to_string(), uv_strerror(rc));

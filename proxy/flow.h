@@ -15,6 +15,8 @@
 
 namespace proxy {
 
+struct AccountTally;
+
 // The sequence number in a PDU we encode ahead of sending: the session patches the real one in
 // when it sends (libsmpp34 refuses 0).
 inline constexpr uint32_t kSequenceSetWhenSent = 1;
@@ -26,6 +28,7 @@ struct Submit {
   uint32_t customer_sequence = 0;
   MessageIdAllocator::Id id{};
   const std::string* account = nullptr;  // points into the hub's account table (accounts never move)
+  AccountTally* tally = nullptr;         // that account's figures for the NOC; none for the proxy's own
   std::string destination;               // normalised 9665XXXXXXXX
   std::string pdu;                       // the customer's bytes, destination normalised
   int upstream = -1;

@@ -43,7 +43,8 @@ Hub::Hub(uv_loop_t* loop, Config config, uint32_t instance, std::string version)
     : ctx_(loop, std::move(config), instance), store_(attach_store(ctx_)),
       receipts_(*store_, ctx_.counters(), receipt_map_limits(ctx_.config.limits)), upstreams_(ctx_),
       customers_(ctx_, accounts_), submits_(ctx_, accounts_, receipts_),
-      deliveries_(ctx_, accounts_, receipts_), version_(std::move(version)), started_ms_(uv_now(loop)) {
+      deliveries_(ctx_, accounts_, receipts_), version_(std::move(version)), started_ms_(uv_now(loop)),
+      last_reload_unix_ms_(wall_clock_ms()) {
   for (const auto& [name, account] : ctx_.config.accounts) {
     accounts_[name].name = name;
     accounts_[name].config = account;
@@ -87,6 +88,7 @@ int Hub::start() {
   uv_timer_init(ctx_.loop, &tick_);
   tick_.data = this;
   uv_timer_start(&tick_, [](uv_timer_t* t) { static_cast<Hub*>(t->data)->on_tick(); }, kTickMs, kTickMs);
+  sample_recent(ctx_.now_ms());  // the zeros the first seconds' rates are counted from
   return 0;
 }
 
@@ -112,6 +114,7 @@ void Hub::on_tick() {
   receipts_.on_tick(now);
   store_->sweep_receipts();
   deliveries_.on_tick(now);
+  if (ticks_ % 4 == 0) sample_recent(now);
   upstreams_.on_tick(now, ticks_++ % 4 == 0);
   if (ctx_.shutting_down) shutdown_step(now);
 }
@@ -122,6 +125,9 @@ bool Hub::reload(std::vector<std::string>* errors_out) {
   auto fresh = load_config(config.path, errors);
   if (errors_out)
     for (const auto& e : errors) errors_out->push_back(e.to_string());
+  last_reload_unix_ms_ = wall_clock_ms();
+  last_reload_ok_ = bool(fresh);
+  last_reload_errors_ = errors.size();
   if (!fresh) {
     ++counters().policy_reload_failures;
     for (const auto& e : errors) log::error("{}", e.to_string());
@@ -186,7 +192,33 @@ Snapshot Hub::snapshot() const {
   s.store_needed = ctx_.policy->enforcing() && ctx_.policy->blocking_when_store_down(every) != policy::Rule::none;
   s.receipt_mappings_held = receipts_.held();
   s.receipt_mappings_unconfirmed = receipts_.unconfirmed();
+  describe_accounts(s);
+  s.policy_version = ctx_.policy->version();
+  s.now_unix_ms = wall_clock_ms();
+  s.last_reload_unix_ms = last_reload_unix_ms_;
+  s.last_reload_ok = last_reload_ok_;
+  s.last_reload_errors = last_reload_errors_;
   return s;
+}
+
+void Hub::describe_accounts(Snapshot& s) const {
+  const uint64_t now = ctx_.now_ms();
+  for (const auto& [name, account] : accounts_) {
+    AccountSnapshot a;
+    a.name = name;
+    a.configured = account.config != nullptr;
+    if (auto it = s.sessions.find(name); it != s.sessions.end()) a.sessions = it->second;
+    a.per_second = per_second(account.tally.received_samples, now, account.tally.received);
+    a.tally = account.tally;
+    s.accounts.push_back(std::move(a));
+  }
+}
+
+// Once a second: the counters the NOC's recent rates and percentiles are computed from, so that
+// a message costs only its increments.
+void Hub::sample_recent(uint64_t now) {
+  upstreams_.sample_recent(now);
+  for (auto& [name, account] : accounts_) account.tally.received_samples.take(now, account.tally.received);
 }
 
 bool Hub::finished_draining() const { return customers_.idle() && upstreams_.idle(); }

@@ -79,6 +79,12 @@ class Hub {
   uint64_t shutdown_started_ms_ = 0;
   enum class ShutdownStep { draining, unbinding, closing, done } shutdown_step_ = ShutdownStep::draining;
   uint64_t unbind_started_ms_ = 0;
+  // The NOC's view: the last load of the files, and when the recent rates were last sampled.
+  int64_t last_reload_unix_ms_ = 0;
+  bool last_reload_ok_ = true;
+  uint64_t last_reload_errors_ = 0;
+  void sample_recent(uint64_t now);
+  void describe_accounts(Snapshot& s) const;
 };
 
 }  // namespace proxy

@@ -8,6 +8,7 @@ packages=(
   libsodium-dev libhttp-parser-dev libre2-dev libicu-dev nlohmann-json3-dev libspdlog-dev libcli11-dev
   redis-server haproxy clang libclang-rt-14-dev
   libcurl4-openssl-dev libcli11-dev
+  prometheus-cpp-dev prometheus chromium
 )
 command -v node >/dev/null || packages+=(nodejs)
 command -v npm >/dev/null || packages+=(npm)

@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "proxy/config/config.h"
+#include "proxy/stats/stats.h"
 
 namespace proxy {
 
@@ -24,6 +25,7 @@ struct Account {
   int held_messages = 0;  // submit: long messages waiting for parts, against limits.long_messages_max
   size_t held_bytes = 0;  // submit: their parts' bytes, against limits.long_message_bytes_max
   std::vector<Receiver*> receivers;  // customers: its bound sessions that take deliver_sm
+  AccountTally tally;  // submit: the NOC's figures (submits received, accepted, refused by rule)
   // deliver: what follows.
   size_t next_receiver = 0;
   std::unordered_set<std::string> kept_in_flight;  // deliveries at a customer right now, by key

@@ -1,4 +1,4 @@
-// JSON and Prometheus renderings of the counters table.
+// The counters and histograms, recent rates and percentiles, and the /stats (JSON) rendering.
 #include "proxy/stats/stats.h"
 
 #include <fmt/format.h>
@@ -18,28 +18,81 @@ void LatencyHistogram::record(uint64_t us) {
   sum_us_ += us;
 }
 
+void LatencyHistogram::add(const LatencyHistogram& other) {
+  for (size_t i = 0; i < buckets_.size(); ++i) buckets_[i] += other.buckets_[i];
+  count_ += other.count_;
+  sum_us_ += other.sum_us_;
+}
+
+LatencyHistogram LatencyHistogram::since(const LatencyHistogram& earlier) const {
+  LatencyHistogram d;
+  for (size_t i = 0; i < buckets_.size(); ++i) d.buckets_[i] = buckets_[i] - earlier.buckets_[i];
+  d.count_ = count_ - earlier.count_;
+  d.sum_us_ = sum_us_ - earlier.sum_us_;
+  return d;
+}
+
+std::optional<double> LatencyHistogram::quantile_us(double q) const {
+  if (count_ == 0) return std::nullopt;
+  const double rank = q * double(count_);
+  uint64_t below = 0;
+  for (size_t i = 0; i < kBoundsUs.size(); ++i) {
+    const uint64_t in = buckets_[i];
+    if (in > 0 && double(below + in) >= rank) {
+      const double lower = i == 0 ? 0 : double(kBoundsUs[i - 1]), upper = double(kBoundsUs[i]);
+      return lower + (upper - lower) * (rank - double(below)) / double(in);
+    }
+    below += in;
+  }
+  // Above the last bound: like histogram_quantile, the highest bound is all that can be said.
+  return double(kBoundsUs.back());
+}
+
+double per_second(const RecentSamples<uint64_t>& samples, uint64_t now_ms, uint64_t value_now) {
+  const auto* oldest = samples.oldest();
+  if (!oldest || now_ms <= oldest->ms || value_now < oldest->value) return 0;
+  return double(value_now - oldest->value) * 1000.0 / double(now_ms - oldest->ms);
+}
+
+LatencyHistogram recent(const RecentSamples<LatencyHistogram>& samples, const LatencyHistogram& now) {
+  const auto* oldest = samples.oldest();
+  return oldest ? now.since(oldest->value) : now;
+}
+
+LatencyHistogram all_links_rtt(const Snapshot& s) {
+  LatencyHistogram all;
+  for (const auto& u : s.upstreams)
+    for (const auto& l : u.links) all.add(l.tally.rtt);
+  return all;
+}
+
 void Stats::decided(const policy::Verdict& v) {
   if (v.outcome == policy::Outcome::reject) ++rule_rejected_[size_t(v.rule)];
   for (size_t r = 0; r < rule_flagged_.size(); ++r)
     if (v.flagged & (1u << r)) ++rule_flagged_[r];
 }
 
-namespace {
 std::string status_label(uint32_t status) {
   std::string_view name = smpp::status_name(status);
   return name.empty() ? fmt::format("0x{:08X}", status) : std::string(name);
 }
 
-// A label value in the Prometheus text format: backslash, double quote and line feed escaped.
-std::string label_value(std::string_view v) {
-  std::string out;
-  out.reserve(v.size());
-  for (char c : v) {
-    if (c == '\\' || c == '"') out.push_back('\\');
-    if (c == '\n') out.append("\\n");
-    else out.push_back(c);
-  }
-  return out;
+namespace {
+nlohmann::ordered_json link_json(const LinkSnapshot& l) {
+  nlohmann::ordered_json p99 = nullptr;
+  if (l.rtt_p99_us) p99 = *l.rtt_p99_us;
+  return {{"slot", l.slot}, {"state", l.state}, {"since_unix_ms", l.since_unix_ms}, {"in_flight", l.in_flight},
+          {"window", l.window}, {"per_second", l.per_second}, {"rtt_p99_us", p99}, {"sent", l.tally.sent},
+          {"accepted", l.tally.accepted}, {"refused", l.tally.refused}, {"failed", l.tally.failed}};
+}
+
+nlohmann::ordered_json account_json(const AccountSnapshot& a) {
+  auto by_rule = nlohmann::ordered_json::object();
+  for (size_t r = 0; r < a.tally.refused_by_rule.size(); ++r)
+    if (a.tally.refused_by_rule[r]) by_rule[std::string(policy::rule_id(policy::Rule(r)))] = a.tally.refused_by_rule[r];
+  return {{"configured", a.configured}, {"sessions", a.sessions}, {"per_second", a.per_second},
+          {"received", a.tally.received}, {"accepted", a.tally.accepted}, {"refused", a.tally.refused},
+          {"refused_by_rule", by_rule}};
 }
 }  // namespace
 
@@ -62,59 +115,24 @@ std::string Stats::json(const Snapshot& s) const {
   auto& sessions = j["sessions"] = nlohmann::ordered_json::object();
   for (const auto& [account, n] : s.sessions) sessions[account] = n;
   auto& upstreams = j["upstreams"] = nlohmann::ordered_json::object();
-  for (const auto& u : s.upstreams)
-    upstreams[u.name] = {{"links_configured", u.links_configured}, {"links_bound", u.links_bound},
-                         {"in_flight", u.in_flight}, {"waiting", u.waiting}};
-  for (const auto& u : s.upstreams) upstreams[u.name]["control"] = u.control;
+  for (const auto& u : s.upstreams) {
+    auto& links = (upstreams[u.name] = {{"links_configured", u.links_configured}, {"links_bound", u.links_bound},
+                                        {"in_flight", u.in_flight}, {"waiting", u.waiting}})["links"];
+    links = nlohmann::ordered_json::array();
+    for (const auto& l : u.links) links.push_back(link_json(l));
+    upstreams[u.name]["control"] = u.control;
+  }
+  auto& accounts = j["accounts"] = nlohmann::ordered_json::object();
+  for (const auto& a : s.accounts) accounts[a.name] = account_json(a);
+  j["policy"] = {{"version", s.policy_version},
+                 {"last_reload", {{"unix_ms", s.last_reload_unix_ms}, {"ok", s.last_reload_ok}, {"errors", s.last_reload_errors}}}};
   j["ported"] = {{"numbers", s.ported_numbers}, {"version", s.ported_version}};
 #define X(name, help) j[#name] = s.name;
 #include "proxy/stats/gauges.def"
 #undef X
-  j["upstream_rtt_us"] = {{"count", upstream_rtt.count()}, {"sum", upstream_rtt.sum_us()}, {"buckets", upstream_rtt.buckets()}};
+  const LatencyHistogram rtt = all_links_rtt(s);
+  j["upstream_rtt_us"] = {{"count", rtt.count()}, {"sum", rtt.sum_us()}, {"buckets", rtt.buckets()}};
   return dump_json(j) + "\n";
-}
-
-std::string Stats::prometheus(const Snapshot& s) const {
-  std::string out;
-#define X(name, help) \
-  out += fmt::format("# HELP hajib_{0}_total {1}\n# TYPE hajib_{0}_total counter\nhajib_{0}_total {2}\n", #name, help, counters.name);
-#include "proxy/stats/counters.def"
-#undef X
-  out += "# HELP hajib_submits_refused_by_status_total submit_sm refused by the proxy, by status\n"
-         "# TYPE hajib_submits_refused_by_status_total counter\n";
-  for (const auto& [status, n] : refused_by_status_)
-    out += fmt::format("hajib_submits_refused_by_status_total{{status=\"{}\"}} {}\n", status_label(status), n);
-  out += "# HELP hajib_policy_rule_total decisions a rule refused or flagged\n# TYPE hajib_policy_rule_total counter\n";
-  for (size_t r = 0; r < rule_rejected_.size(); ++r) {
-    auto id = policy::rule_id(policy::Rule(r));
-    out += fmt::format("hajib_policy_rule_total{{rule=\"{}\",outcome=\"rejected\"}} {}\n", id, rule_rejected_[r]);
-    out += fmt::format("hajib_policy_rule_total{{rule=\"{}\",outcome=\"flagged\"}} {}\n", id, rule_flagged_[r]);
-  }
-  out += "# HELP hajib_customer_sessions bound customer sessions\n# TYPE hajib_customer_sessions gauge\n";
-  for (const auto& [account, n] : s.sessions) out += fmt::format("hajib_customer_sessions{{account=\"{}\"}} {}\n", label_value(account), n);
-  out += "# HELP hajib_upstream_links_bound bound links per operator\n# TYPE hajib_upstream_links_bound gauge\n";
-  for (const auto& u : s.upstreams) out += fmt::format("hajib_upstream_links_bound{{upstream=\"{}\"}} {}\n", label_value(u.name), u.links_bound);
-  out += "# HELP hajib_upstream_in_flight submits sent to an operator and not yet answered\n# TYPE hajib_upstream_in_flight gauge\n";
-  for (const auto& u : s.upstreams) out += fmt::format("hajib_upstream_in_flight{{upstream=\"{}\"}} {}\n", label_value(u.name), u.in_flight);
-#define X(name, help) \
-  out += fmt::format("# HELP hajib_{0} {1}\n# TYPE hajib_{0} gauge\nhajib_{0} {2}\n", #name, help, s.name);
-#include "proxy/stats/gauges.def"
-#undef X
-  out += fmt::format("# HELP hajib_state_store_up 1 when the state store answers\n# TYPE hajib_state_store_up gauge\n"
-                     "hajib_state_store_up {}\n",
-                     s.state_store == "redis down" ? 0 : 1);
-  out += "# HELP hajib_upstream_rtt_seconds submit_sm to submit_sm_resp at the operator\n"
-         "# TYPE hajib_upstream_rtt_seconds histogram\n";
-  uint64_t cumulative = 0;
-  for (size_t i = 0; i < LatencyHistogram::kBoundsUs.size(); ++i) {
-    cumulative += upstream_rtt.buckets()[i];
-    out += fmt::format("hajib_upstream_rtt_seconds_bucket{{le=\"{}\"}} {}\n", double(LatencyHistogram::kBoundsUs[i]) / 1e6,
-                       cumulative);
-  }
-  out += fmt::format("hajib_upstream_rtt_seconds_bucket{{le=\"+Inf\"}} {}\nhajib_upstream_rtt_seconds_sum {}\n"
-                     "hajib_upstream_rtt_seconds_count {}\n",
-                     upstream_rtt.count(), double(upstream_rtt.sum_us()) / 1e6, upstream_rtt.count());
-  return out;
 }
 
 std::string Stats::describe() {

@@ -42,7 +42,7 @@ void Submits::submit_part(const SubmitOrigin& from, uint32_t sequence, std::stri
     message.whole_text = false;  // the text rules wait for the last part
     policy::Verdict verdict = ctx_.policy->decide(message, policy::Context{ctx_.wall_ms() / 1000});
     if (verdict.outcome == policy::Outcome::reject) {
-      ctx_.stats.decided(verdict);
+      ctx_.stats.decided(verdict, &account.tally);
       audit_refusal(from, sm, destination, verdict, policy::rule_id(verdict.rule));
       return refuse(from, sequence, verdict.status);
     }
@@ -138,8 +138,9 @@ void Submits::decide_held(const std::string& held_key) {
   if (ctx_.policy->enforcing()) {
     policy::Message message{msg.account, msg.source, msg.destination, text, inspectable, msg.total};
     verdict = ctx_.policy->decide(message, policy::Context{ctx_.wall_ms() / 1000});
-    ctx_.stats.decided(verdict);
-    if (verdict.outcome == policy::Outcome::reject) {
+    const bool refused = verdict.outcome == policy::Outcome::reject;
+    ctx_.stats.decided(verdict, refused ? &accounts_[msg.account].tally : nullptr);
+    if (refused) {
       ++ctx_.counters().long_messages_refused;
       return fail_held(held_key, verdict.status, "REJECTD", kRejected);
     }
@@ -173,7 +174,7 @@ void Submits::held_state_checked(const std::string& held_key, const policy::Verd
     policy::Verdict refused = verdict;
     refused.outcome = policy::Outcome::reject;
     refused.rule = failed;
-    ctx_.stats.decided(refused);
+    ctx_.stats.decided(refused, &accounts_[held_.at(held_key).account].tally);
     ++ctx_.counters().long_messages_refused;
     return fail_held(held_key, policy->status(failed), "REJECTD", kRejected);
   }
@@ -190,6 +191,7 @@ void Submits::forward_held(const std::string& held_key, const policy::Verdict& v
     s->registered_delivery = p.registered_delivery;
     s->id = p.id;
     s->account = &account.name;
+    s->tally = &account.tally;
     s->destination = msg.destination;
     s->sender = msg.source;
     s->pdu = std::move(p.pdu);

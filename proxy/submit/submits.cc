@@ -38,6 +38,7 @@ void Submits::wire(SubmitReplies* replies, Outbound* outbound, DeliverySink* del
 
 void Submits::refuse(const SubmitOrigin& from, uint32_t sequence, uint32_t st) {
   ++ctx_.counters().submits_refused;
+  ++from.account->tally.refused;
   ctx_.stats.refused(st);
   replies_->answer_submit(from.session, sequence, st, "");
 }
@@ -46,6 +47,7 @@ void Submits::submit(const SubmitOrigin& from, uint32_t sequence, std::string_vi
   Counters& counters = ctx_.counters();
   const auto& policy = ctx_.policy;
   ++counters.submits_received;
+  ++from.account->tally.received;
   auto destination = policy::normalize_msisdn(sm.destination_addr);
   if (!destination) {
     audit_refusal(from, sm, sm.destination_addr, {}, "destination.invalid", status::ESME_RINVDSTADR);
@@ -67,7 +69,7 @@ void Submits::submit(const SubmitOrigin& from, uint32_t sequence, std::string_vi
   policy::Message message{from.account->name, sm.source_addr, *destination, text_, text == TextResult::ok, 1};
   if (policy->enforcing()) {
     verdict = policy->decide(message, policy::Context{now_s});
-    ctx_.stats.decided(verdict);
+    ctx_.stats.decided(verdict, &from.account->tally);
   }
   if (verdict.outcome == policy::Outcome::reject) {
     audit_refusal(from, sm, *destination, verdict, policy::rule_id(verdict.rule));
@@ -79,6 +81,7 @@ void Submits::submit(const SubmitOrigin& from, uint32_t sequence, std::string_vi
   submit->customer = from.session;
   submit->customer_sequence = sequence;
   submit->account = &from.account->name;
+  submit->tally = &from.account->tally;
   submit->destination = std::move(*destination);
   submit->policy = policy;
   submit->verdict = verdict;
@@ -128,8 +131,9 @@ void Submits::state_checked(SubmitPtr submit, bool ok, policy::Rule failed) {
     submit->verdict.rule = failed;
     submit->verdict.status = policy->status(failed);
     if (policy->action(failed) == policy::Action::reject) {
-      ctx_.stats.decided(submit->verdict);
+      ctx_.stats.decided(submit->verdict, submit->tally);
       ++counters.submits_refused;
+      if (submit->tally) ++submit->tally->refused;
       ctx_.stats.refused(submit->verdict.status);
       audit_answer(*submit, submit->verdict.status, "");
       return answer(*submit, submit->verdict.status);
@@ -180,6 +184,7 @@ void Submits::route(SubmitPtr submit) {
   auto upstream = outbound_->route(submit->destination);
   if (!upstream) {
     ++ctx_.counters().submits_refused;
+    if (submit->tally) ++submit->tally->refused;
     ctx_.stats.refused(status::ESME_RINVDSTADR);
     return answer(*submit, status::ESME_RINVDSTADR);
   }
@@ -218,6 +223,7 @@ void Submits::submit_answered(SubmitPtr submit, uint32_t st, std::string_view op
   const UpstreamConfig& upstream = ctx_.config.upstreams[size_t(submit->upstream)];
   if (st == status::ESME_ROK) {
     ++counters.submits_relayed;
+    if (submit->tally) ++submit->tally->accepted;
     int64_t expires = submit->receipt_expires_s ? submit->receipt_expires_s
                                                 : ctx_.wall_ms() / 1000 + ctx_.config.limits.receipt_map_ttl_s;
     if (auto key = canonical_operator_id(operator_id, upstream.submit_id_format))

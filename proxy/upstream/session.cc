@@ -20,10 +20,10 @@ UpstreamLimits upstream_limits(const Limits& limits) {
 }
 
 UpstreamSession::UpstreamSession(uv_loop_t* loop, const UpstreamConfig& config, const UpstreamLimits& limits,
-                                 Counters& counters, LinkEvents& events, OperatorDeliveries& deliveries, LatencyHistogram& rtt,
+                                 Counters& counters, LinkEvents& events, OperatorDeliveries& deliveries, LinkTally& tally,
                                  int upstream, int slot, uint64_t id)
     : Connection(loop, limits.connection, counters), config_(config), limits_(limits), events_(events),
-      deliveries_(deliveries), rtt_(rtt), link_({limits.enquire_link_ms, limits.response_timeout_ms}),
+      deliveries_(deliveries), tally_(tally), link_({limits.enquire_link_ms, limits.response_timeout_ms}),
       upstream_(upstream), slot_(slot), id_(id) {
   set_peer(config.address.to_string());
   state_since_ms_ = uv_now(loop);
@@ -59,6 +59,7 @@ void UpstreamSession::send(SubmitPtr submit) {
   submit->sent_us = uv_hrtime() / 1000;
   submit->deadline_ms = uv_now(loop_) + limits_.response_timeout_ms;
   in_flight_.emplace(seq, std::move(submit));
+  ++tally_.sent;
 }
 
 void UpstreamSession::acknowledge_deliver(uint32_t sequence, uint32_t st) {
@@ -69,6 +70,7 @@ void UpstreamSession::unbind(std::string_view why) {
   if (closing()) return;
   if (state_ != State::bound) return close(why);
   // Never re-sent on our own: the operator may still take these, as when a link drops.
+  tally_.failed += in_flight_.size();
   for (auto& [seq, submit] : in_flight_) events_.submit_answered(std::move(submit), status::ESME_RSYSERR, "");
   in_flight_.clear();
   state_ = State::unbinding;
@@ -119,7 +121,7 @@ void UpstreamSession::on_submit_resp(const smpp::Header& h, std::string_view pdu
   if (it == in_flight_.end()) return;  // timed out already, or not ours
   auto submit = std::move(it->second);
   in_flight_.erase(it);
-  rtt_.record(uv_hrtime() / 1000 - submit->sent_us);
+  tally_.rtt.record(uv_hrtime() / 1000 - submit->sent_us);
   std::string_view operator_id;
   smpp::DecodeError error;
   uint32_t st = h.status;
@@ -129,6 +131,7 @@ void UpstreamSession::on_submit_resp(const smpp::Header& h, std::string_view pdu
     log::warn_limited("{}: malformed submit_sm_resp: {}", describe(), json_quoted(error.reason));
   }
   if (Command(h.command_id) == Command::generic_nack && st == status::ESME_ROK) st = status::ESME_RSYSERR;
+  ++(st == status::ESME_ROK ? tally_.accepted : tally_.refused);
   events_.submit_answered(std::move(submit), st, operator_id);
 }
 
@@ -139,6 +142,7 @@ void UpstreamSession::fail_expired(uint64_t now_ms) {
       continue;
     }
     ++counters_.upstream_requests_timed_out;
+    ++tally_.failed;
     auto submit = std::move(it->second);
     it = in_flight_.erase(it);
     events_.submit_answered(std::move(submit), status::ESME_RSYSERR, "");
@@ -163,6 +167,7 @@ void UpstreamSession::on_closed() {
   // The operator may or may not have taken these: answer a temporary error, never resend
   // on our own, so that nothing is duplicated at the operator.
   bool was_bound = state_ == State::bound;
+  tally_.failed += in_flight_.size();
   for (auto& [seq, submit] : in_flight_) events_.submit_answered(std::move(submit), status::ESME_RSYSERR, "");
   in_flight_.clear();
   events_.link_closed(*this, was_bound);  // destroys this

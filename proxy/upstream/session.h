@@ -14,7 +14,7 @@
 
 namespace proxy {
 
-class LatencyHistogram;
+struct LinkTally;
 class UpstreamSession;
 
 // Where an operator link's events go: its state and its answers to the upstream stage, the
@@ -52,7 +52,7 @@ class UpstreamSession final : public Connection {
   enum class State { connecting, binding, bound, unbinding };
 
   UpstreamSession(uv_loop_t* loop, const UpstreamConfig& config, const UpstreamLimits& limits, Counters& counters,
-                  LinkEvents& events, OperatorDeliveries& deliveries, LatencyHistogram& rtt, int upstream, int slot, uint64_t id);
+                  LinkEvents& events, OperatorDeliveries& deliveries, LinkTally& tally, int upstream, int slot, uint64_t id);
   void connect();
 
   uint64_t id() const { return id_; }
@@ -85,7 +85,7 @@ class UpstreamSession final : public Connection {
   UpstreamLimits limits_;
   LinkEvents& events_;
   OperatorDeliveries& deliveries_;
-  LatencyHistogram& rtt_;
+  LinkTally& tally_;  // the NOC's figures for this link (kept by Upstreams, outlives this session)
   smpp::Session link_;
   int upstream_;
   int slot_;

@@ -20,6 +20,7 @@ Upstreams::Upstreams(Context& ctx) : ctx_(ctx), limits_(upstream_limits(ctx.conf
       link->owner = this;
       link->upstream = int(u);
       link->slot = s;
+      link->state_since_unix_ms = wall_clock_ms();
       pools_[u].links.push_back(std::move(link));
     }
   }
@@ -118,9 +119,10 @@ void Upstreams::start_link(int upstream, int slot) {
   if (ctx_.shutting_down || pools_[size_t(upstream)].control != Control::running) return;
   uint64_t id = ctx_.next_session_id++;
   auto session = std::make_unique<UpstreamSession>(ctx_.loop, ctx_.config.upstreams[size_t(upstream)], limits_,
-                                                   ctx_.counters(), *this, *deliveries_, ctx_.stats.upstream_rtt,
-                                                   upstream, slot, id);
+                                                   ctx_.counters(), *this, *deliveries_,
+                                                   pools_[size_t(upstream)].links[size_t(slot)]->tally, upstream, slot, id);
   pools_[size_t(upstream)].links[size_t(slot)]->session = session.get();
+  note_state(*pools_[size_t(upstream)].links[size_t(slot)]);
   UpstreamSession* raw = session.get();
   sessions_.emplace(id, std::move(session));
   raw->connect();
@@ -130,6 +132,7 @@ void Upstreams::link_bound(UpstreamSession& session) {
   ++ctx_.counters().upstream_connects;
   Pool& pool = pools_[size_t(session.upstream())];
   pool.links[size_t(session.slot())]->failures = 0;
+  note_state(*pool.links[size_t(session.slot())]);
   if (pool.control != Control::running) return session.unbind("stopped through the admin API");
   drain(pool);
 }
@@ -147,7 +150,18 @@ void Upstreams::link_closed(UpstreamSession& session, bool was_bound) {
     schedule_reconnect(session.upstream(), session.slot());
   }
   sessions_.erase(session.id());
+  note_state(link);
   finish_draining(pool);
+}
+
+// A link is bound, or connecting (its first try, or again after a bound session closed), or
+// down (its last try failed: it keeps trying with backoff). "Since" moves only when that
+// changes, so a dead SMSC shows down since it went, not since its last retry.
+void Upstreams::note_state(Link& link) {
+  std::string_view now = link.session && link.session->bound() ? "bound" : link.failures > 0 ? "down" : "connecting";
+  if (now == link.state) return;
+  link.state = now;
+  link.state_since_unix_ms = wall_clock_ms();
 }
 
 void Upstreams::schedule_reconnect(int upstream, int slot) {
@@ -278,17 +292,40 @@ void Upstreams::describe(Snapshot& s) const {
     UpstreamSnapshot u;
     u.name = pool.config->name;
     u.links_configured = int(pool.links.size());
-    for (const auto& l : pool.links)
+    for (const auto& l : pool.links) {
       if (l->session) {
         u.links_bound += l->session->bound() ? 1 : 0;
         u.in_flight += l->session->in_flight();
       }
+      u.links.push_back(link_snapshot(*l, pool.config->window, ctx_.now_ms()));
+    }
     u.waiting = pool.waiting.size();
     u.control = pool.control == Control::running ? "running" : pool.control == Control::stopped ? "stopped" : "draining";
     s.upstreams.push_back(u);
   }
   s.ported_numbers = ported_.size();
   s.ported_version = ported_version_.value_or("0");
+}
+
+LinkSnapshot Upstreams::link_snapshot(const Link& l, int window, uint64_t now_ms) {
+  LinkSnapshot out;
+  out.slot = l.slot;
+  out.state = l.session && l.session->closing() ? "closing" : l.state;
+  out.since_unix_ms = l.state_since_unix_ms;
+  out.in_flight = l.session ? l.session->in_flight() : 0;
+  out.window = window;
+  out.per_second = per_second(l.tally.sent_samples, now_ms, l.tally.sent);
+  out.rtt_p99_us = recent(l.tally.rtt_samples, l.tally.rtt).quantile_us(0.99);
+  out.tally = l.tally;
+  return out;
+}
+
+void Upstreams::sample_recent(uint64_t now_ms) {
+  for (auto& pool : pools_)
+    for (auto& l : pool.links) {
+      l->tally.sent_samples.take(now_ms, l->tally.sent);
+      l->tally.rtt_samples.take(now_ms, l->tally.rtt);
+    }
 }
 
 bool Upstreams::idle() const {

@@ -66,6 +66,8 @@ class Upstreams final : public Outbound, public OperatorAcks, public LinkEvents 
   // Every tick: submits too long in the queue; ported numbers re-read when asked.
   void on_tick(uint64_t now, bool refresh_ported);
   void describe(Snapshot& s) const;
+  // Once a second (the hub's tick): each link's counters, for its recent rate and RTT p99.
+  void sample_recent(uint64_t now_ms);
   bool idle() const;  // nothing queued, nothing at an operator
 
   // The admin API (proxy/admin/). stop: unbind its links and keep them down; start: connect them
@@ -88,6 +90,10 @@ class Upstreams final : public Outbound, public OperatorAcks, public LinkEvents 
     UpstreamSession* session = nullptr;
     uv_timer_t reconnect{};
     int failures = 0;
+    // For the NOC: what it reports now and since when (wall clock), its figures across sessions.
+    std::string_view state = "connecting";
+    int64_t state_since_unix_ms = 0;
+    LinkTally tally;
   };
   enum class Control { running, stopped, draining };
   struct Pool {
@@ -112,6 +118,8 @@ class Upstreams final : public Outbound, public OperatorAcks, public LinkEvents 
   void fail_all_waiting(Pool& pool, uint32_t status);
   void expire_waiting(uint64_t now);
   void refresh_ported_numbers();
+  void note_state(Link& link);
+  static LinkSnapshot link_snapshot(const Link& link, int window, uint64_t now_ms);
 
   Context& ctx_;
   SubmitAnswers* answers_ = nullptr;

@@ -131,7 +131,9 @@ describe('protocol hygiene (contract 5) and stats (contract 7)', () => {
     assert.equal(m.status, 200);
     const lines = m.body.split('\n').filter((l) => l && !l.startsWith('#'));
     assert.ok(lines.length > 0, 'some samples');
-    assert.ok(lines.every((l) => l.startsWith('hajib_')), `every sample starts with hajib_ (first other: ${lines.find((l) => !l.startsWith('hajib_'))})`);
+    // Ours, and the process_ gauges every Prometheus client names the same way.
+    const ours = (l) => l.startsWith('hajib_') || l.startsWith('process_');
+    assert.ok(lines.every(ours), `every sample starts with hajib_ or process_ (first other: ${lines.find((l) => !ours(l))})`);
     // What the NOC watches: refusals by status, bound sessions and links, pending deliveries, the RTT histogram.
     const count = (re) => Number((lines.find((l) => re.test(l)) || ' NaN').split(' ').pop());
     assert.ok(count(/^hajib_upstream_rtt_seconds_count /) >= 1, 'upstream round-trip histogram has samples');

@@ -348,3 +348,26 @@ TEST_CASE("submits: a part the operator refuses after its early answer becomes a
   CHECK(receipt.short_message.find("stat:REJECTD") != std::string::npos);
   CHECK(receipt.short_message.find("err:069") != std::string::npos);  // 0x45 in decimal
 }
+
+TEST_CASE("submits: the account's figures for the NOC count what it sent, what operators accepted, and each refusal by its rule") {
+  Stage s;
+  s.submit(41, service());
+  s.world.settle();
+  s.submits.submit_answered(s.outbound.take(), status::ESME_ROK, "op-1");
+  s.submit(42, message("NOPE", kLocal, "Your appointment is confirmed"));  // sender.not_registered
+  auto awareness = message("ACME-INFO", kLocal, "ACME: your account details have changed");
+  s.submit(43, awareness);
+  s.world.settle();
+  s.submit(44, awareness);  // awareness.daily_cap, in the state store
+  s.submit(45, service("12345"));  // not a Saudi number: refused by no rule
+  s.world.settle();
+  const proxy::AccountTally& t = s.world.account("acme").tally;
+  CHECK(t.received == 5);
+  CHECK(t.accepted == 1);
+  CHECK(t.refused == 3);
+  CHECK(t.refused_by_rule[size_t(policy::Rule::sender_not_registered)] == 1);
+  CHECK(t.refused_by_rule[size_t(policy::Rule::awareness_daily_cap)] == 1);
+  uint64_t by_rule = 0;
+  for (uint64_t n : t.refused_by_rule) by_rule += n;
+  CHECK(by_rule == 2);
+}

@@ -487,3 +487,43 @@ TEST_CASE("upstreams: drain sends nothing new, lets the submit in flight be answ
   CHECK(s.snapshot().control == "stopped");
   CHECK_FALSE(s.world.run_until([&] { return s.smsc->binds() > 1; }, 200));
 }
+
+TEST_CASE("upstreams: for the NOC, a link reports its window in use and what its operator answered, across sessions") {
+  Stage s(link_config(1, 10));
+  s.start();
+  CHECK(s.snapshot().links.at(0).state == "bound");
+  s.smsc->hold_answers = true;
+  s.upstreams.dispatch(submit(1));
+  s.upstreams.dispatch(submit(2));
+  REQUIRE(s.world.run_until([&] { return s.smsc->submits.size() == 2; }));
+  proxy::LinkSnapshot link = s.snapshot().links.at(0);
+  CHECK(link.in_flight == 2);
+  CHECK(link.window == 10);
+  CHECK(link.tally.sent == 2);
+  s.smsc->answer(0);
+  s.smsc->answer(1, status::ESME_RSUBMITFAIL);
+  REQUIRE(s.world.run_until([&] { return s.answers.answered.size() == 2; }));
+  link = s.snapshot().links.at(0);
+  CHECK(link.in_flight == 0);
+  CHECK(link.tally.accepted == 1);
+  CHECK(link.tally.refused == 1);
+  CHECK(link.tally.rtt.count() == 2);
+  CHECK(link.rtt_p99_us.has_value());
+}
+
+TEST_CASE("upstreams: a link whose SMSC refuses connections is down, since its first failure, not its last retry") {
+  Stage s(link_config(1, 10));
+  TinySmsc gone(&s.world.loop);  // a port that was listening, and is not any more
+  s.world.ctx->config.upstreams.at(0).address.port = gone.port();
+  gone.close();
+  REQUIRE(s.world.run_until([&] { return gone.closed(); }));
+  CHECK(s.snapshot().links.at(0).state == "connecting");
+  s.upstreams.start();
+  s.started = true;
+  REQUIRE(s.world.run_until([&] { return s.snapshot().links.at(0).state == "down"; }));
+  const int64_t since = s.snapshot().links.at(0).since_unix_ms;
+  const uint64_t failures = s.world.counters().upstream_link_failures;
+  REQUIRE(s.world.run_until([&] { return s.world.counters().upstream_link_failures >= failures + 2; }));  // retried
+  CHECK(s.snapshot().links.at(0).state == "down");
+  CHECK(s.snapshot().links.at(0).since_unix_ms == since);
+}
