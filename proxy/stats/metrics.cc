@@ -96,6 +96,8 @@ void upstream_families(const Snapshot& s, std::vector<MetricFamily>& out) {
   };
   by_upstream("hajib_upstream_links_bound", "bound links per operator", MetricType::Gauge,
               [](const UpstreamSnapshot& u) { return u.links_bound; });
+  by_upstream("hajib_upstream_stopped_by_admin", "1 while ops have this operator stopped or draining through the admin API",
+              MetricType::Gauge, [](const UpstreamSnapshot& u) { return u.control == "running" ? 0 : 1; });
   by_upstream("hajib_upstream_links_configured", "links configured per operator (upstreams.NAME.sessions)", MetricType::Gauge,
               [](const UpstreamSnapshot& u) { return u.links_configured; });
   by_upstream("hajib_upstream_in_flight", "submits sent to an operator and not yet answered", MetricType::Gauge,

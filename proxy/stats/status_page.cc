@@ -76,7 +76,9 @@ void links_table(const Snapshot& s, std::string& out) {
       fmt::format_to(std::back_inserter(out),
                      "<tr><td>{}</td><td class=\"n\">{}</td><td class=\"{}\">{}</td><td>{}{}</td><td class=\"n\">{} / {}</td>"
                      "<td class=\"n\">{}</td><td class=\"n\">{}</td></tr>\n",
-                     html_escaped(u.name), l.slot + 1, state_class(l.state), html_escaped(l.state), utc_text(l.since_unix_ms),
+                     html_escaped(u.name), l.slot + 1, state_class(l.state),
+                     html_escaped(u.control == "running" ? l.state : fmt::format("{} ({} by ops)", l.state, u.control)),
+                     utc_text(l.since_unix_ms),
                      ago_text(l.since_unix_ms, s.now_unix_ms), l.in_flight, l.window, rate_text(l.per_second),
                      latency_text(l.rtt_p99_us));
   out += "</tbody>\n</table>\n";

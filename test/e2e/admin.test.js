@@ -260,6 +260,11 @@ describe('admin API', () => {
     const st = await w.stats();
     assert.equal(st.upstreams.mobily.control, 'stopped');
     assert.equal(st.upstreams.mobily.links_bound, 0);
+    // The NOC sees that ops did it: on the page, and as a metric the no-bound-link alert leaves alone.
+    assert.match((await httpGet(w.hajib.statsPort, '/')).body, /\(stopped by ops\)/);
+    const metrics = (await httpGet(w.hajib.statsPort, '/metrics')).body;
+    assert.match(metrics, /^hajib_upstream_stopped_by_admin\{upstream="mobily"\} 1$/m);
+    assert.match(metrics, /^hajib_upstream_stopped_by_admin\{upstream="stc"\} 0$/m);
     const submitsAtMobily = mobily.submits.length;
     const resp = await submit(c, { destination: '966541234567', text: 'to a stopped operator' });
     assert.equal(resp.command_status, S.RSYSERR, 'as when the operator has no bound link');
@@ -273,6 +278,7 @@ describe('admin API', () => {
     await mobily.waitBound(1, 10000);
     await waitFor(async () => (await httpGet(w.hajib.statsPort, '/readyz')).status === 200, 10000, '/readyz 200 again');
     assert.equal((await w.stats()).upstreams.mobily.control, 'running');
+    assert.doesNotMatch((await httpGet(w.hajib.statsPort, '/')).body, /by ops\)/);
     assert.equal((await submit(c, { destination: '966541234567', text: 'after start' })).command_status, S.OK);
   });
 
