@@ -7,6 +7,9 @@ packages=(
   libsmpp34-dev libuv1-dev libyaml-cpp-dev libhiredis-dev libfmt-dev catch2
   libsodium-dev libhttp-parser-dev libre2-dev libicu-dev nlohmann-json3-dev
   redis-server haproxy clang libclang-rt-14-dev
+  libsystemd-dev
+  # scripts/package-test.sh: the .deb and a clean Debian 12 root to install it in
+  dpkg-dev debootstrap systemd groff-base man-db python3 curl iproute2
 )
 command -v node >/dev/null || packages+=(nodejs)
 command -v npm >/dev/null || packages+=(npm)

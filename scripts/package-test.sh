@@ -16,7 +16,10 @@ cd "$HAJIB_ROOT"
 fail() { echo "package-test: FAIL: $*" >&2; exit 1; }
 step() { echo "-- [${SECONDS}s] $*"; }
 
-[[ $(id -u) == 0 ]] || fail "needs root: debootstrap, chroot and mount"
+if [[ $(id -u) != 0 ]]; then
+  command -v sudo >/dev/null || fail "needs root: debootstrap, chroot and mount"
+  exec sudo --preserve-env=XDG_CACHE_HOME,HAJIB_REFRESH_ROOT,http_proxy "$0" "$@"
+fi
 for tool in debootstrap dpkg-shlibdeps cpack python3 curl systemd-analyze groff man unshare nsenter; do
   command -v "$tool" >/dev/null || fail "$tool is missing (scripts/install-deps.sh installs it)"
 done
@@ -93,6 +96,7 @@ EOF
   # The package lists go in the tarball too: a later `apt-get update` then fetches only what changed.
   cp -L /etc/resolv.conf "$root/etc/resolv.conf"
   in_root apt-get update -qq >"$work/apt.log" 2>&1 || fail "apt-get update: $(tail -20 "$work/apt.log")"
+  in_root apt-get clean  # debootstrap's own .debs: installed already
   unmount_root  # debootstrap leaves none, but the tarball must never hold /proc
   tar -C "$root" --numeric-owner -czf "$tarball.tmp" . && mv "$tarball.tmp" "$tarball"
 else
