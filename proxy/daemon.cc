@@ -118,7 +118,8 @@ int run_daemon(const std::string& path, std::optional<int64_t> frozen_clock) {
     notify_service_manager(reloading_state());
     st->relay->reopen_audit_log();  // logrotate's postrotate sends SIGHUP too
     bool reloaded = st->relay->reload();
-    notify_service_manager(reloaded ? "READY=1\nSTATUS=reloaded" : "READY=1\nSTATUS=reload refused: the files have errors, the previous policy stays");
+    notify_service_manager(reloaded ? "READY=1\nSTATUS=reloaded"
+                                    : "READY=1\nSTATUS=reload refused: the files have errors, the previous policy stays");
   }, SIGHUP);
   uv_signal_start(&stopper.usr1, [](uv_signal_t* s, int) { static_cast<Stopper*>(s->data)->relay->reopen_audit_log(); }, SIGUSR1);
 

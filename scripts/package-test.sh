@@ -53,7 +53,7 @@ cleanup() {
 }
 trap cleanup EXIT
 
-in_root() { chroot "$root" env -i PATH=/usr/sbin:/usr/bin:/sbin:/bin LC_ALL=C.UTF-8 "$@"; }
+in_root() { chroot "$root" env -i PATH=/usr/sbin:/usr/bin:/sbin:/bin LC_ALL=C.UTF-8 ${http_proxy:+http_proxy="$http_proxy"} "$@"; }
 
 # --- the package ---------------------------------------------------------------------------
 build=${1:-build-package}
