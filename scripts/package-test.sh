@@ -93,6 +93,8 @@ deb $mirror $suite main
 deb $mirror $suite-updates main
 deb ${mirror%/debian}/debian-security $suite-security main
 EOF
+  # A throwaway root: dpkg need not fsync every file it unpacks.
+  echo force-unsafe-io >"$root/etc/dpkg/dpkg.cfg.d/hajib-test-unsafe-io"
   # The package lists go in the tarball too: a later `apt-get update` then fetches only what changed.
   cp -L /etc/resolv.conf "$root/etc/resolv.conf"
   in_root apt-get update -qq >"$work/apt.log" 2>&1 || fail "apt-get update: $(tail -20 "$work/apt.log")"
@@ -119,7 +121,10 @@ step "apt-get install ./$(basename "$deb") in the root"
 cp "$deb" "$root/tmp/"
 find "$archives" -name '*.deb' -exec cp -t "$root/var/cache/apt/archives/" {} +
 in_root apt-get update -qq >"$work/apt.log" 2>&1 || fail "apt-get update: $(tail -20 "$work/apt.log")"
-in_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -q "/tmp/$(basename "$deb")" >>"$work/apt.log" 2>&1 \
+# Depends as apt resolves them; of the Recommends only logrotate (the rest would bring cron and a
+# mail server into the root, which a server has already and this test does not need).
+in_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends \
+  "/tmp/$(basename "$deb")" logrotate >>"$work/apt.log" 2>&1 \
   || fail "apt-get install: $(tail -30 "$work/apt.log")"
 find "$root/var/cache/apt/archives" -maxdepth 1 -name '*.deb' -exec cp -t "$archives/" {} +
 grep -E '^(Setting up|Unpacking) hajib' "$work/apt.log" | tail -1
@@ -159,7 +164,6 @@ unshare --mount --propagation private sh -c \
 [[ ! -s $verify_log ]] || fail "systemd-analyze verify is not clean: $(cat "$verify_log")"
 
 step "logrotate -d /etc/logrotate.d/hajib"
-in_root test -x /usr/sbin/logrotate || fail "logrotate (Recommends) was not installed in the root"
 in_root logrotate -d /etc/logrotate.d/hajib >"$work/logrotate.log" 2>&1 || fail "logrotate -d: $(cat "$work/logrotate.log")"
 ! grep -iE '^error' "$work/logrotate.log" || fail "logrotate -d reports errors"
 
