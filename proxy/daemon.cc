@@ -2,9 +2,11 @@
 // until a signal stops it.
 #include "proxy/daemon.h"
 
+#include <systemd/sd-daemon.h>
 #include <uv.h>
 
 #include <csignal>
+#include <ctime>
 #include <fmt/format.h>
 
 #include "proxy/admin/routes.h"
@@ -29,6 +31,16 @@ int readiness(const Snapshot& s, std::string& body) {
   if (s.state_store == "redis down" && s.store_needed) problems += "state store is down and a rule in force needs it\n";
   body = problems.empty() ? "ok\n" : problems;
   return problems.empty() ? 200 : 503;
+}
+
+// Tells systemd (Type=notify) where the daemon stands; without $NOTIFY_SOCKET sd_notify does nothing.
+void notify_service_manager(const std::string& state) { sd_notify(0, state.c_str()); }
+
+// RELOADING=1 carries the monotonic time, which systemd's Type=notify-reload (253 and later) requires.
+std::string reloading_state() {
+  timespec now{};
+  clock_gettime(CLOCK_MONOTONIC, &now);
+  return fmt::format("RELOADING=1\nMONOTONIC_USEC={}", int64_t{now.tv_sec} * 1000000 + now.tv_nsec / 1000);
 }
 
 }  // namespace
@@ -90,6 +102,8 @@ int run_daemon(const std::string& path, std::optional<int64_t> frozen_clock) {
   if (!config->admin.token.empty()) log::info("admin API on (token from {})", config->admin.token_file);
   if (!config->admin.token.empty() && config->audit_file.empty())
     log::warn("admin API on without audit.file: its actions are only in this log");
+  notify_service_manager(fmt::format("READY=1\nSTATUS=listening smpp={}:{} stats={}:{}", config->smpp_listen.host,
+                                     relay.smpp_port(), config->stats_listen.host, stats.port()));
 
   struct Stopper {
     Hub* relay;
@@ -103,6 +117,7 @@ int run_daemon(const std::string& path, std::optional<int64_t> frozen_clock) {
   auto on_signal = [](uv_signal_t* s, int signum) {
     auto* st = static_cast<Stopper*>(s->data);
     log::info("signal {}: stopping", signum);
+    notify_service_manager("STOPPING=1\nSTATUS=stopping: answering what is in flight");
     st->relay->shutdown();
     st->stats->close();
     for (uv_signal_t* h : {&st->term, &st->intr, &st->hup, &st->usr1}) uv_close(reinterpret_cast<uv_handle_t*>(h), nullptr);
@@ -111,8 +126,11 @@ int run_daemon(const std::string& path, std::optional<int64_t> frozen_clock) {
   uv_signal_start(&stopper.intr, on_signal, SIGINT);
   uv_signal_start(&stopper.hup, [](uv_signal_t* s, int) {
     auto* st = static_cast<Stopper*>(s->data);
-    st->relay->reopen_audit_log();  // logrotate's postrotate sends SIGHUP too
-    st->relay->reload();
+    notify_service_manager(reloading_state());
+    st->relay->reopen_audit_log();  // a reload also starts a new audit file, as SIGUSR1 (logrotate) does
+    bool reloaded = st->relay->reload();
+    notify_service_manager(reloaded ? "READY=1\nSTATUS=reloaded"
+                                    : "READY=1\nSTATUS=reload refused: the files have errors, the previous policy stays");
   }, SIGHUP);
   uv_signal_start(&stopper.usr1, [](uv_signal_t* s, int) { static_cast<Stopper*>(s->data)->relay->reopen_audit_log(); }, SIGUSR1);
 

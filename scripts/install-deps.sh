@@ -9,6 +9,9 @@ packages=(
   redis-server haproxy clang libclang-rt-14-dev
   libcurl4-openssl-dev libcli11-dev
   prometheus-cpp-dev prometheus chromium
+  libsystemd-dev
+  # scripts/package-test.sh: the .deb and a clean Debian 12 root to install it in
+  dpkg-dev debootstrap systemd groff-base man-db python3 curl iproute2
 )
 command -v node >/dev/null || packages+=(nodejs)
 command -v npm >/dev/null || packages+=(npm)

@@ -20,6 +20,9 @@ echo "== unit tests"
 echo "== hajib check etc/hajib.yaml"
 build/hajib check --config etc/hajib.yaml
 
+echo "== Debian package in a clean Debian 12 root"
+scripts/package-test.sh build
+
 echo "== fuzzing every parser (libFuzzer + ASan/UBSan, instrumented libraries, test/fuzz/)"
 # name:seconds, about 2.5 minutes in all; HAJIB_FUZZ_SECONDS=N gives every target N seconds.
 fuzz_runs=(pdu:30 pdu_diff:25 text:25 receipt_id:25 msisdn:20 config:40)
