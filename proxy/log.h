@@ -66,11 +66,19 @@ class RepeatLimiter {
 // call site's file (its component) comes with it as a default argument after the variadic ones
 // (__builtin_FILE, which GCC and the Clang of the fuzz build both have; Clang 14 lacks the
 // builtin that libstdc++'s std::source_location needs).
+// The file comes wrapped in CallSite, which nothing converts to implicitly: were it a bare
+// `const char*`, Clang would deduce an empty Args from the constructor for log::info("{}", ptr)
+// and take the pointer for the file.
+struct CallSite {
+  explicit constexpr CallSite(const char* f) : file(f) {}
+  const char* file;
+};
+
 #define HAJIB_LOG_FUNCTION(name, level)                                                                          \
   template <typename... Args>                                                                                  \
   struct name {                                                                                                \
-    name(fmt::format_string<Args...> f, Args&&... args, const char* file = __builtin_FILE()) { \
-      if (enabled(level)) write(level, component_of(file), fmt::format(f, std::forward<Args>(args)...)); \
+    name(fmt::format_string<Args...> f, Args&&... args, CallSite at = CallSite(__builtin_FILE())) {          \
+      if (enabled(level)) write(level, component_of(at.file), fmt::format(f, std::forward<Args>(args)...));  \
     }                                                                                                          \
   };                                                                                                           \
   template <typename... Args>                                                                                  \
@@ -85,9 +93,9 @@ HAJIB_LOG_FUNCTION(debug, Level::debug)
 // warn(), for lines that a flood of messages or PDUs could repeat (the format is the site).
 template <typename... Args>
 struct warn_limited {
-  warn_limited(fmt::format_string<Args...> f, Args&&... args, const char* file = __builtin_FILE()) {
+  warn_limited(fmt::format_string<Args...> f, Args&&... args, CallSite at = CallSite(__builtin_FILE())) {
     if (enabled(Level::warn))
-      write_limited(Level::warn, component_of(file), static_cast<fmt::string_view>(f).data(),
+      write_limited(Level::warn, component_of(at.file), static_cast<fmt::string_view>(f).data(),
                     fmt::format(f, std::forward<Args>(args)...));
   }
 };
