@@ -1,6 +1,9 @@
 // The operator side of the proxy: SMPP as an ESME speaks it to an SMSC.
 #include "proxy/upstream/session.h"
 
+#include <cstring>
+#include <utility>
+
 #include <fmt/format.h>
 
 #include "proxy/log.h"
@@ -31,11 +34,55 @@ UpstreamSession::UpstreamSession(uv_loop_t* loop, const UpstreamConfig& config, 
 
 std::string UpstreamSession::describe() const { return fmt::format("upstream {} link {} ({})", config_.name, slot_, peer()); }
 
+struct UpstreamSession::Lookup {
+  uv_getaddrinfo_t req{};
+  UpstreamSession* owner = nullptr;  // null once the session is gone: the answer is dropped
+};
+
+UpstreamSession::~UpstreamSession() {
+  if (!lookup_) return;
+  lookup_->owner = nullptr;
+  uv_cancel(reinterpret_cast<uv_req_t*>(&lookup_->req));
+}
+
+// upstreams.NAME.host may be a name (check says whether it resolves): looked up before every
+// attempt, so that a moved SMSC is followed, and never on the loop, where a slow resolver would
+// stall every customer.
 void UpstreamSession::connect() {
   sockaddr_storage addr;
-  if (int rc = to_sockaddr(config_.address, addr)) return close(fmt::format("bad address: {}", uv_strerror(rc)));
+  if (to_sockaddr(config_.address, addr) == 0) return connect_to(addr);
+  lookup_ = new Lookup{{}, this};
+  lookup_->req.data = lookup_;
+  addrinfo hints{};
+  hints.ai_family = AF_UNSPEC;
+  hints.ai_socktype = SOCK_STREAM;
+  auto on_resolved = [](uv_getaddrinfo_t* req, int status, addrinfo* found) {
+    auto* lookup = static_cast<Lookup*>(req->data);
+    UpstreamSession* self = lookup->owner;
+    delete lookup;
+    // IPv4 first when the name has both: SMSC links are IPv4 almost everywhere, and a name like
+    // localhost lists ::1 first where the SMSC may listen on 127.0.0.1 only.
+    const addrinfo* chosen = found;
+    for (const addrinfo* a = found; a; a = a->ai_next)
+      if (a->ai_family == AF_INET) { chosen = a; break; }
+    sockaddr_storage resolved{};
+    if (status == 0 && chosen) std::memcpy(&resolved, chosen->ai_addr, chosen->ai_addrlen);
+    uv_freeaddrinfo(found);
+    if (!self) return;
+    self->lookup_ = nullptr;
+    if (status != 0) return self->close(fmt::format("cannot resolve {}: {}", self->config_.address.host, uv_strerror(status)));
+    self->connect_to(resolved);
+  };
+  const std::string port = std::to_string(config_.address.port);
+  if (int rc = uv_getaddrinfo(loop_, &lookup_->req, on_resolved, config_.address.host.c_str(), port.c_str(), &hints)) {
+    delete std::exchange(lookup_, nullptr);
+    close(fmt::format("cannot resolve {}: {}", config_.address.host, uv_strerror(rc)));
+  }
+}
+
+void UpstreamSession::connect_to(const sockaddr_storage& addr) {
   connect_req_.data = this;
-  int rc = uv_tcp_connect(&connect_req_, tcp(), reinterpret_cast<sockaddr*>(&addr), [](uv_connect_t* req, int st) {
+  int rc = uv_tcp_connect(&connect_req_, tcp(), reinterpret_cast<const sockaddr*>(&addr), [](uv_connect_t* req, int st) {
     auto* self = static_cast<UpstreamSession*>(req->data);
     if (st == UV_ECANCELED) return;
     if (st < 0) return self->close(fmt::format("connect failed: {}", uv_strerror(st)));

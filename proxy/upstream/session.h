@@ -53,6 +53,8 @@ class UpstreamSession final : public Connection {
 
   UpstreamSession(uv_loop_t* loop, const UpstreamConfig& config, const UpstreamLimits& limits, Counters& counters,
                   LinkEvents& events, OperatorDeliveries& deliveries, LinkTally& tally, int upstream, int slot, uint64_t id);
+  ~UpstreamSession() override;
+  // Connects to the SMSC's address; a host name is looked up first, on libuv's thread pool.
   void connect();
 
   uint64_t id() const { return id_; }
@@ -80,6 +82,8 @@ class UpstreamSession final : public Connection {
   void on_bind_resp(const smpp::Header& h, std::string_view pdu);
   void on_submit_resp(const smpp::Header& h, std::string_view pdu);
   void fail_expired(uint64_t now_ms);
+  void connect_to(const sockaddr_storage& addr);
+  struct Lookup;  // a DNS lookup in flight; outlives this session if it closes first
 
   const UpstreamConfig& config_;
   UpstreamLimits limits_;
@@ -92,6 +96,7 @@ class UpstreamSession final : public Connection {
   uint64_t id_;
   State state_ = State::connecting;
   uv_connect_t connect_req_{};
+  Lookup* lookup_ = nullptr;
   uint64_t state_since_ms_ = 0;
   // Node memory comes back to this pool when an answer takes a submit out: sending allocates nothing.
   std::pmr::unsynchronized_pool_resource in_flight_pool_;

@@ -293,6 +293,17 @@ TEST_CASE("upstreams: ported numbers are read again only when their version chan
   CHECK(s.upstreams.route("966501234567") == 0);  // ported back: the prefix again
 }
 
+TEST_CASE("upstreams: an SMSC given by host name is looked up off the loop and bound") {
+  std::string yaml = link_config(1, 10);
+  yaml.replace(yaml.find("host: 127.0.0.1"), 15, "host: localhost");
+  Stage s(yaml);
+  s.start();  // waits for the bind: before names were looked up, every attempt was a "bad address"
+  CHECK(s.snapshot().links_bound == 1);
+  s.upstreams.dispatch(submit(1));
+  REQUIRE(s.world.run_until([&] { return s.answers.answered.size() == 1; }));
+  CHECK(s.answers.answered[0].status == status::ESME_ROK);
+}
+
 TEST_CASE("upstreams: a submit with no bound link is failed ESME_RSYSERR at once") {
   Stage s;
   s.upstreams.dispatch(submit(1));
