@@ -8,7 +8,8 @@ const assert = require('node:assert/strict');
 const fs = require('node:fs');
 const os = require('node:os');
 const path = require('node:path');
-const { runHajib, tempDir } = require('./harness');
+const { spawn } = require('node:child_process');
+const { runHajib, tempDir, HAJIB_BIN } = require('./harness');
 
 const repo = path.resolve(__dirname, '..', '..');
 const example = path.join(repo, 'etc', 'hajib.yaml');
@@ -90,6 +91,38 @@ describe('command line', () => {
     const r = await runHajib(['passwd']);
     assert.notEqual(r.code, 0);
     assert.equal(r.stdout, '');
+  });
+
+  // At a terminal: util-linux `script` gives hajib a pseudo-terminal and types for us.
+  function passwdAtTerminal(first, second) {
+    return new Promise((resolve, reject) => {
+      const child = spawn('script', ['-qec', `${HAJIB_BIN} passwd`, '/dev/null'], { stdio: ['pipe', 'pipe', 'pipe'] });
+      let out = '';
+      let typed = 0;
+      child.stdout.on('data', (d) => {
+        out += d;
+        // type each answer only once its prompt is on the screen (the prompt flushes what came early)
+        if (typed === 0 && /Password: /.test(out)) { typed = 1; child.stdin.write(`${first}\n`); }
+        if (typed === 1 && /Again: /.test(out)) { typed = 2; child.stdin.write(`${second}\n`); }
+      });
+      const timer = setTimeout(() => { child.kill('SIGKILL'); reject(new Error(`passwd at a terminal hung: ${out}`)); }, 30000);
+      child.on('error', reject);
+      child.on('close', (code) => { clearTimeout(timer); resolve({ code, out }); });
+    });
+  }
+
+  test('hajib passwd at a terminal asks twice without echo and prints the hash', async () => {
+    const r = await passwdAtTerminal('Tty-pw12', 'Tty-pw12');
+    assert.equal(r.code, 0, r.out);
+    assert.match(r.out, /Password: [\s\S]*Again: [\s\S]*\$argon2id\$/);
+    assert.ok(!r.out.includes('Tty-pw12'), `the password was echoed: ${JSON.stringify(r.out)}`);
+  });
+
+  test('hajib passwd at a terminal prints nothing when the two passwords differ', async () => {
+    const r = await passwdAtTerminal('Tty-pw12', 'Tty-pw13');
+    assert.notEqual(r.code, 0);
+    assert.match(r.out, /differ/);
+    assert.doesNotMatch(r.out, /\$argon2id\$/);
   });
 
   test('hajib --help lists ctl, and hajib ctl is a subcommand', async () => {
