@@ -16,7 +16,9 @@ namespace proxy {
 
 namespace {
 
-// Echo off on the terminal while it lives, restored however the reading ends.
+// Echo off on the terminal while it lives, restored however the reading ends. It is turned off
+// before the first prompt is shown (what was typed earlier is dropped, as getpass does), so that
+// nothing typed after a prompt is ever echoed or lost.
 class NoEcho {
  public:
   NoEcho() : ok_(tcgetattr(STDIN_FILENO, &saved_) == 0) {
@@ -27,7 +29,7 @@ class NoEcho {
     tcsetattr(STDIN_FILENO, TCSAFLUSH, &quiet);
   }
   ~NoEcho() {
-    if (ok_) tcsetattr(STDIN_FILENO, TCSAFLUSH, &saved_);
+    if (ok_) tcsetattr(STDIN_FILENO, TCSANOW, &saved_);
   }
 
  private:
@@ -38,7 +40,6 @@ class NoEcho {
 std::optional<std::string> prompt(const char* text) {
   fmt::print(stderr, "{}", text);
   std::fflush(stderr);
-  NoEcho quiet;
   std::string line;
   if (!std::getline(std::cin, line)) return std::nullopt;
   return line;
@@ -54,6 +55,7 @@ std::optional<std::string> read_password() {
     if (!line.empty() && line.back() == '\r') line.pop_back();
     return line;
   }
+  NoEcho quiet;
   auto first = prompt("Password: ");
   auto second = first ? prompt("Again: ") : std::nullopt;
   if (!second) return std::nullopt;
