@@ -125,7 +125,9 @@ function startHaproxy() {
     'defaults', '  mode tcp', '  timeout connect 2s', '  timeout client 120s', '  timeout server 120s',
     '  retries 3', '  option redispatch',
     'frontend smpp', `  bind ${hostAddress('lb')}:${BALANCER_PORT}`, '  default_backend proxies',
-    'backend proxies', '  balance roundrobin', `  option httpchk GET ${check}`,
+    // From its own address even on loopback (where the kernel would pick 127.0.0.1): the account
+    // allows the balancer by address when the PROXY protocol is off.
+    'backend proxies', '  balance roundrobin', `  source ${hostAddress('lb')}`, `  option httpchk GET ${check}`,
     ...['p1', 'p2'].map((p) => `  server ${p} ${hostAddress(p)}:2775 check port 8775 inter 300 fall 2 rise 2${send}`),
     ''].join('\n'));
   return onHost('lb', 'haproxy', 'haproxy', ['-f', cfg, '-db']);
