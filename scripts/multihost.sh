@@ -13,8 +13,9 @@
 #   HAJIB_MH_PROXY_PROTOCOL=1  haproxy sends the PROXY protocol v2 (listen.proxy_from), and the
 #                              account allows only the customer's own address; 0: plain TCP, and
 #                              the account must allow the balancer's address
-#   HAJIB_MH_DRAIN=1           SIGTERM drains (/readyz 503 first, haproxy checks it): no submit
-#                              may go unanswered; 0 (default): those sent as the proxy stopped may
+#   HAJIB_MH_DRAIN=1           SIGTERM drains: /readyz must turn 503 before the exit (haproxy checks
+#                              it), and no submit may go unanswered; 0 (default, as there is no key
+#                              to detect it by): those sent as the proxy stopped may
 # HAJIB_BIN (default build/hajib), HAJIB_MH_KEEP_LOGS=1 keeps the run's directory, HAJIB_MH_NETNS=0
 # runs on loopback addresses even where namespaces are allowed.
 set -euo pipefail

@@ -271,11 +271,18 @@ async function main() {
   await sleep(Math.max(0, t0 + SECONDS * 1000 * PROXY_STOP_AT - Date.now()));
   ctx.termAt = Date.now();
   w.hajib.p1.kill('SIGTERM');
+  const readiness = DRAIN ? watchReadiness('p1', w.hajib.p1) : null;
   const ex = await withTimeout(w.hajib.p1.exited, 20000, 'hajib on p1 to exit after SIGTERM').catch((e) => {
     ctx.violations.push(e.message); w.hajib.p1.kill('SIGKILL'); return null;
   });
   if (ex && !(ex.code === 0 || ex.signal === 'SIGTERM')) ctx.violations.push(`hajib on p1 exited with code ${ex.code}, signal ${ex.signal} after SIGTERM`);
   ctx.figures.stopSeconds = +((Date.now() - ctx.termAt) / 1000).toFixed(1);
+  if (readiness) {
+    // The drain's first step: /readyz says 503 while the proxy still answers, so that the
+    // balancer sends no new customer before the proxy stops accepting.
+    ctx.figures.notReadySeen = await readiness;
+    if (!ctx.figures.notReadySeen) ctx.violations.push('p1 never answered /readyz 503 between SIGTERM and its exit');
+  }
   await sleep(PROXY_DOWN_S * 1000);
   w.hajib.p1 = await startHajib('p1', w.configs.p1);
   ctx.restartedAt = Date.now();
@@ -293,6 +300,15 @@ async function main() {
   for (const op of operators) await op.stop().catch(() => {});
   report(result, w.notes);
   process.exit(result.violations.length ? 1 : 0);  // the exit handler ends what is left, by pid
+}
+
+// Whether a host's /readyz answered 503 at least once before its process exited.
+async function watchReadiness(host, proc) {
+  while (proc.alive()) {
+    if ((await readyz(host)) === 503) return true;
+    await sleep(10);
+  }
+  return false;
 }
 
 // Seconds from the kill until the sentinels promoted the replica, and until a proxy wrote to it.
