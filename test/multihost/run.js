@@ -152,10 +152,10 @@ async function hajibConfig(host, operatorPorts) {
 
 async function startHajib(host, configPath) {
   const proc = onHost(host, `hajib-${host}`, HAJIB_BIN, ['--config', configPath]);
-  await waitFor(() => {
-    if (!proc.alive()) throw new Error(`hajib on ${host} exited: ${proc.output().slice(-1500)}`);
-    return / daemon: listening smpp=/.test(proc.output());
-  }, 20000, `hajib on ${host} to listen`);
+  // A proxy that refuses its configuration fails the run at once, not after the wait.
+  const exited = proc.exited.then(() => { throw new Error(`hajib on ${host} exited: ${proc.output().slice(-1500)}`); });
+  await Promise.race([exited, waitFor(() => / daemon: listening smpp=/.test(proc.output()), 20000, `hajib on ${host} to listen`)]);
+  exited.catch(() => {});  // a later exit is the story's business
   return proc;
 }
 
