@@ -68,3 +68,6 @@ export UBSAN_OPTIONS="print_stacktrace=1:halt_on_error=1"
 
 echo "== fault suite, short form (sanitizer build; long form: scripts/fault.sh)"
 (cd test/fault && HAJIB_BIN="$HAJIB_ROOT/build-asan/hajib" node --test --test-concurrency=1)
+
+echo "== multi-host test, short form (network namespaces, haproxy, Sentinel; long form: scripts/multihost.sh --long)"
+HAJIB_BIN="$HAJIB_ROOT/build/hajib" scripts/multihost.sh
