@@ -57,6 +57,15 @@ std::string asn1_time_text(const ASN1_TIME* t) {
   return out;
 }
 
+// A PEM key without a passphrase; a prompt for one would block the daemon.
+EVP_PKEY* read_private_key(const std::string& path) {
+  FILE* f = std::fopen(path.c_str(), "rb");
+  if (!f) return nullptr;
+  EVP_PKEY* key = PEM_read_PrivateKey(f, nullptr, [](char*, int, int, void*) { return 0; }, nullptr);
+  std::fclose(f);
+  return key;
+}
+
 bool readable(const std::string& path, std::string& error, std::string_view what) {
   FILE* f = std::fopen(path.c_str(), "rb");
   if (!f) {
@@ -114,11 +123,15 @@ std::shared_ptr<const TlsServerContext> TlsServerContext::load(const TlsFiles& f
     error = fmt::format("tls.certificate {} is not a PEM certificate: {}", files.certificate, openssl_error("unreadable"));
     return nullptr;
   }
-  if (SSL_CTX_use_PrivateKey_file(ctx, files.key.c_str(), SSL_FILETYPE_PEM) != 1) {
-    error = fmt::format("tls.key {} is not a PEM private key: {}", files.key, openssl_error("unreadable"));
+  EVP_PKEY* key = read_private_key(files.key);
+  if (!key) {
+    error = fmt::format("tls.key {} is not a PEM private key (an encrypted one cannot be read unattended): {}", files.key,
+                        openssl_error("unreadable"));
     return nullptr;
   }
-  if (SSL_CTX_check_private_key(ctx) != 1) {
+  bool matches = SSL_CTX_use_PrivateKey(ctx, key) == 1 && SSL_CTX_check_private_key(ctx) == 1;
+  EVP_PKEY_free(key);
+  if (!matches) {
     error = fmt::format("tls.key {} does not match tls.certificate {}", files.key, files.certificate);
     ERR_clear_error();
     return nullptr;
