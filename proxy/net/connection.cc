@@ -106,7 +106,7 @@ void Connection::process() {
 }
 
 size_t Connection::unwritten() const {
-  return out_.size() + (tls_ ? tls_->early.size() : 0) +
+  return out_.size() + (tls_ ? tls_->early.size() + tls_->engine.pending_ciphertext() : 0) +
          uv_stream_get_write_queue_size(reinterpret_cast<const uv_stream_t*>(&tcp_));
 }
 
@@ -164,7 +164,10 @@ std::string& Connection::out() {
 
 void Connection::flush() {
   if (write_pending_ || closing_) return;
-  if (tls_) seal_output();
+  if (tls_) {
+    seal_output();
+    tls_->engine.take_ciphertext(out_);  // out_ holds ciphertext from here to the write below
+  }
   if (out_.empty()) {
     if (close_after_flush_) close(close_reason_);
     return;
@@ -194,8 +197,8 @@ void Connection::close_after_flush(std::string_view reason) {
   close_requested_ms_ = uv_now(loop_);
   if (reading_) uv_read_stop(reinterpret_cast<uv_stream_t*>(&tcp_));
   reading_ = false;
-  if (tls_ && !write_pending_) seal_output();  // the last records, then close_notify (or the alert of a failure)
-  if (!write_pending_ && out_.empty()) return close(reason);
+  if (tls_) seal_output();  // the last records, then close_notify (or the alert of a failure)
+  if (!write_pending_ && out_.empty() && !(tls_ && tls_->engine.pending_ciphertext())) return close(reason);
   out();  // make sure a flush is scheduled
 }
 
@@ -243,8 +246,8 @@ bool Connection::pull_plaintext() {
   return false;
 }
 
-// Just before a write: what out() gathered this turn is sealed into records, and out_ then holds
-// the ciphertext, which is what the output bound counts from here on.
+// Just before a write: the plaintext out() gathered this turn is sealed into records, which wait
+// in the engine (counted by unwritten()) until flush() takes them into the write.
 void Connection::seal_output() {
   TlsEngine& engine = tls_->engine;
   if (!engine.handshake_done()) {
@@ -258,7 +261,6 @@ void Connection::seal_output() {
     }
     if (close_after_flush_) engine.shutdown();
   }
-  engine.take_ciphertext(out_);
 }
 
 void Connection::watch_tls_handshake(uint64_t now_ms) {
