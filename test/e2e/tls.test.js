@@ -219,6 +219,18 @@ describe('SMPP over TLS (issue 11, item 3)', () => {
     assert.equal(sock.destroyed, true, 'closed');
     assert.equal(grew(await counters(w), before, 'tls_handshakes_failed'), 1);
   });
+
+  test('a connection that never finishes its handshake is closed after 10 s and counted', { timeout: 30000 }, async () => {
+    const before = await counters(w);
+    const net = require('net');
+    const sock = net.connect(port, HOST);
+    sock.on('error', () => {});
+    await new Promise((r) => sock.once('connect', r));
+    sock.write(Buffer.from([0x16, 0x03, 0x01, 0x02, 0x00, 0x01]));  // the first bytes of a ClientHello, then nothing
+    const closed = await new Promise((r) => { sock.once('close', () => r(true)); setTimeout(() => r(false), 20000); });
+    assert.equal(closed, true, 'closed by the proxy');
+    assert.equal(grew(await counters(w), before, 'tls_handshakes_timed_out'), 1, 'tls_handshakes_timed_out');
+  });
 });
 
 function rssMiB(pid) {
