@@ -2,6 +2,7 @@
 // the tls keys of the configuration. Certificates are made at run time by test/tls/make-certs.sh.
 #include <catch2/catch.hpp>
 
+#include <openssl/err.h>
 #include <openssl/ssl.h>
 
 #include <cstdlib>
@@ -339,4 +340,41 @@ TEST_CASE("config: a changed listen.smpps needs a restart; new certificate files
   CHECK(proxy::sections_needing_restart(*running, *moved) == std::vector<std::string>{"listen"});
   CHECK(proxy::sections_needing_restart(*running, *renewed).empty());
   CHECK(running->tls->fingerprint() != renewed->tls->fingerprint());
+}
+
+TEST_CASE("tls: a TLS 1.2 client asking to renegotiate is told no; the server's session is not harmed") {
+  // OpenSSL's client by hand (the engine does not renegotiate), over the same memory BIOs.
+  SSL_CTX* ctx = SSL_CTX_new(TLS_client_method());
+  SSL_CTX_set_max_proto_version(ctx, TLS1_2_VERSION);
+  SSL_CTX_load_verify_locations(ctx, cert("ca.pem").c_str(), nullptr);
+  SSL* client = SSL_new(ctx);
+  BIO* to_client = BIO_new(BIO_s_mem());
+  BIO* from_client = BIO_new(BIO_s_mem());
+  BIO_set_mem_eof_return(to_client, -1);
+  SSL_set_bio(client, to_client, from_client);
+  SSL_set_connect_state(client);
+  proxy::TlsEngine server(server_context());
+  std::string at_server;
+  auto exchange = [&] {
+    for (int i = 0; i < 10; ++i) {
+      char buf[16384];
+      int n;
+      while ((n = BIO_read(from_client, buf, sizeof buf)) > 0) server.put_ciphertext(buf, size_t(n));
+      drain(server, at_server);
+      std::string back;
+      server.take_ciphertext(back);
+      if (!back.empty()) BIO_write(to_client, back.data(), int(back.size()));
+      if (SSL_do_handshake(client) != 1 && SSL_get_error(client, -1) == SSL_ERROR_SSL) return false;
+    }
+    return true;
+  };
+  REQUIRE(exchange());
+  REQUIRE(server.handshake_done());
+  REQUIRE(SSL_renegotiate(client) == 1);
+  CHECK_FALSE(exchange());  // the server answers no_renegotiation, which ends the client's attempt
+  CHECK(ERR_GET_REASON(ERR_peek_last_error()) == SSL_R_NO_RENEGOTIATION);
+  ERR_clear_error();
+  CHECK_FALSE(server.failed());
+  SSL_free(client);
+  SSL_CTX_free(ctx);
 }
