@@ -241,7 +241,7 @@ bool Connection::pull_plaintext() {
     case TlsEngine::Read::data: framer_.commit(got); return true;
     case TlsEngine::Read::want_more: return false;
     case TlsEngine::Read::closed: close_after_flush("peer closed the TLS session"); return false;
-    case TlsEngine::Read::failed: tls_failed(was_done ? "session" : "handshake"); return false;
+    case TlsEngine::Read::failed: tls_failed(!was_done); return false;
   }
   return false;
 }
@@ -270,9 +270,9 @@ void Connection::watch_tls_handshake(uint64_t now_ms) {
 }
 
 // The peer gets the engine's alert, then the connection closes.
-void Connection::tls_failed(std::string_view when) {
-  ++(when == "handshake" ? counters_.tls_handshakes_failed : counters_.tls_sessions_failed);
-  close_after_flush(fmt::format("TLS {} failed: {}", when, tls_->engine.error()));
+void Connection::tls_failed(bool during_handshake) {
+  ++(during_handshake ? counters_.tls_handshakes_failed : counters_.tls_sessions_failed);
+  close_after_flush(fmt::format("TLS {} failed: {}", during_handshake ? "handshake" : "session", tls_->engine.error()));
 }
 
 void Connection::handle_closed() {

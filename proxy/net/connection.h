@@ -87,7 +87,7 @@ class Connection {
   bool pull_plaintext();  // true when the framer got more bytes
   void seal_output();
   void watch_tls_handshake(uint64_t now_ms);
-  void tls_failed(std::string_view when);
+  void tls_failed(bool during_handshake);
 
   uv_tcp_t tcp_{};
   // Writes queued during this loop turn (reads, timers, Redis replies) go out together just
