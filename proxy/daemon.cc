@@ -77,7 +77,8 @@ int run_daemon(const std::string& path, std::optional<int64_t> frozen_clock) {
     log::warn("the rules' clock is frozen at {} (--fake-time): for tests only", *frozen_clock);
   }
   if (int rc = relay.start()) {
-    log::error("cannot listen on {}: {}", config->smpp_listen.to_string(), uv_strerror(rc));
+    log::error("cannot listen on {}{}: {}", config->smpp_listen.to_string(),
+               config->smpps_listen ? " or " + config->smpps_listen->to_string() : "", uv_strerror(rc));
     return 1;
   }
   StatsServer stats(loop, config->limits, relay.counters());
@@ -97,8 +98,9 @@ int run_daemon(const std::string& path, std::optional<int64_t> frozen_clock) {
     log::error("cannot listen on {} for stats: {}", config->stats_listen.to_string(), uv_strerror(rc));
     return 1;
   }
-  log::info("listening smpp={}:{} stats={}:{}", config->smpp_listen.host, relay.smpp_port(),
-             config->stats_listen.host, stats.port());
+  const std::string smpps = config->smpps_listen ? fmt::format(" smpps={}:{}", config->smpps_listen->host, relay.smpps_port()) : "";
+  log::info("listening smpp={}:{} stats={}:{}{}", config->smpp_listen.host, relay.smpp_port(),
+             config->stats_listen.host, stats.port(), smpps);
   if (!config->admin.token.empty()) log::info("admin API on (token from {})", config->admin.token_file);
   if (!config->admin.token.empty() && config->audit_file.empty())
     log::warn("admin API on without audit.file: its actions are only in this log");

@@ -33,6 +33,22 @@ std::unique_ptr<StateStore> attach_store(Context& ctx) {
   return store;
 }
 
+// SO_REUSEPORT: several hajib processes can share one port, the kernel spreading the binds;
+// the rules they enforce together live in Redis (docs/state.md).
+int bind_reuseport(uv_loop_t* loop, const Endpoint& at, uv_tcp_t* listener) {
+  sockaddr_storage addr;
+  if (int rc = to_sockaddr(at, addr)) return rc;
+  uv_tcp_init(loop, listener);
+  int fd = ::socket(addr.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+  int one = 1;
+  if (fd < 0 || ::setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &one, sizeof one) != 0 ||
+      ::setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one) != 0 || uv_tcp_open(listener, fd) != 0) {
+    if (fd >= 0) ::close(fd);
+    return UV_EINVAL;
+  }
+  return uv_tcp_bind(listener, reinterpret_cast<sockaddr*>(&addr), 0);
+}
+
 ReceiptMap::Limits receipt_map_limits(const Limits& l) {
   return ReceiptMap::Limits{size_t(l.receipt_map_local_max), uint64_t(l.receipt_map_hold_s) * 1000,
                             uint64_t(l.unknown_receipt_retry_s) * 1000};
@@ -62,25 +78,14 @@ Hub::Hub(uv_loop_t* loop, Config config, uint32_t instance, std::string version)
 Hub::~Hub() = default;
 
 int Hub::start() {
-  sockaddr_storage addr;
-  if (int rc = to_sockaddr(ctx_.config.smpp_listen, addr)) return rc;
-  uv_tcp_init(ctx_.loop, &listener_);
+  if (int rc = bind_reuseport(ctx_.loop, ctx_.config.smpp_listen, &listener_)) return rc;
   listener_.data = this;
-  // SO_REUSEPORT: several hajib processes can share one port, the kernel spreading the binds;
-  // the rules they enforce together live in Redis (docs/state.md).
-  int fd = ::socket(addr.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-  int one = 1;
-  if (fd < 0 || ::setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &one, sizeof one) != 0 ||
-      ::setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one) != 0 || uv_tcp_open(&listener_, fd) != 0) {
-    if (fd >= 0) ::close(fd);
-    return UV_EINVAL;
-  }
-  if (int rc = uv_tcp_bind(&listener_, reinterpret_cast<sockaddr*>(&addr), 0)) return rc;
   if (int rc = uv_listen(reinterpret_cast<uv_stream_t*>(&listener_), 1024, [](uv_stream_t* s, int st) {
         if (st == 0) static_cast<Hub*>(s->data)->customers_.accept(s);
       }))
     return rc;
   smpp_port_ = bound_port(&listener_);
+  if (int rc = start_tls_listener()) return rc;
   upstreams_.start();
   uv_check_init(ctx_.loop, &end_of_turn_);
   end_of_turn_.data = this;
@@ -90,6 +95,37 @@ int Hub::start() {
   uv_timer_start(&tick_, [](uv_timer_t* t) { static_cast<Hub*>(t->data)->on_tick(); }, kTickMs, kTickMs);
   sample_recent(ctx_.now_ms());  // the zeros the first seconds' rates are counted from
   return 0;
+}
+
+// listen.smpps: the same customers, each connection given the certificate of the moment.
+int Hub::start_tls_listener() {
+  if (!ctx_.config.smpps_listen) return 0;
+  if (int rc = bind_reuseport(ctx_.loop, *ctx_.config.smpps_listen, &tls_listener_)) return rc;
+  tls_listener_.data = this;
+  if (int rc = uv_listen(reinterpret_cast<uv_stream_t*>(&tls_listener_), 1024, [](uv_stream_t* s, int st) {
+        auto* hub = static_cast<Hub*>(s->data);
+        if (st == 0) hub->customers_.accept_tls(s, hub->ctx_.config.tls);
+      }))
+    return rc;
+  smpps_port_ = bound_port(&tls_listener_);
+  log::info("TLS certificate {} (SHA-256 {}, valid until {})", ctx_.config.tls->files().certificate,
+            ctx_.config.tls->fingerprint(), ctx_.config.tls->not_after());
+  return 0;
+}
+
+// The fresh config loaded its files and checked them, or the reload was refused before this:
+// new connections take the new pair, open ones keep theirs.
+void Hub::reload_tls(const Config& fresh) {
+  if (!ctx_.config.smpps_listen || !fresh.tls) return;
+  auto& running = ctx_.config.tls;
+  if (running && running->fingerprint() == fresh.tls->fingerprint() && running->files() == fresh.tls->files()) {
+    running = fresh.tls;  // the same certificate, a client_ca that may have changed
+    return;
+  }
+  log::info("TLS certificate {} -> {} (valid until {}) for new connections", running ? running->fingerprint() : "none",
+            fresh.tls->fingerprint(), fresh.tls->not_after());
+  running = fresh.tls;
+  ++counters().tls_reloads;
 }
 
 void Hub::end_of_turn() {
@@ -153,6 +189,7 @@ bool Hub::reload(std::vector<std::string>* errors_out) {
   if (fresh->admin.token != config.admin.token)
     log::info("admin API {}", fresh->admin.token.empty() ? "off" : config.admin.token.empty() ? "on" : "token replaced");
   config.admin = fresh->admin;  // the token file is read again: a new token applies now
+  reload_tls(*fresh);
   if (fresh->audit_file != config.audit_file || fresh->audit_mask_numbers != config.audit_mask_numbers ||
       fresh->audit_visible_digits != config.audit_visible_digits) {
     config.audit_file = fresh->audit_file;
@@ -235,6 +272,7 @@ void Hub::shutdown() {
   shutdown_started_ms_ = ctx_.now_ms();
   log::info("shutting down: answering what is in flight (at most {} ms), then unbinding", kShutdownGraceMs);
   uv_close(reinterpret_cast<uv_handle_t*>(&listener_), nullptr);
+  if (smpps_port_) uv_close(reinterpret_cast<uv_handle_t*>(&tls_listener_), nullptr);
   upstreams_.fail_waiting(status::ESME_RSYSERR);
   if (finished_draining()) unbind_everyone(ctx_.now_ms());
 }

@@ -29,6 +29,7 @@ class Hub {
   // Binds the customer port and starts the operator links; returns a libuv error code.
   int start();
   uint16_t smpp_port() const { return smpp_port_; }
+  uint16_t smpps_port() const { return smpps_port_; }  // 0: no TLS port
   // SIGTERM: answer everything in flight, unbind, close; the loop then ends.
   void shutdown();
   // SIGHUP: load the files again; apply the policy and accounts if they are valid, keep the old
@@ -53,6 +54,8 @@ class Hub {
   uint64_t now_ms() const { return ctx_.now_ms(); }
 
  private:
+  int start_tls_listener();
+  void reload_tls(const Config& fresh);
   void on_tick();
   void end_of_turn();
   bool finished_draining() const;
@@ -72,9 +75,11 @@ class Hub {
   std::string version_;
   uint64_t started_ms_;
   uv_tcp_t listener_{};
+  uv_tcp_t tls_listener_{};  // listen.smpps, when set
   uv_timer_t tick_{};
   uv_check_t end_of_turn_{};  // after each loop turn's I/O: its receipt mappings in one batch, the store's backlog
   uint16_t smpp_port_ = 0;
+  uint16_t smpps_port_ = 0;
   uint64_t ticks_ = 0;
   uint64_t shutdown_started_ms_ = 0;
   enum class ShutdownStep { draining, unbinding, closing, done } shutdown_step_ = ShutdownStep::draining;

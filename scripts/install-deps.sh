@@ -10,6 +10,7 @@ packages=(
   libcurl4-openssl-dev libcli11-dev
   prometheus-cpp-dev prometheus chromium
   libsystemd-dev
+  libssl-dev openssl  # TLS on listen.smpps; the openssl command makes the tests' certificates
   # scripts/package-test.sh: the .deb and a clean Debian 12 root to install it in
   dpkg-dev debootstrap systemd groff-base man-db python3 curl iproute2
 )

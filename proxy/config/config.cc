@@ -228,6 +228,38 @@ void read_upstream(Reader& r, const std::string& name, const YAML::Node& n, Conf
   c.upstreams.push_back(std::move(u));
 }
 
+// tls_client: { required: true, fingerprint_sha256: "AB:CD:..." or a list (several while a
+// certificate is being replaced) }. Without fingerprints the certificate must verify against tls.client_ca.
+void read_tls_client(Reader& r, const std::string& name, const YAML::Node& n, AccountConfig& a, const Config& c) {
+  if (!r.is_map(n, "tls_client")) return;
+  r.only_keys(n, ConfigSection::tls_client, "tls_client of account " + name);
+  if (YAML::Node required = n["required"]) {
+    bool value = false;
+    if (!required.IsScalar() || !YAML::convert<bool>::decode(required, value)) r.error(required, "tls_client.required must be true or false");
+    a.tls_client_required = value;
+  }
+  if (YAML::Node prints = n["fingerprint_sha256"]) {
+    std::vector<YAML::Node> entries;
+    if (prints.IsSequence()) {
+      for (const auto& entry : prints) entries.push_back(entry);
+    } else {
+      entries.push_back(prints);
+    }
+    for (const auto& entry : entries) {
+      std::string normal = normalize_fingerprint(r.str(entry, "tls_client.fingerprint_sha256"));
+      if (normal.empty()) r.error(entry, "tls_client.fingerprint_sha256 must be 64 hex digits (openssl x509 -noout -fingerprint -sha256 -in cert.pem)");
+      else a.tls_client_fingerprints.push_back(normal);
+    }
+  }
+  if (!a.tls_client_required) {
+    if (!a.tls_client_fingerprints.empty()) r.error(n, fmt::format("account {}: tls_client.fingerprint_sha256 is checked only with required: true", name));
+    return;
+  }
+  if (!c.smpps_listen) r.error(n, fmt::format("account {} requires TLS (tls_client) but listen.smpps is not set", name));
+  else if (a.tls_client_fingerprints.empty() && c.tls && c.tls->files().client_ca.empty())
+    r.error(n, fmt::format("account {}: tls_client needs fingerprint_sha256, or tls.client_ca to check certificates against", name));
+}
+
 void read_account(Reader& r, const std::string& name, const YAML::Node& n, Config& c, policy::Compiler& compiler) {
   if (!r.is_map(n, "account " + name)) return;
   // Bind settings are read here; the policy's keys by the policy compiler; anything else is a typo.
@@ -259,6 +291,7 @@ void read_account(Reader& r, const std::string& name, const YAML::Node& n, Confi
   }
   r.number(n, "max_binds", a.max_binds, 1, 100000);
   r.number(n, "window", a.window, 1, 100000);
+  if (YAML::Node tls_client = n["tls_client"]) read_tls_client(r, name, tls_client, a, c);
   if (YAML::Node mos = n["mo_numbers"]) {
     if (!mos.IsSequence()) r.error(mos, "mo_numbers must be a list");
     else
@@ -283,6 +316,30 @@ void read_accounts(Reader& r, const YAML::Node& n, Config& c, policy::Compiler& 
 constexpr size_t kAdminTokenMin = 32;
 
 std::vector<Cidr> loopback_only() { return {*Cidr::parse("127.0.0.1/32"), *Cidr::parse("::1/128")}; }
+
+// A relative path is relative to the file that names it, as /etc/hajib/tls/cert.pem beside hajib.yaml.
+std::string path_beside(Reader& r, const YAML::Node& n, const std::string& what) {
+  namespace fs = std::filesystem;
+  fs::path path = r.str(n, what);
+  if (path.is_relative()) path = fs::path(r.file()).parent_path() / path;
+  return path.string();
+}
+
+// The files are read and checked here, so that `hajib check` and a reload refuse a missing
+// file or a key that is not the certificate's; the context built is what new connections use.
+void read_tls(Reader& r, const YAML::Node& n, Config& c) {
+  if (!r.is_map(n, "tls")) return;
+  r.only_keys(n, ConfigSection::tls, "tls");
+  TlsFiles files;
+  for (auto [key, out] : {std::pair{"certificate", &files.certificate}, std::pair{"key", &files.key}, std::pair{"client_ca", &files.client_ca}}) {
+    if (n[key]) *out = path_beside(r, n[key], std::string("tls.") + key);
+    else if (std::string_view(key) != "client_ca") r.error(n, fmt::format("tls needs {}", key));
+  }
+  if (files.certificate.empty() || files.key.empty()) return;
+  std::string error;
+  c.tls = TlsServerContext::load(files, error);
+  if (!c.tls) r.error(n, error);
+}
 
 void read_admin(Reader& r, const YAML::Node& n, Config& c) {
   c.admin.allow_ips = loopback_only();
@@ -429,9 +486,13 @@ std::optional<Config> read_config(const std::string& path, std::vector<ConfigErr
     else r.error(listen, "listen needs smpp: \"host:port\"");
     if (listen["stats"]) c.stats_listen = r.endpoint(listen["stats"], "listen.stats", kAnyPort).value_or(Endpoint{});
     else r.error(listen, "listen needs stats: \"host:port\"");
+    if (listen["smpps"]) c.smpps_listen = r.endpoint(listen["smpps"], "listen.smpps", kAnyPort);
   } else if (!listen) {
     r.error(root, "the configuration needs listen: { smpp: ..., stats: ... }");
   }
+  if (root["tls"]) read_tls(r, root["tls"], c);
+  if (c.smpps_listen && !root["tls"]) r.error(root["listen"]["smpps"], "listen.smpps needs tls: { certificate, key }");
+  if (!c.smpps_listen && root["tls"]) r.error(root["tls"], "tls is set but listen.smpps is not: nothing would use it");
   read_admin(r, root["admin"], c);
   if (root["state"]) read_state(r, root["state"], c);
   else r.error(root, "the configuration needs state: { redis: ... } or state: memory");
@@ -473,6 +534,8 @@ const char* section_name(ConfigSection s) {
     case ConfigSection::text: return "text";
     case ConfigSection::log: return "log";
     case ConfigSection::admin: return "admin";
+    case ConfigSection::tls: return "tls";
+    case ConfigSection::tls_client: return "accounts.NAME.tls_client";
   }
   return "";
 }
@@ -480,7 +543,7 @@ const char* section_name(ConfigSection s) {
 namespace {
 // Whether one top-level section has the same values in both (what a reload would have to change).
 bool same_section(const Config& a, const Config& b, std::string_view key) {
-  if (key == "listen") return a.smpp_listen == b.smpp_listen && a.stats_listen == b.stats_listen;
+  if (key == "listen") return a.smpp_listen == b.smpp_listen && a.stats_listen == b.stats_listen && a.smpps_listen == b.smpps_listen;
   if (key == "state")
     return a.redis_host == b.redis_host && a.redis_port == b.redis_port && a.redis_db == b.redis_db &&
            a.number_key == b.number_key && a.state_timeout_ms == b.state_timeout_ms && a.receipt_buckets == b.receipt_buckets;

@@ -14,6 +14,7 @@
 #include "proxy/config/cidr.h"
 #include "proxy/log.h"
 #include "proxy/deliver/receipt_id.h"
+#include "proxy/net/tls.h"
 #include "smpp/text.h"
 
 namespace proxy {
@@ -57,6 +58,10 @@ struct AccountConfig {
   int max_binds = 1;
   int window = 0;  // 0: limits.customer_window
   std::vector<std::string> mo_numbers;
+  // tls_client: binds only over TLS with a client certificate; pinned by fingerprint when the
+  // list is not empty, else any that verified against tls.client_ca.
+  bool tls_client_required = false;
+  std::vector<std::string> tls_client_fingerprints;  // normalized "AB:CD:..."
 };
 
 // The admin API on the stats port (proxy/admin/): off while token is empty.
@@ -69,6 +74,9 @@ struct AdminConfig {
 struct Config {
   std::string path;
   Endpoint smpp_listen, stats_listen;
+  std::optional<Endpoint> smpps_listen;  // the TLS customer port, if any
+  // tls: loaded and checked with the files (hajib check fails on a bad one); a reload builds a new one.
+  std::shared_ptr<const TlsServerContext> tls;
   std::string redis_host;  // empty: in-process state (`state: memory`)
   uint16_t redis_port = 6379;
   int redis_db = 0;
@@ -95,7 +103,7 @@ struct Config {
 using ConfigError = policy::Diagnostic;  // file:line:column: message
 
 // The keys the loader reads (keys.def): where each lives and whether SIGHUP applies it.
-enum class ConfigSection { root, listen, state, bind_failures, upstream, message_id, routes, account, audit, text, log, admin };
+enum class ConfigSection { root, listen, state, bind_failures, upstream, message_id, routes, account, audit, text, log, admin, tls, tls_client };
 enum class Applies { reload, restart };
 struct ConfigKey {
   ConfigSection section;

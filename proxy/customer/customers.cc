@@ -6,6 +6,7 @@
 #include <algorithm>
 
 #include "proxy/log.h"
+#include "proxy/net/tls.h"
 
 namespace proxy {
 
@@ -29,9 +30,32 @@ void Customers::wire(SubmitIntake* submits, DeliveryReturns* deliveries, Receive
   receivers_ = receivers;
 }
 
-void Customers::accept(uv_stream_t* listener) {
+namespace {
+// Empty when the session may bind to `account` as far as TLS goes; else why not.
+std::string tls_client_refusal(const CustomerSession& session, const AccountConfig& account) {
+  if (!account.tls_client_required) return {};
+  const TlsEngine* tls = session.tls();
+  if (!tls) return "the account binds only over TLS (listen.smpps)";
+  const std::string& print = tls->peer_fingerprint();
+  if (print.empty()) return "the account requires a client certificate and none was sent";
+  if (account.tls_client_fingerprints.empty())
+    return tls->peer_verified() ? "" : "the client certificate did not verify against tls.client_ca";
+  const auto& allowed = account.tls_client_fingerprints;
+  if (std::find(allowed.begin(), allowed.end(), print) == allowed.end())
+    return fmt::format("client certificate {} is not one of the account's tls_client.fingerprint_sha256", print);
+  return {};
+}
+}  // namespace
+
+void Customers::accept_tls(uv_stream_t* listener, std::shared_ptr<const TlsServerContext> context) {
+  ++ctx_.counters().tls_connections;
+  accept(listener, std::move(context));
+}
+
+void Customers::accept(uv_stream_t* listener, std::shared_ptr<const TlsServerContext> tls) {
   uint64_t id = ctx_.next_session_id++;
   auto session = std::make_unique<CustomerSession>(ctx_.loop, id, limits_, ctx_.counters(), wiring_);
+  if (tls) session->start_tls(std::move(tls));
   if (uv_accept(listener, reinterpret_cast<uv_stream_t*>(session->tcp())) != 0) {
     session->close("accept failed");
     sessions_.emplace(id, std::move(session));  // freed by its close callback
@@ -103,6 +127,8 @@ void Customers::authorize(CustomerSession& session, const smpp::Bind& bind, uint
     address_guard_.failed(address, now);
     return refuse(counters.binds_refused_address_not_allowed, status::ESME_RBINDFAIL, "address not in allow_ips");
   }
+  if (std::string why = tls_client_refusal(session, *account.config); !why.empty())
+    return refuse(counters.binds_refused_tls_client, status::ESME_RBINDFAIL, why);
   if (account.binds >= account.config->max_binds)  // checked again once the password verified
     return refuse(counters.binds_refused_bind_limit, status::ESME_RBINDFAIL, fmt::format("account already has {} binds", account.binds));
   if (verifier_.remembered(account.name, account.config->password_hash, bind.password)) return accept_bind(session, account, sequence);

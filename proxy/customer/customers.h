@@ -46,7 +46,9 @@ class Customers final : public BindDesk, public SubmitReplies {
   Customers(Context& ctx, Accounts& accounts);
   void wire(SubmitIntake* submits, DeliveryReturns* deliveries, ReceiverEvents* receivers);
 
-  void accept(uv_stream_t* listener);
+  void accept(uv_stream_t* listener, std::shared_ptr<const TlsServerContext> tls = nullptr);
+  // listen.smpps: the same, with the session speaking TLS under `context` from its first byte.
+  void accept_tls(uv_stream_t* listener, std::shared_ptr<const TlsServerContext> context);
   CustomerSession* find_customer(uint64_t session_id);
   bool answer_submit(uint64_t session, uint32_t sequence, uint32_t status, std::string_view message_id) override;
 

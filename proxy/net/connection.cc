@@ -6,13 +6,23 @@
 #include "proxy/log.h"
 
 #include "proxy/config/config.h"
+#include "proxy/net/tls.h"
 #include "proxy/stats/stats.h"
 
 namespace proxy {
 
 namespace {
 constexpr uint64_t kTickMs = 250;
+constexpr uint64_t kTlsHandshakeMs = 10000;  // a TLS client that has not finished its handshake by then is closed
 }
+
+struct Connection::Tls {
+  Tls(std::shared_ptr<const TlsServerContext> context, uint64_t now) : engine(std::move(context)), started_ms(now) {}
+  TlsEngine engine;
+  uint64_t started_ms;
+  std::string early;  // plaintext queued before the handshake finished: sealed once it has
+  char in[16 * 1024 + 256];  // one TLS record of ciphertext per read
+};
 
 ConnectionLimits connection_limits(const Limits& l) {
   return {l.max_pdu, size_t(l.output_buffer_max_bytes), uint64_t(l.output_drain_timeout_ms)};
@@ -29,10 +39,13 @@ Connection::Connection(uv_loop_t* loop, const ConnectionLimits& limits, Counters
   uv_timer_start(&tick_, [](uv_timer_t* t) {
     auto* self = static_cast<Connection*>(t->data);
     if (!self->closing_) self->watch_output(uv_now(self->loop_));
+    if (!self->closing_ && self->tls_) self->watch_tls_handshake(uv_now(self->loop_));
     if (!self->closing_) self->on_tick(uv_now(self->loop_));
   }, kTickMs, kTickMs);
   last_received_ms_ = uv_now(loop);
 }
+
+Connection::~Connection() = default;
 
 void Connection::start_reading() {
   if (closing_ || reading_) return;
@@ -41,16 +54,21 @@ void Connection::start_reading() {
 
 void Connection::on_alloc(uv_handle_t* h, size_t, uv_buf_t* buf) {
   auto* self = static_cast<Connection*>(h->data);
+  if (self->tls_) {
+    *buf = uv_buf_init(self->tls_->in, sizeof self->tls_->in);
+    return;
+  }
   auto space = self->framer_.writable();
   *buf = uv_buf_init(reinterpret_cast<char*>(space.data), unsigned(space.size));
 }
 
-void Connection::on_read(uv_stream_t* s, ssize_t n, const uv_buf_t*) {
+void Connection::on_read(uv_stream_t* s, ssize_t n, const uv_buf_t* buf) {
   auto* self = static_cast<Connection*>(s->data);
   if (n == UV_EOF) return self->close("peer closed the connection");
   if (n < 0) return self->close(fmt::format("read error: {}", uv_strerror(int(n))));
-  self->framer_.commit(size_t(n));
   self->last_received_ms_ = uv_now(self->loop_);
+  if (self->tls_) return self->on_tls_read(buf->base, size_t(n));
+  self->framer_.commit(size_t(n));
   self->process();
 }
 
@@ -72,7 +90,10 @@ void Connection::process() {
     std::string_view pdu;
     uint32_t bad_length = 0;
     auto result = framer_.next(pdu, bad_length);
-    if (result == smpp::Framer::Result::need_more) break;
+    if (result == smpp::Framer::Result::need_more) {
+      if (tls_ && pull_plaintext()) continue;
+      break;
+    }
     if (result != smpp::Framer::Result::pdu) {
       ++counters_.sessions_closed_bad_length;
       close(fmt::format("command_length {} is {}", bad_length,
@@ -85,7 +106,8 @@ void Connection::process() {
 }
 
 size_t Connection::unwritten() const {
-  return out_.size() + uv_stream_get_write_queue_size(reinterpret_cast<const uv_stream_t*>(&tcp_));
+  return out_.size() + (tls_ ? tls_->early.size() + tls_->engine.pending_ciphertext() : 0) +
+         uv_stream_get_write_queue_size(reinterpret_cast<const uv_stream_t*>(&tcp_));
 }
 
 // A peer that sends requests and does not read our answers would make us buffer without end:
@@ -142,6 +164,10 @@ std::string& Connection::out() {
 
 void Connection::flush() {
   if (write_pending_ || closing_) return;
+  if (tls_) {
+    seal_output();
+    tls_->engine.take_ciphertext(out_);  // out_ holds ciphertext from here to the write below
+  }
   if (out_.empty()) {
     if (close_after_flush_) close(close_reason_);
     return;
@@ -171,7 +197,8 @@ void Connection::close_after_flush(std::string_view reason) {
   close_requested_ms_ = uv_now(loop_);
   if (reading_) uv_read_stop(reinterpret_cast<uv_stream_t*>(&tcp_));
   reading_ = false;
-  if (!write_pending_ && out_.empty()) return close(reason);
+  if (tls_) seal_output();  // the last records, then close_notify (or the alert of a failure)
+  if (!write_pending_ && out_.empty() && !(tls_ && tls_->engine.pending_ciphertext())) return close(reason);
   out();  // make sure a flush is scheduled
 }
 
@@ -183,6 +210,69 @@ void Connection::close(std::string_view reason) {
   uv_close(reinterpret_cast<uv_handle_t*>(&tcp_), closed);
   uv_close(reinterpret_cast<uv_handle_t*>(&flush_), closed);
   uv_close(reinterpret_cast<uv_handle_t*>(&tick_), closed);
+}
+
+// ---- TLS (connections accepted on listen.smpps) ----
+
+void Connection::start_tls(std::shared_ptr<const TlsServerContext> context) {
+  tls_ = std::make_unique<Tls>(std::move(context), uv_now(loop_));
+}
+
+const TlsEngine* Connection::tls() const { return tls_ ? &tls_->engine : nullptr; }
+
+void Connection::on_tls_read(const char* ciphertext, size_t n) {
+  tls_->engine.put_ciphertext(ciphertext, n);
+  process();
+}
+
+// Called while the framer wants more: decrypts into its free space. The engine may have answered
+// (handshake messages, session tickets, an alert) even when no plaintext came: flushed this turn.
+bool Connection::pull_plaintext() {
+  TlsEngine& engine = tls_->engine;
+  const bool was_done = engine.handshake_done();
+  auto space = framer_.writable();
+  size_t got = 0;
+  TlsEngine::Read result = engine.read_plaintext(space.data, space.size, got);
+  if (!was_done && engine.handshake_done())
+    log::debug("{}: {} handshake done{}", describe(), engine.protocol(),
+               engine.peer_fingerprint().empty() ? "" : ", client certificate " + engine.peer_fingerprint());
+  if (engine.pending_ciphertext()) out();
+  switch (result) {
+    case TlsEngine::Read::data: framer_.commit(got); return true;
+    case TlsEngine::Read::want_more: return false;
+    case TlsEngine::Read::closed: close_after_flush("peer closed the TLS session"); return false;
+    case TlsEngine::Read::failed: tls_failed(!was_done); return false;
+  }
+  return false;
+}
+
+// Just before a write: the plaintext out() gathered this turn is sealed into records, which wait
+// in the engine (counted by unwritten()) until flush() takes them into the write.
+void Connection::seal_output() {
+  TlsEngine& engine = tls_->engine;
+  if (!engine.handshake_done()) {
+    tls_->early.append(out_);
+    out_.clear();
+  } else {
+    for (std::string* plain : {&tls_->early, &out_}) {
+      if (!plain->empty() && !engine.write_plaintext(*plain) && !engine.failed())
+        log::debug("{}: {} bytes after close_notify dropped", describe(), plain->size());
+      plain->clear();
+    }
+    if (close_after_flush_) engine.shutdown();
+  }
+}
+
+void Connection::watch_tls_handshake(uint64_t now_ms) {
+  if (tls_->engine.handshake_done() || close_after_flush_ || now_ms - tls_->started_ms < kTlsHandshakeMs) return;
+  ++counters_.tls_handshakes_timed_out;
+  close(fmt::format("no TLS handshake within {} ms", kTlsHandshakeMs));
+}
+
+// The peer gets the engine's alert, then the connection closes.
+void Connection::tls_failed(bool during_handshake) {
+  ++(during_handshake ? counters_.tls_handshakes_failed : counters_.tls_sessions_failed);
+  close_after_flush(fmt::format("TLS {} failed: {}", during_handshake ? "handshake" : "session", tls_->engine.error()));
 }
 
 void Connection::handle_closed() {

@@ -4,6 +4,7 @@
 #include <uv.h>
 
 #include <cstdint>
+#include <memory>
 #include <string>
 #include <string_view>
 
@@ -13,6 +14,8 @@ namespace proxy {
 
 struct Counters;
 struct Limits;
+class TlsEngine;
+class TlsServerContext;
 
 // What bounds one connection against its peer (from limits in the configuration).
 struct ConnectionLimits {
@@ -27,13 +30,17 @@ ConnectionLimits connection_limits(const Limits& limits);
 class Connection {
  public:
   Connection(uv_loop_t* loop, const ConnectionLimits& limits, Counters& counters);
-  virtual ~Connection() = default;
+  virtual ~Connection();
   Connection(const Connection&) = delete;
   Connection& operator=(const Connection&) = delete;
 
   uv_tcp_t* tcp() { return &tcp_; }
   uv_loop_t* loop() const { return loop_; }
   void start_reading();
+  // The connection came in on the TLS port: its bytes are ciphertext from now on. Called before
+  // start_reading(); `context` is the certificate of the moment (a reload does not change it).
+  void start_tls(std::shared_ptr<const TlsServerContext> context);
+  const TlsEngine* tls() const;  // nullptr on a plain connection
   // Closes at once (idempotent); the reason is logged with the peer's identity.
   void close(std::string_view reason);
   // Closes once everything queued has been written (after unbind_resp, say).
@@ -73,6 +80,14 @@ class Connection {
   void handle_closed();
   static void on_alloc(uv_handle_t* h, size_t, uv_buf_t* buf);
   static void on_read(uv_stream_t* s, ssize_t n, const uv_buf_t*);
+  // TLS: what is read is ciphertext for the engine, whose plaintext feeds the framer; what out()
+  // holds is sealed into ciphertext just before it is written, so the output bound counts ciphertext.
+  struct Tls;
+  void on_tls_read(const char* ciphertext, size_t n);
+  bool pull_plaintext();  // true when the framer got more bytes
+  void seal_output();
+  void watch_tls_handshake(uint64_t now_ms);
+  void tls_failed(bool during_handshake);
 
   uv_tcp_t tcp_{};
   // Writes queued during this loop turn (reads, timers, Redis replies) go out together just
@@ -82,6 +97,7 @@ class Connection {
   uv_write_t write_req_{};
   ConnectionLimits limits_;
   smpp::Framer framer_;
+  std::unique_ptr<Tls> tls_;
   std::string out_, writing_;
   std::string peer_;
   std::string close_reason_;

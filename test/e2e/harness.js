@@ -537,10 +537,11 @@ async function startHajib(configPath, { timeoutMs = 20000, at } = {}) {
 // Binds to the proxy; resolves a customer whose .status is the bind_resp command_status (null if
 // the connection closed with no bind_resp). Deliveries are recorded in .delivered and answered
 // with deliver_sm_resp 0 unless autoRespond is false.
+// tls: options for Node's tls.connect (ca, cert, key, ...): the npm package's own TLS client.
 function connectCustomer({ port, systemId = 'acme', password = 'acme-pw', mode = 'transceiver',
-  interfaceVersion = 0x34, autoRespond = true, timeoutMs = 10000 }) {
+  interfaceVersion = 0x34, autoRespond = true, timeoutMs = 10000, tls }) {
   return new Promise((resolve, reject) => {
-    const session = smpp.connect({ host: HOST, port });
+    const session = smpp.connect({ host: HOST, port, ...(tls ? { tls: true, ...tls } : {}) });
     const c = {
       session, mode, status: null, bindResp: null, delivered: [], errors: [], closed: false,
       respCounts: new Map(), // sequence_number -> number of submit_sm_resp seen
