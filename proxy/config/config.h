@@ -69,6 +69,7 @@ struct AdminConfig {
 struct Config {
   std::string path;
   Endpoint smpp_listen, stats_listen;
+  std::vector<Cidr> proxy_from;  // balancers that send a PROXY protocol header (and must)
   std::string redis_host;  // empty: in-process state (`state: memory`)
   uint16_t redis_port = 6379;
   int redis_db = 0;

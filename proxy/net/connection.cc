@@ -3,6 +3,9 @@
 
 #include <fmt/format.h>
 
+#include <algorithm>
+#include <cstring>
+
 #include "proxy/log.h"
 
 #include "proxy/config/config.h"
@@ -12,6 +15,7 @@ namespace proxy {
 
 namespace {
 constexpr uint64_t kTickMs = 250;
+constexpr size_t kPreambleRoom = 1024;  // the framer's extra room for what follows a preamble in its read
 }
 
 ConnectionLimits connection_limits(const Limits& l) {
@@ -19,7 +23,7 @@ ConnectionLimits connection_limits(const Limits& l) {
 }
 
 Connection::Connection(uv_loop_t* loop, const ConnectionLimits& limits, Counters& counters)
-    : loop_(loop), counters_(counters), limits_(limits), framer_(limits.max_pdu) {
+    : loop_(loop), counters_(counters), limits_(limits), framer_(limits.max_pdu, 2 * size_t(limits.max_pdu) + kPreambleRoom) {
   uv_tcp_init(loop, &tcp_);
   uv_prepare_init(loop, &flush_);
   uv_timer_init(loop, &tick_);
@@ -41,6 +45,10 @@ void Connection::start_reading() {
 
 void Connection::on_alloc(uv_handle_t* h, size_t, uv_buf_t* buf) {
   auto* self = static_cast<Connection*>(h->data);
+  if (auto& p = self->preamble_) {  // read no further than the preamble's bound
+    *buf = uv_buf_init(p->bytes.get() + p->have, unsigned(p->max - p->have));
+    return;
+  }
   auto space = self->framer_.writable();
   *buf = uv_buf_init(reinterpret_cast<char*>(space.data), unsigned(space.size));
 }
@@ -49,9 +57,42 @@ void Connection::on_read(uv_stream_t* s, ssize_t n, const uv_buf_t*) {
   auto* self = static_cast<Connection*>(s->data);
   if (n == UV_EOF) return self->close("peer closed the connection");
   if (n < 0) return self->close(fmt::format("read error: {}", uv_strerror(int(n))));
+  if (self->preamble_) return self->read_preamble(size_t(n));
   self->framer_.commit(size_t(n));
   self->last_received_ms_ = uv_now(self->loop_);
   self->process();
+}
+
+void Connection::expect_preamble(size_t max) {
+  max = std::min(max, kPreambleRoom);
+  preamble_ = std::make_unique<PreambleBuffer>(PreambleBuffer{std::make_unique<char[]>(max), max, 0});
+}
+
+void Connection::read_preamble(size_t n) {
+  if (n == 0) return;
+  preamble_->have += n;
+  last_received_ms_ = uv_now(loop_);
+  std::string_view bytes(preamble_->bytes.get(), preamble_->have);
+  Preamble p = on_preamble(bytes);
+  if (closing_) return;
+  if (p.status == Preamble::refused || (p.status == Preamble::done && p.length > bytes.size()))
+    return close("refused what came before the SMPP stream");
+  if (p.status == Preamble::need_more) {
+    if (preamble_->have == preamble_->max) close("what came before the SMPP stream is too long");
+    return;
+  }
+  auto held = std::move(preamble_);  // from here on reads go to the framer
+  take_after_preamble(bytes.substr(p.length));
+}
+
+// The bytes of the same read after the preamble: the start of the SMPP stream. They fit: the
+// framer is empty and has kPreambleRoom bytes more than two PDUs.
+void Connection::take_after_preamble(std::string_view bytes) {
+  if (bytes.empty()) return;
+  auto space = framer_.writable();
+  std::memcpy(space.data, bytes.data(), bytes.size());
+  framer_.commit(bytes.size());
+  process();
 }
 
 void Connection::process() {
