@@ -135,3 +135,38 @@ listen smpp
     assert.deepEqual(binds.filter((b) => b !== S.OK && b !== 'no answer'), [], 'no bind refused');
   });
 });
+
+describe('SIGTERM\'s grace for a balancer: not ready first, then the port closes (issue 11, item 2)', () => {
+  let w;
+  before(async () => {
+    w = await startWorld({ tweak: (c) => { c.limits.drain_grace_ms = 4000; } });
+  }, { timeout: 60000 });
+  after(async () => { if (w) await w.stop(); }, { timeout: 30000 });
+
+  test('during limits.drain_grace_ms /readyz answers 503 while customers are still served and accepted; then they are unbound and it exits', { timeout: 60000 }, async () => {
+    const c = await w.customer();
+    assert.equal(c.status, S.OK);
+    let told = false;
+    c.session.on('unbind', () => { told = true; });
+    assert.equal((await httpGet(w.hajib.statsPort, '/readyz')).status, 200, 'ready before');
+    const proxy = w.hajib;
+    const exited = new Promise((r) => proxy.proc.once('exit', (code, signal) => r({ code, signal })));
+    proxy.proc.kill('SIGTERM');
+    const readyz = await waitFor(async () => {
+      const r = await httpGet(proxy.statsPort, '/readyz');
+      return r.status === 503 && r;
+    }, 5000, '/readyz to answer 503');
+    assert.match(readyz.body, /shutting down/);
+    assert.equal(told, false, 'not unbound during the grace');
+    assert.equal((await submit(c, { destination: '966501234000', text: 'during the grace' })).command_status, S.OK, 'served');
+    const late = await w.customer();
+    assert.equal(late.status, S.OK, 'the port still accepts during the grace');
+    await waitFor(() => told, 15000, 'the unbind once the grace is over');
+    const ex = await withTimeout(exited, 20000, 'the exit');
+    w.hajib = null;
+    assert.equal(ex.code, 0, 'clean exit');
+    proxy.checkSanitizer();
+    await c.waitClosed(5000);
+    await late.waitClosed(5000);
+  });
+});
