@@ -85,6 +85,7 @@ describe('PROXY protocol behind haproxy (issue 11, item 2)', () => {
     w = await startWorld({ tweak: (c) => {
       c.listen.proxy_from = [`${BALANCER}/32`];
       c.limits.proxy_header_timeout_ms = 500;
+      c.limits.connections_per_address_max = 3;  // per customer: haproxy carries more than that
       // Only the customer's real address may bind: not haproxy's, not the test's own.
       c.accounts.acme.allow_ips = [`${CUSTOMER}/32`, '198.51.100.0/24'];
       c.accounts.acme.max_binds = 10;
@@ -188,5 +189,22 @@ ${server('send-proxy-v2')}`);
     for (let i = 0; i < 5; i += 1) assert.equal(await attempt('198.51.100.9', 'wrong'), S.RINVPASWD, `guess ${i + 1}`);
     assert.equal(await attempt('198.51.100.9', 'acme-pw'), S.RBINDFAIL, 'the guessing address is locked out, right password or not');
     assert.equal(await attempt('198.51.100.10', 'acme-pw'), S.OK, 'another customer behind the same balancer binds');
+  });
+
+  test('the per-address connection cap counts the address the header named, not the balancer', { timeout: 30000 }, async () => {
+    const before = await counters();
+    const open = async (src) => {
+      const raw = await fromBalancer(w.hajib.smppPort);
+      raw.send(v2Header(src));
+      return raw;
+    };
+    const held = [];
+    for (let i = 0; i < 3; i += 1) held.push(await open('198.51.100.50'));
+    const over = await open('198.51.100.50');
+    assert.equal(await over.waitClosed(5000), true, 'a fourth from the same customer is closed');
+    await grew('connections_refused_per_address', before, 'counted');
+    for (const src of ['198.51.100.51', '198.51.100.52']) held.push(await open(src));
+    assert.equal((await held[held.length - 1].bind()).command_status, S.OK, 'others behind the same balancer are not capped by it');
+    for (const r of [over, ...held]) r.destroy();
   });
 });
