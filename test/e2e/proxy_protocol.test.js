@@ -11,7 +11,7 @@ const fs = require('node:fs');
 const net = require('node:net');
 const path = require('node:path');
 const { spawn } = require('node:child_process');
-const { S, HOST, startWorld, freePort, tempDir, waitFor, withTimeout, httpCall, RawClient, submit } = require('./harness');
+const { S, HOST, startWorld, freePort, tempDir, waitFor, withTimeout, httpCall, RawClient, submit, encodePdu } = require('./harness');
 
 const CUSTOMER = '127.0.0.2';
 const BALANCER = '127.0.0.3';
@@ -206,5 +206,24 @@ ${server('send-proxy-v2')}`);
     for (const src of ['198.51.100.51', '198.51.100.52']) held.push(await open(src));
     assert.equal((await held[held.length - 1].bind()).command_status, S.OK, 'others behind the same balancer are not capped by it');
     for (const r of [over, ...held]) r.destroy();
+  });
+
+  test('a header and the first PDUs in one write, or the header a byte at a time: the same bind', { timeout: 30000 }, async () => {
+    const bind = encodePdu('bind_transceiver', { system_id: 'acme', password: 'acme-pw', interface_version: 0x34, sequence_number: 1 });
+    const enquire = encodePdu('enquire_link', { sequence_number: 2 });
+    const together = await fromBalancer(w.hajib.smppPort);
+    together.send(Buffer.concat([Buffer.from('PROXY TCP4 198.51.100.70 127.0.0.1 40000 2775\r\n'), bind, enquire]));
+    assert.equal((await together.nextPdu()).command_status, S.OK, 'bound');
+    assert.equal((await together.nextPdu()).sequence_number, 2, 'the enquire_link after it, answered');
+    const trickle = await fromBalancer(w.hajib.smppPort);
+    for (const byte of v2Header('198.51.100.71')) {
+      trickle.send(Buffer.from([byte]));
+      await new Promise((r) => setTimeout(r, 2));
+    }
+    trickle.send(bind);
+    assert.equal((await trickle.nextPdu()).command_status, S.OK, 'bound');
+    const peers = JSON.parse((await admin('GET', '/admin/sessions')).body).sessions.map((x) => x.peer);
+    for (const src of ['198.51.100.70', '198.51.100.71']) assert.ok(peers.includes(`${src}:40000`), `${src} in ${peers}`);
+    for (const r of [together, trickle]) r.destroy();
   });
 });
