@@ -33,7 +33,8 @@ struct Context {
   MessageIdAllocator ids;
   std::shared_ptr<const policy::Table> policy;  // the table in force; messages in flight keep theirs
   std::optional<int64_t> frozen_clock;           // tests and `explain`: the rules' wall clock, frozen
-  bool shutting_down = false;
+  bool shutting_down = false;     // SIGTERM's last steps: operator links unbound, no new work
+  bool customers_leaving = false; // SIGTERM: the customer ports closed, customers told to unbind
   bool store_behind = false;  // the state store has too much unanswered: customers are not read
   std::string owner;  // this instance, as the holder of long messages' parts in the state store
   uint64_t next_session_id = 1;  // customer sessions and operator links alike, for logs and lookups

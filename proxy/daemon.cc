@@ -22,9 +22,10 @@ namespace proxy {
 namespace {
 
 // /readyz: ready for traffic when every operator has a bound link and, if a rule in force
-// blocks without it, the state store answers. (/healthz only says that the loop answers.)
-int readiness(const Snapshot& s, std::string& body) {
-  std::string problems;
+// blocks without it, the state store answers; not from SIGTERM on, so that a balancer's health
+// check takes the instance out while it drains. (/healthz only says that the loop answers.)
+int readiness(const Snapshot& s, bool leaving, std::string& body) {
+  std::string problems = leaving ? "shutting down: take this instance out of the balancer\n" : "";
   for (const auto& u : s.upstreams)
     if (u.links_bound == 0)
       problems += fmt::format("upstream {} has no bound link{}\n", u.name, u.control == "running" ? "" : " (" + u.control + " through the admin API)");
@@ -88,7 +89,7 @@ int run_daemon(const std::string& path, std::optional<int64_t> frozen_clock) {
     r.body = relay.stats().json(relay.snapshot());
   });
   stats.route("GET", "/healthz", [](const HttpRequest&, HttpResponse& r) { r.body = "ok\n"; });
-  stats.route("GET", "/readyz", [&relay](const HttpRequest&, HttpResponse& r) { r.status = readiness(relay.snapshot(), r.body); });
+  stats.route("GET", "/readyz", [&relay](const HttpRequest&, HttpResponse& r) { r.status = readiness(relay.snapshot(), relay.leaving(), r.body); });
   stats.route("GET", "/", [&relay](const HttpRequest&, HttpResponse& r) {
     r.content_type = "text/html; charset=utf-8";
     r.body = status_page(relay.snapshot());
@@ -120,8 +121,7 @@ int run_daemon(const std::string& path, std::optional<int64_t> frozen_clock) {
     auto* st = static_cast<Stopper*>(s->data);
     log::info("signal {}: stopping", signum);
     notify_service_manager("STOPPING=1\nSTATUS=stopping: answering what is in flight");
-    st->relay->shutdown();
-    st->stats->close();
+    st->relay->shutdown([stats = st->stats] { stats->close(); });
     for (uv_signal_t* h : {&st->term, &st->intr, &st->hup, &st->usr1}) uv_close(reinterpret_cast<uv_handle_t*>(h), nullptr);
   };
   uv_signal_start(&stopper.term, on_signal, SIGTERM);

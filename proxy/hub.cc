@@ -23,8 +23,8 @@ namespace status = smpp::status;
 
 namespace {
 constexpr uint64_t kTickMs = 250;
-constexpr int kShutdownGraceMs = 2000;
-constexpr uint64_t kUnbindWaitMs = 2000;  // at shutdown, for each peer's unbind_resp
+constexpr uint64_t kCustomersLeaveMs = 4000;  // at shutdown, for customers to answer unbind and their submits
+constexpr uint64_t kUnbindWaitMs = 2000;  // at shutdown, for each link's unbind_resp
 constexpr uint64_t kLastFlushMs = 1000;   // then for what is still queued to peers that did not answer
 
 std::unique_ptr<StateStore> attach_store(Context& ctx) {
@@ -152,7 +152,7 @@ void Hub::on_tick() {
   deliveries_.on_tick(now);
   if (ticks_ % 4 == 0) sample_recent(now);
   upstreams_.on_tick(now, ticks_++ % 4 == 0);
-  if (ctx_.shutting_down) shutdown_step(now);
+  shutdown_step(now);
 }
 
 bool Hub::reload(std::vector<std::string>* errors_out) {
@@ -258,34 +258,42 @@ void Hub::sample_recent(uint64_t now) {
   for (auto& [name, account] : accounts_) account.tally.received_samples.take(now, account.tally.received);
 }
 
-bool Hub::finished_draining() const { return customers_.idle() && upstreams_.idle(); }
-
-// SIGTERM, in steps driven by the tick (each bounded, so that the process always exits):
-//   draining   customers are not read; what is in flight is answered (at most kShutdownGraceMs)
-//   unbinding  unbind to every operator link, then every bound customer (whose socket is read
-//              again: submits found there get ESME_RSYSERR); each unbind_resp closes its session
+// SIGTERM, in steps driven by the tick (each bounded, so that the process always exits). What
+// a balancer in front of several instances needs: taken out by its health check before the
+// port closes, and every customer told to go (to another instance) with all its submits answered.
+//   not_ready  /readyz answers 503 for limits.drain_grace_ms; everything else goes on as usual
+//   customers  the customer port closes; every bound customer gets unbind (others are closed);
+//              what it sent before its unbind_resp crossed our unbind and is relayed as usual;
+//              each session closes once it answered and its submits are answered (at most
+//              kCustomersLeaveMs: a silent customer does not hold the links)
+//   links      no new work; unbind to every operator link (what they still hold is answered
+//              ESME_RSYSERR now, ahead of its customer's close)
 //   closing    after kUnbindWaitMs, peers that did not answer are closed once their output is
 //              flushed, or at once after kLastFlushMs more; then the state store and the timers.
-void Hub::shutdown() {
-  if (ctx_.shutting_down) return;
-  ctx_.shutting_down = true;
+void Hub::shutdown(std::function<void()> stopped) {
+  if (shutdown_step_ != ShutdownStep::running) return;
+  shutdown_step_ = ShutdownStep::not_ready;
+  stopped_ = std::move(stopped);
   shutdown_started_ms_ = ctx_.now_ms();
-  log::info("shutting down: answering what is in flight (at most {} ms), then unbinding", kShutdownGraceMs);
-  uv_close(reinterpret_cast<uv_handle_t*>(&listener_), nullptr);
-  if (smpps_port_) uv_close(reinterpret_cast<uv_handle_t*>(&tls_listener_), nullptr);
-  upstreams_.fail_waiting(status::ESME_RSYSERR);
-  if (finished_draining()) unbind_everyone(ctx_.now_ms());
+  ++counters().customer_ports_drained;
+  log::info("shutting down: /readyz answers 503; the customer port closes in {} ms (limits.drain_grace_ms)",
+            ctx_.config.limits.drain_grace_ms);
+  if (ctx_.config.limits.drain_grace_ms == 0) unbind_customers(shutdown_started_ms_);
 }
 
 void Hub::shutdown_step(uint64_t now) {
   switch (shutdown_step_) {
-    case ShutdownStep::draining:
-      if (finished_draining() || now - shutdown_started_ms_ >= uint64_t(kShutdownGraceMs)) unbind_everyone(now);
+    case ShutdownStep::running: return;
+    case ShutdownStep::not_ready:
+      if (now - shutdown_started_ms_ >= uint64_t(ctx_.config.limits.drain_grace_ms)) unbind_customers(now);
       return;
-    case ShutdownStep::unbinding:
+    case ShutdownStep::customers:
+      if (customers_.none() || now - customers_told_ms_ >= kCustomersLeaveMs) unbind_links(now);
+      return;
+    case ShutdownStep::links:
     case ShutdownStep::closing:
       if (upstreams_.no_links() && customers_.none()) return finish_shutdown();
-      if (shutdown_step_ == ShutdownStep::unbinding && now - unbind_started_ms_ >= kUnbindWaitMs) {
+      if (shutdown_step_ == ShutdownStep::links && now - unbind_started_ms_ >= kUnbindWaitMs) {
         shutdown_step_ = ShutdownStep::closing;
         close_unanswered(false);
       } else if (now - unbind_started_ms_ >= kUnbindWaitMs + kLastFlushMs) {
@@ -296,15 +304,26 @@ void Hub::shutdown_step(uint64_t now) {
   }
 }
 
-void Hub::unbind_everyone(uint64_t now) {
-  if (shutdown_step_ != ShutdownStep::draining) return;
-  shutdown_step_ = ShutdownStep::unbinding;
-  unbind_started_ms_ = now;
-  upstreams_.fail_waiting(status::ESME_RSYSERR);
-  // Links first: what they still hold is answered now, ahead of its customer's unbind.
-  size_t links = upstreams_.unbind_all();
+void Hub::unbind_customers(uint64_t now) {
+  if (shutdown_step_ != ShutdownStep::not_ready) return;
+  shutdown_step_ = ShutdownStep::customers;
+  customers_told_ms_ = now;
+  ctx_.customers_leaving = true;
+  uv_close(reinterpret_cast<uv_handle_t*>(&listener_), nullptr);
+  if (smpps_port_) uv_close(reinterpret_cast<uv_handle_t*>(&tls_listener_), nullptr);
   size_t customers = customers_.unbind_all();
-  log::info("shutting down: unbind sent to {} operator links and {} customer sessions", links, customers);
+  log::info("shutting down: the customer ports are closed; unbind sent to {} customer sessions", customers);
+}
+
+void Hub::unbind_links(uint64_t now) {
+  if (shutdown_step_ != ShutdownStep::customers) return;
+  shutdown_step_ = ShutdownStep::links;
+  unbind_started_ms_ = now;
+  ctx_.shutting_down = true;
+  upstreams_.fail_waiting(status::ESME_RSYSERR);
+  size_t links = upstreams_.unbind_all();
+  customers_.unbind_all();  // those still there were told already: they are waited for, then closed
+  log::info("shutting down: unbind sent to {} operator links", links);
 }
 
 // Peers that did not answer the unbind: closed once what is queued to them is written; at
@@ -322,6 +341,7 @@ void Hub::close_unanswered(bool hard) {
 
 void Hub::finish_shutdown() {
   shutdown_step_ = ShutdownStep::done;
+  if (stopped_) stopped_();  // the stats port (/readyz's 503) stays up to here
   uv_close(reinterpret_cast<uv_handle_t*>(&tick_), nullptr);
   receipts_.flush();
   uv_close(reinterpret_cast<uv_handle_t*>(&end_of_turn_), nullptr);

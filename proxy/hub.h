@@ -4,6 +4,7 @@
 
 #include <uv.h>
 
+#include <functional>
 #include <memory>
 #include <nlohmann/json_fwd.hpp>
 #include <string>
@@ -30,8 +31,10 @@ class Hub {
   int start();
   uint16_t smpp_port() const { return smpp_port_; }
   uint16_t smpps_port() const { return smpps_port_; }  // 0: no TLS port
-  // SIGTERM: answer everything in flight, unbind, close; the loop then ends.
-  void shutdown();
+  // SIGTERM: not ready for limits.drain_grace_ms, then customers unbound with everything in
+  // flight answered, then the operator links; `stopped` runs at the end, and the loop then ends.
+  void shutdown(std::function<void()> stopped = {});
+  bool leaving() const { return shutdown_step_ != ShutdownStep::running; }  // /readyz: 503 from SIGTERM on
   // SIGHUP: load the files again; apply the policy and accounts if they are valid, keep the old
   // ones if not; report settings that need a restart. Returns false when the files had errors.
   bool reload(std::vector<std::string>* errors = nullptr);  // errors: each as file:line:column: message
@@ -58,9 +61,9 @@ class Hub {
   void reload_tls(const Config& fresh);
   void on_tick();
   void end_of_turn();
-  bool finished_draining() const;
   void shutdown_step(uint64_t now);
-  void unbind_everyone(uint64_t now);
+  void unbind_customers(uint64_t now);
+  void unbind_links(uint64_t now);
   void close_unanswered(bool hard);
   void finish_shutdown();
 
@@ -82,8 +85,10 @@ class Hub {
   uint16_t smpps_port_ = 0;
   uint64_t ticks_ = 0;
   uint64_t shutdown_started_ms_ = 0;
-  enum class ShutdownStep { draining, unbinding, closing, done } shutdown_step_ = ShutdownStep::draining;
+  enum class ShutdownStep { running, not_ready, customers, links, closing, done } shutdown_step_ = ShutdownStep::running;
+  uint64_t customers_told_ms_ = 0;
   uint64_t unbind_started_ms_ = 0;
+  std::function<void()> stopped_;
   // The NOC's view: the last load of the files, and when the recent rates were last sampled.
   int64_t last_reload_unix_ms_ = 0;
   bool last_reload_ok_ = true;

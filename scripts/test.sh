@@ -25,7 +25,7 @@ scripts/package-test.sh build
 
 echo "== fuzzing every parser (libFuzzer + ASan/UBSan, instrumented libraries, test/fuzz/)"
 # name:seconds, about 2.5 minutes in all; HAJIB_FUZZ_SECONDS=N gives every target N seconds.
-fuzz_runs=(pdu:30 pdu_diff:25 text:25 receipt_id:25 msisdn:20 config:40)
+fuzz_runs=(pdu:30 pdu_diff:25 text:25 receipt_id:25 msisdn:20 config:40 proxy_protocol:20)
 CC=clang CXX=clang++ cmake -S . -B build-fuzz -DCMAKE_BUILD_TYPE=Debug -DHAJIB_SANITIZE=ON -DHAJIB_FUZZ=ON >/dev/null
 fuzz_targets=(); for run in "${fuzz_runs[@]}"; do name=${run%%:*}; fuzz_targets+=("${name//_/-}-fuzz"); done
 cmake --build build-fuzz -j"$(nproc)" --target "${fuzz_targets[@]}" -- --no-print-directory 2>&1 \

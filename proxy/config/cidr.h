@@ -16,6 +16,7 @@ class Cidr {
   // "203.0.113.0/24", "2001:db8::/32", or a bare address (a /32 or /128).
   static std::optional<Cidr> parse(std::string_view text);
   bool contains(const sockaddr* addr) const;
+  bool operator==(const Cidr&) const = default;
 
  private:
   bool v6_ = false;

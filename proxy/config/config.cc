@@ -341,6 +341,20 @@ void read_tls(Reader& r, const YAML::Node& n, Config& c) {
   if (!c.tls) r.error(n, error);
 }
 
+std::vector<Cidr> read_cidrs(Reader& r, const YAML::Node& n, std::string_view what) {
+  std::vector<Cidr> out;
+  if (!n.IsSequence()) {
+    r.error(n, fmt::format("{} must be a list of CIDR ranges", what));
+    return out;
+  }
+  for (const auto& ip : n) {
+    auto cidr = Cidr::parse(r.str(ip, fmt::format("{} entry", what)));
+    if (!cidr) r.error(ip, fmt::format("'{}' is not an IPv4 or IPv6 address or CIDR range", ip.Scalar()));
+    else out.push_back(*cidr);
+  }
+  return out;
+}
+
 void read_admin(Reader& r, const YAML::Node& n, Config& c) {
   c.admin.allow_ips = loopback_only();
   if (!n) return;
@@ -487,6 +501,7 @@ std::optional<Config> read_config(const std::string& path, std::vector<ConfigErr
     if (listen["stats"]) c.stats_listen = r.endpoint(listen["stats"], "listen.stats", kAnyPort).value_or(Endpoint{});
     else r.error(listen, "listen needs stats: \"host:port\"");
     if (listen["smpps"]) c.smpps_listen = r.endpoint(listen["smpps"], "listen.smpps", kAnyPort);
+    if (YAML::Node from = listen["proxy_from"]) c.proxy_from = read_cidrs(r, from, "listen.proxy_from");
   } else if (!listen) {
     r.error(root, "the configuration needs listen: { smpp: ..., stats: ... }");
   }
@@ -543,7 +558,9 @@ const char* section_name(ConfigSection s) {
 namespace {
 // Whether one top-level section has the same values in both (what a reload would have to change).
 bool same_section(const Config& a, const Config& b, std::string_view key) {
-  if (key == "listen") return a.smpp_listen == b.smpp_listen && a.stats_listen == b.stats_listen && a.smpps_listen == b.smpps_listen;
+  if (key == "listen")
+    return a.smpp_listen == b.smpp_listen && a.stats_listen == b.stats_listen && a.smpps_listen == b.smpps_listen &&
+           a.proxy_from == b.proxy_from;
   if (key == "state")
     return a.redis_host == b.redis_host && a.redis_port == b.redis_port && a.redis_db == b.redis_db &&
            a.number_key == b.number_key && a.state_timeout_ms == b.state_timeout_ms && a.receipt_buckets == b.receipt_buckets;

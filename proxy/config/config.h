@@ -77,6 +77,7 @@ struct Config {
   std::optional<Endpoint> smpps_listen;  // the TLS customer port, if any
   // tls: loaded and checked with the files (hajib check fails on a bad one); a reload builds a new one.
   std::shared_ptr<const TlsServerContext> tls;
+  std::vector<Cidr> proxy_from;  // balancers that send a PROXY protocol header (and must)
   std::string redis_host;  // empty: in-process state (`state: memory`)
   uint16_t redis_port = 6379;
   int redis_db = 0;

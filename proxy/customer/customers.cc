@@ -2,6 +2,7 @@
 #include "proxy/customer/customers.h"
 
 #include <fmt/format.h>
+#include <nlohmann/json.hpp>
 
 #include <algorithm>
 
@@ -63,8 +64,18 @@ void Customers::accept(uv_stream_t* listener, std::shared_ptr<const TlsServerCon
   }
   ++ctx_.counters().customer_connections;
   session->accepted();
-  admit(*session);
+  CustomerSession& s = *session;
   sessions_.emplace(id, std::move(session));
+  // From a balancer the customer's address comes in its PROXY header: admitted then.
+  bool balancer = from_balancer(s);
+  if (!balancer) admit(s);
+  if (!s.closing()) s.start(balancer);
+}
+
+bool Customers::from_balancer(const CustomerSession& session) const {
+  for (const auto& cidr : ctx_.config.proxy_from)
+    if (cidr.contains(session.remote_sockaddr())) return true;
+  return false;
 }
 
 CustomerSession* Customers::find_customer(uint64_t session_id) {
@@ -81,17 +92,17 @@ bool Customers::answer_submit(uint64_t session_id, uint32_t sequence, uint32_t s
 
 // Accepted, then closed at once when over a cap (each refusal counted): what one address, or
 // everyone together, can hold open stays bounded. Counted open until session_closed().
-bool Customers::admit(CustomerSession& session) {
+void Customers::admit(CustomerSession& session) {
   const Limits& l = ctx_.config.limits;
   int& from_address = connections_per_address_[session.remote_address()];
-  bool over_total = sessions_.size() >= size_t(l.connections_max);
+  bool over_total = sessions_.size() > size_t(l.connections_max);  // this one is among them
   bool over_address = from_address >= l.connections_per_address_max;
   ++from_address;
-  if (!over_total && !over_address) return true;
+  session.set_admitted();
+  if (!over_total && !over_address) return;
   ++(over_address ? ctx_.counters().connections_refused_per_address : ctx_.counters().connections_refused_total);
   session.close(over_address ? fmt::format("{} connections from this address already", l.connections_per_address_max)
                              : fmt::format("{} customer connections already", l.connections_max));
-  return false;
 }
 
 // A guess costs an Argon2 check only while both its address and the account are under their
@@ -105,7 +116,7 @@ void Customers::authorize(CustomerSession& session, const smpp::Bind& bind, uint
   auto refuse = [&](uint64_t& reason, uint32_t st, std::string_view why) {
     refuse_bind(session, bind.system_id, reason, st, why, sequence);
   };
-  if (ctx_.shutting_down) return refuse(counters.binds_refused_shutting_down, status::ESME_RBINDFAIL, "shutting down");
+  if (ctx_.shutting_down || ctx_.customers_leaving) return refuse(counters.binds_refused_shutting_down, status::ESME_RBINDFAIL, "shutting down");
   if (bans_.banned(BanKind::address, address_key(address), now))
     return refuse(counters.binds_refused_banned, status::ESME_RBINDFAIL, "the address is banned");
   if (address_guard_.blocked(address, now))
@@ -118,11 +129,8 @@ void Customers::authorize(CustomerSession& session, const smpp::Bind& bind, uint
   Account& account = it->second;
   if (bans_.banned(BanKind::account, account.name, now))
     return refuse(counters.binds_refused_banned, status::ESME_RBINDFAIL, "the account is banned");
-  sockaddr_storage peer{};
-  int len = sizeof peer;
-  uv_tcp_getpeername(session.tcp(), reinterpret_cast<sockaddr*>(&peer), &len);
-  bool allowed = false;
-  for (const auto& cidr : account.config->allow_ips) allowed = allowed || cidr.contains(reinterpret_cast<sockaddr*>(&peer));
+  bool allowed = false;  // the customer's address, which a balancer's PROXY header may have named
+  for (const auto& cidr : account.config->allow_ips) allowed = allowed || cidr.contains(session.remote_sockaddr());
   if (!allowed) {
     address_guard_.failed(address, now);
     return refuse(counters.binds_refused_address_not_allowed, status::ESME_RBINDFAIL, "address not in allow_ips");
@@ -172,7 +180,7 @@ void Customers::password_checked(uint64_t session_id, const std::string& address
 
 void Customers::accept_bind(CustomerSession& session, Account& account, uint32_t sequence) {
   Counters& counters = ctx_.counters();
-  if (ctx_.shutting_down)
+  if (ctx_.shutting_down || ctx_.customers_leaving)
     return refuse_bind(session, account.name, counters.binds_refused_shutting_down, status::ESME_RBINDFAIL, "shutting down", sequence);
   if (banned(session, account.name))  // a ban that came while the password was checked
     return refuse_bind(session, account.name, counters.binds_refused_banned, status::ESME_RBINDFAIL, "banned", sequence);
@@ -183,6 +191,8 @@ void Customers::accept_bind(CustomerSession& session, Account& account, uint32_t
   ++counters.binds_ok;
   session.bind_decided(&account, status::ESME_ROK, sequence);
   log::info("{} bound", session.describe());
+  ctx_.audit.event(ctx_.wall_ms(), "bind", {{"account", account.name}, {"session", session.id()}, {"from", session.peer()},
+                                            {"bind", session.bind_type()}});
   if (session.can_receive()) {
     account.receivers.push_back(&session);
     receivers_->receiver_bound(account);
@@ -198,7 +208,7 @@ void Customers::refuse_bind(CustomerSession& session, std::string_view system_id
 }
 
 void Customers::session_closed(CustomerSession& session) {
-  if (auto it = connections_per_address_.find(session.remote_address()); it != connections_per_address_.end())
+  if (auto it = connections_per_address_.find(session.remote_address()); session.admitted() && it != connections_per_address_.end())
     if (--it->second <= 0) connections_per_address_.erase(it);
   if (Account* account = session.account()) {
     --account->binds;

@@ -72,9 +72,10 @@ class Customers final : public BindDesk, public SubmitReplies {
   // BindDesk
   void authorize(CustomerSession& session, const smpp::Bind& bind, uint32_t sequence) override;
   void session_closed(CustomerSession& session) override;
+  void admit(CustomerSession& session) override;
 
  private:
-  bool admit(CustomerSession& session);
+  bool from_balancer(const CustomerSession& session) const;
   bool banned(const CustomerSession& session, const std::string& account) const;
   void password_checked(uint64_t session_id, const std::string& address, const std::string& account, uint32_t sequence, bool ok);
   void accept_bind(CustomerSession& session, Account& account, uint32_t sequence);

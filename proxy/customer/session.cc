@@ -7,6 +7,7 @@
 
 #include "proxy/customer/account.h"
 #include "proxy/log.h"
+#include "proxy/net/proxy_protocol.h"
 #include "proxy/stats/stats.h"
 #include "smpp/codec.h"
 
@@ -22,7 +23,7 @@ constexpr int kUnboundPdusMax = 8;  // PDUs a connection may send before it bind
 
 CustomerLimits customer_limits(const Limits& limits) {
   return CustomerLimits{connection_limits(limits), limits.customer_window, uint64_t(limits.response_timeout_ms),
-                        uint64_t(limits.enquire_link_s) * 1000};
+                        uint64_t(limits.enquire_link_s) * 1000, uint64_t(limits.proxy_header_timeout_ms)};
 }
 
 CustomerSession::CustomerSession(uv_loop_t* loop, uint64_t id, const CustomerLimits& limits, Counters& counters,
@@ -35,22 +36,51 @@ CustomerSession::CustomerSession(uv_loop_t* loop, uint64_t id, const CustomerLim
 void CustomerSession::accepted() {
   sockaddr_storage addr{};
   int len = sizeof addr;
-  char host[INET6_ADDRSTRLEN] = "?";
-  int port = 0;
-  if (uv_tcp_getpeername(tcp(), reinterpret_cast<sockaddr*>(&addr), &len) == 0) {
-    if (addr.ss_family == AF_INET6) {
-      auto* in6 = reinterpret_cast<sockaddr_in6*>(&addr);
-      uv_ip6_name(in6, host, sizeof host);
-      port = ntohs(in6->sin6_port);
-    } else {
-      auto* in = reinterpret_cast<sockaddr_in*>(&addr);
-      uv_ip4_name(in, host, sizeof host);
-      port = ntohs(in->sin_port);
-    }
-  }
-  address_ = host;
-  set_peer(fmt::format("{}:{}", host, port));
+  if (uv_tcp_getpeername(tcp(), reinterpret_cast<sockaddr*>(&addr), &len) != 0) addr = {};
+  set_remote(addr);
+}
+
+void CustomerSession::set_remote(const sockaddr_storage& address) {
+  remote_ = address;
+  address_ = proxy_protocol::host_of(address);
+  set_peer(fmt::format("{}:{}", address_, proxy_protocol::port_of(address)));
+}
+
+void CustomerSession::start(bool from_balancer) {
+  from_balancer_ = from_balancer;
+  // From anyone else, the first bytes are only looked at: a PROXY header's first 12 tell it.
+  expect_preamble(from_balancer ? proxy_protocol::kMaxHeader : 12);
   start_reading();
+}
+
+// A balancer's header replaces its own address with the customer's before anything else sees
+// the connection (caps, allowlists, lockouts, bans, logs); a header from anyone else is refused.
+Connection::Preamble CustomerSession::on_preamble(std::string_view bytes) {
+  if (!from_balancer_) {
+    switch (proxy_protocol::sniff(bytes)) {
+      case proxy_protocol::Sniff::no: return {Preamble::done, 0};
+      case proxy_protocol::Sniff::maybe: return {Preamble::need_more, 0};
+      case proxy_protocol::Sniff::yes: break;
+    }
+    ++counters_.proxy_headers_refused_not_balancer;
+    close("a PROXY protocol header from an address not in listen.proxy_from");
+    return {Preamble::refused, 0};
+  }
+  proxy_protocol::Header header = proxy_protocol::parse(bytes);
+  switch (header.status) {
+    case proxy_protocol::Status::need_more: return {Preamble::need_more, 0};
+    case proxy_protocol::Status::invalid:
+      ++counters_.proxy_headers_invalid;
+      close(fmt::format("from a balancer, no valid PROXY protocol header: {}", header.error));
+      return {Preamble::refused, 0};
+    case proxy_protocol::Status::done: break;
+  }
+  ++counters_.proxy_headers_accepted;
+  std::string balancer = peer();
+  if (!header.local) set_remote(header.source);
+  log::debug("{} through balancer {}", describe(), balancer);
+  wiring_.binds->admit(*this);
+  return {Preamble::done, header.length};
 }
 
 std::string CustomerSession::describe() const {
@@ -58,7 +88,8 @@ std::string CustomerSession::describe() const {
 }
 
 bool CustomerSession::ready_for_pdu() const {
-  if (state_ == State::unbinding) return true;  // we sent unbind (shutdown): read up to its answer
+  // We sent unbind (shutdown, a kick): read up to its answer; what crossed it stays in the window.
+  if (state_ == State::unbinding) return unbind_answered_ || shutting_down() || outstanding_ < window_;
   if (shutting_down()) return false;            // no new work while what is in flight is answered
   // While a bind is being verified nothing else is read; past the window, backpressure; and
   // while the state store catches up (every message writes to it), backpressure for all.
@@ -162,11 +193,14 @@ void CustomerSession::bind_decided(Account* account, uint32_t st, uint32_t seque
 }
 
 void CustomerSession::on_submit(const smpp::Header& h, std::string_view pdu) {
-  if (state_ == State::unbinding || shutting_down()) {
-    ++counters_.submits_temporary_error;  // read after our unbind: retry on another instance or later
+  // A submit sent before the customer saw our unbind (shutdown, a kick) crossed it: it is relayed
+  // as usual while the links are up. After its unbind_resp, or once the links go, it is refused.
+  bool crossed_our_unbind = state_ == State::unbinding && unbind_sent_ms_ && !unbind_answered_;
+  if ((state_ == State::unbinding && !crossed_our_unbind) || shutting_down()) {
+    ++counters_.submits_temporary_error;  // retry on another instance or later
     return refuse(h, status::ESME_RSYSERR);
   }
-  if (!can_transmit()) return refuse(h, status::ESME_RINVBNDSTS);
+  if (!can_transmit() && !(crossed_our_unbind && bind_kind_ != Command::bind_receiver)) return refuse(h, status::ESME_RINVBNDSTS);
   smpp::ShortMessageView sm;
   smpp::DecodeError error;
   if (!smpp::read_short_message(pdu, sm, error)) {
@@ -258,6 +292,10 @@ int CustomerSession::delivery_room() const {
 }
 
 void CustomerSession::on_tick(uint64_t now_ms) {
+  if (awaiting_proxy_header() && now_ms - opened_ms_ > limits_.proxy_header_timeout_ms) {
+    ++counters_.proxy_headers_timed_out;
+    return close(fmt::format("no PROXY protocol header within {} ms", limits_.proxy_header_timeout_ms));
+  }
   if (state_ == State::open && now_ms - opened_ms_ > kBindDeadlineMs) return close("no bind within 30 s");
   if (unbind_sent_ms_ && !unbind_answered_ && now_ms - unbind_sent_ms_ > limits_.response_timeout_ms) return close("no unbind_resp");
   if (state_ != State::bound) return;

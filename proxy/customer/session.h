@@ -24,6 +24,9 @@ class BindDesk {
  public:
   virtual ~BindDesk() = default;
   virtual void authorize(CustomerSession& session, const smpp::Bind& bind, uint32_t sequence) = 0;
+  // The customer's address is known (at accept, or from a balancer's PROXY header): counted
+  // against the connection caps, and closed when over one.
+  virtual void admit(CustomerSession& session) = 0;
   virtual void session_closed(CustomerSession& session) = 0;  // its last call: the desk destroys it
 };
 // Who sent a submit_sm: enough to decide it, and to answer it later (the session may be gone).
@@ -59,6 +62,7 @@ struct CustomerLimits {
   int window = 1;  // unless the account sets its own
   uint64_t response_timeout_ms = 10000;
   uint64_t enquire_link_ms = 30000;
+  uint64_t proxy_header_timeout_ms = 3000;
 };
 CustomerLimits customer_limits(const Limits& limits);
 
@@ -84,8 +88,16 @@ class CustomerSession final : public Connection, public Receiver {
   bool can_transmit() const { return state_ == State::bound && bind_kind_ != smpp::Command::bind_receiver; }
   bool can_receive() const { return state_ == State::bound && bind_kind_ != smpp::Command::bind_transmitter; }
   Account* account() const { return account_; }
+  // The customer's address: the socket's, or the one a balancer's PROXY header named.
   const std::string& remote_address() const { return address_; }
-  void accepted();  // called once the TCP connection is accepted
+  const sockaddr* remote_sockaddr() const { return reinterpret_cast<const sockaddr*>(&remote_); }
+  void accepted();  // called once the TCP connection is accepted: the socket's address
+  // Reading starts; from a balancer (listen.proxy_from) a PROXY header must come first and names
+  // the customer, from anyone else one is refused.
+  void start(bool from_balancer);
+  bool awaiting_proxy_header() const { return from_balancer_ && !admitted_; }
+  bool admitted() const { return admitted_; }  // counted against the caps of its address
+  void set_admitted() { admitted_ = true; }
 
   // The stages' answers.
   void bind_decided(Account* account, uint32_t status, uint32_t sequence);
@@ -110,8 +122,10 @@ class CustomerSession final : public Connection, public Receiver {
   void on_stall() override;
   void on_tick(uint64_t now_ms) override;
   void on_closed() override;
+  Preamble on_preamble(std::string_view bytes) override;
 
  private:
+  void set_remote(const sockaddr_storage& address);
   void on_bind(const smpp::Header& h, std::string_view pdu);
   void on_submit(const smpp::Header& h, std::string_view pdu);
   void on_deliver_resp(const smpp::Header& h);
@@ -130,6 +144,9 @@ class CustomerSession final : public Connection, public Receiver {
   smpp::Command bind_kind_ = smpp::Command::bind_transceiver;
   Account* account_ = nullptr;
   std::string address_;
+  sockaddr_storage remote_{};
+  bool from_balancer_ = false;
+  bool admitted_ = false;
   int window_ = 1;
   int outstanding_ = 0;  // submits received and not yet answered
   int unbound_pdus_ = 0;  // PDUs received before the bind

@@ -3,6 +3,9 @@
 
 #include <fmt/format.h>
 
+#include <algorithm>
+#include <cstring>
+
 #include "proxy/log.h"
 
 #include "proxy/config/config.h"
@@ -14,6 +17,7 @@ namespace proxy {
 namespace {
 constexpr uint64_t kTickMs = 250;
 constexpr uint64_t kTlsHandshakeMs = 10000;  // a TLS client that has not finished its handshake by then is closed
+constexpr size_t kPreambleRoom = 1024;  // the framer's extra room for what follows a preamble in its read
 }
 
 struct Connection::Tls {
@@ -29,7 +33,7 @@ ConnectionLimits connection_limits(const Limits& l) {
 }
 
 Connection::Connection(uv_loop_t* loop, const ConnectionLimits& limits, Counters& counters)
-    : loop_(loop), counters_(counters), limits_(limits), framer_(limits.max_pdu) {
+    : loop_(loop), counters_(counters), limits_(limits), framer_(limits.max_pdu, 2 * size_t(limits.max_pdu) + kPreambleRoom) {
   uv_tcp_init(loop, &tcp_);
   uv_prepare_init(loop, &flush_);
   uv_timer_init(loop, &tick_);
@@ -54,6 +58,10 @@ void Connection::start_reading() {
 
 void Connection::on_alloc(uv_handle_t* h, size_t, uv_buf_t* buf) {
   auto* self = static_cast<Connection*>(h->data);
+  if (auto& p = self->preamble_) {  // read no further than the preamble's bound
+    *buf = uv_buf_init(p->bytes.get() + p->have, unsigned(p->max - p->have));
+    return;
+  }
   if (self->tls_) {
     *buf = uv_buf_init(self->tls_->in, sizeof self->tls_->in);
     return;
@@ -66,10 +74,45 @@ void Connection::on_read(uv_stream_t* s, ssize_t n, const uv_buf_t* buf) {
   auto* self = static_cast<Connection*>(s->data);
   if (n == UV_EOF) return self->close("peer closed the connection");
   if (n < 0) return self->close(fmt::format("read error: {}", uv_strerror(int(n))));
+  if (self->preamble_) return self->read_preamble(size_t(n));
   self->last_received_ms_ = uv_now(self->loop_);
   if (self->tls_) return self->on_tls_read(buf->base, size_t(n));
   self->framer_.commit(size_t(n));
   self->process();
+}
+
+void Connection::expect_preamble(size_t max) {
+  max = std::min(max, kPreambleRoom);
+  preamble_ = std::make_unique<PreambleBuffer>(PreambleBuffer{std::make_unique<char[]>(max), max, 0});
+}
+
+void Connection::read_preamble(size_t n) {
+  if (n == 0) return;
+  preamble_->have += n;
+  last_received_ms_ = uv_now(loop_);
+  std::string_view bytes(preamble_->bytes.get(), preamble_->have);
+  Preamble p = on_preamble(bytes);
+  if (closing_) return;
+  if (p.status == Preamble::refused || (p.status == Preamble::done && p.length > bytes.size()))
+    return close("refused what came before the SMPP stream");
+  if (p.status == Preamble::need_more) {
+    if (preamble_->have == preamble_->max) close("what came before the SMPP stream is too long");
+    return;
+  }
+  auto held = std::move(preamble_);  // from here on reads go to the framer
+  take_after_preamble(bytes.substr(p.length));
+}
+
+// The bytes of the same read after the preamble: the start of the SMPP stream (or, on the TLS
+// port, of the handshake). They fit: the framer is empty and has kPreambleRoom bytes more than
+// two PDUs.
+void Connection::take_after_preamble(std::string_view bytes) {
+  if (bytes.empty()) return;
+  if (tls_) return on_tls_read(bytes.data(), bytes.size());  // a TLS port: the handshake follows the header
+  auto space = framer_.writable();
+  std::memcpy(space.data, bytes.data(), bytes.size());
+  framer_.commit(bytes.size());
+  process();
 }
 
 void Connection::process() {

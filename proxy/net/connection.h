@@ -62,6 +62,17 @@ class Connection {
   void resume_reading();
   void set_peer(std::string peer) { peer_ = std::move(peer); }
 
+  // A preamble before the SMPP stream (the PROXY protocol header a balancer sends): while one is
+  // expected, what is read (at most `max` bytes) goes to on_preamble() instead of the framer, which
+  // gets the bytes after it. Call before start_reading().
+  struct Preamble {
+    enum Status { need_more, done, refused } status = need_more;
+    size_t length = 0;  // done: how many bytes were the preamble
+  };
+  void expect_preamble(size_t max);
+  // Everything received so far; refused closes the connection (close first to give a reason).
+  virtual Preamble on_preamble(std::string_view /*bytes*/) { return {Preamble::done, 0}; }
+
   virtual void on_pdu(std::string_view pdu) = 0;
   virtual bool ready_for_pdu() const { return true; }
   virtual void on_stall() {}  // the socket is no longer read until resume_reading()
@@ -78,6 +89,8 @@ class Connection {
   void pause_for_output();
   void watch_output(uint64_t now_ms);
   void handle_closed();
+  void read_preamble(size_t n);
+  void take_after_preamble(std::string_view bytes);
   static void on_alloc(uv_handle_t* h, size_t, uv_buf_t* buf);
   static void on_read(uv_stream_t* s, ssize_t n, const uv_buf_t*);
   // TLS: what is read is ciphertext for the engine, whose plaintext feeds the framer; what out()
@@ -100,6 +113,11 @@ class Connection {
   std::unique_ptr<Tls> tls_;
   std::string out_, writing_;
   std::string peer_;
+  struct PreambleBuffer {
+    std::unique_ptr<char[]> bytes;
+    size_t max = 0, have = 0;
+  };
+  std::unique_ptr<PreambleBuffer> preamble_;  // while a preamble is expected
   std::string close_reason_;
   uint64_t last_received_ms_ = 0;
   uint64_t output_full_since_ms_ = 0;  // 0: the output is within its bound

@@ -539,9 +539,10 @@ async function startHajib(configPath, { timeoutMs = 20000, at } = {}) {
 // with deliver_sm_resp 0 unless autoRespond is false.
 // tls: options for Node's tls.connect (ca, cert, key, ...): the npm package's own TLS client.
 function connectCustomer({ port, systemId = 'acme', password = 'acme-pw', mode = 'transceiver',
-  interfaceVersion = 0x34, autoRespond = true, timeoutMs = 10000, tls }) {
+  interfaceVersion = 0x34, autoRespond = true, timeoutMs = 10000, tls, localAddress }) {
   return new Promise((resolve, reject) => {
-    const session = smpp.connect({ host: HOST, port, ...(tls ? { tls: true, ...tls } : {}) });
+    // localAddress: a loopback alias (127.0.0.2, ...) to bind from, as another host would.
+    const session = smpp.connect({ host: HOST, port, ...(tls ? { tls: true, ...tls } : {}), ...(localAddress ? { localAddress } : {}) });
     const c = {
       session, mode, status: null, bindResp: null, delivered: [], errors: [], closed: false,
       respCounts: new Map(), // sequence_number -> number of submit_sm_resp seen
@@ -691,9 +692,9 @@ function buildPdu(commandId, sequence, body = Buffer.alloc(0), status = 0, lengt
 function encodePdu(command, fields) { return new smpp.PDU(command, fields).toBuffer(); }
 
 class RawClient {
-  static connect(port, timeoutMs = 5000) {
+  static connect(port, timeoutMs = 5000, localAddress = undefined) {
     return withTimeout(new Promise((resolve, reject) => {
-      const sock = net.connect(port, HOST);
+      const sock = net.connect({ port, host: HOST, ...(localAddress ? { localAddress } : {}) });
       sock.once('error', reject);
       sock.once('connect', () => { sock.removeListener('error', reject); resolve(new RawClient(sock)); });
     }), timeoutMs, `raw connect to ${port}`);

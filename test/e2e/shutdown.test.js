@@ -1,7 +1,7 @@
 'use strict';
-// Issue 8 item 9: unbind on shutdown. On SIGTERM the proxy stops reading new submits, answers
-// what is in flight (exactly one response each), sends unbind to every bound customer and every
-// operator link, waits (bounded) for their unbind_resp, closes, and exits cleanly.
+// Issue 8 item 9: unbind on shutdown. On SIGTERM (after limits.drain_grace_ms, 0 here) the proxy
+// sends unbind to every bound customer, answers what is in flight (exactly one response each),
+// then unbinds every operator link, waits (bounded) for the unbind_resp, closes, and exits cleanly.
 const { describe, test, before, after } = require('node:test');
 const assert = require('node:assert/strict');
 const { S, CMD, startWorld, submit, submitMany, waitFor, RawClient } = require('./harness');
