@@ -366,10 +366,7 @@ class RedisStore final : public StateStore, private RedisLink::Events {
 
   bool up() const override { return connected_; }
   size_t backlog() const override { return link_.in_flight(); }
-  std::string describe() const override {
-    if (!sentinels_) return connected_ ? "redis up" : "redis down";
-    return fmt::format("redis {} (master {} at {}:{})", connected_ ? "up" : "down", master_name_, host_.empty() ? "?" : host_, port_);
-  }
+  std::string describe() const override { return connected_ ? "redis up" : "redis down"; }
 
   void close() override {
     closing_ = true;
