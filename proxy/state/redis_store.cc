@@ -91,6 +91,7 @@ class RedisStore final : public StateStore, private RedisLink::Events {
     // removes each mapping when it expires, and an empty hash is gone.
     const std::string& key = receipt_bucket(upstream, keys::receipt_bucket_of(operator_id, buckets_)).key;
     std::string field = encode_mapping(expires_unix_s, value);
+    replayable({"HSET", key, operator_id, field});
     send(nullptr, {"HSET", key, operator_id, field});
     send([done](const redisReply* r) { done(r != nullptr); }, {"EXPIRE", key, bucket_ttl_});
   }
@@ -108,6 +109,7 @@ class RedisStore final : public StateStore, private RedisLink::Events {
       const Bucket& bucket = receipt_bucket(m.upstream, keys::receipt_bucket_of(m.operator_id, buckets_));
       encode_mapping_into(field_, m.expires_unix_s, m.value);
       const std::string_view hset[] = {"HSET", bucket.key, m.operator_id, field_};
+      replayable(hset);
       issue([this](const redisReply* r) { receipts_failed_ |= r == nullptr; }, [&](Reply fn) { link_.command(hset, std::move(fn)); });
       if (bucket.expired_ms != 0 && now - bucket.expired_ms < 1000) continue;
       const std::string_view expire[] = {"EXPIRE", bucket.key, bucket_ttl_};
@@ -147,6 +149,7 @@ class RedisStore final : public StateStore, private RedisLink::Events {
   void forget_receipt(std::string_view upstream, std::string_view operator_id) override {
     const std::string& key = receipt_bucket(upstream, keys::receipt_bucket_of(operator_id, buckets_)).key;
     const std::string_view hdel[] = {"HDEL", key, operator_id};
+    replayable(hdel);
     issue(nullptr, [&](Reply fn) { link_.command(hdel, std::move(fn)); });
   }
 
@@ -312,11 +315,15 @@ class RedisStore final : public StateStore, private RedisLink::Events {
                 who(instance), n = std::to_string(batch);
     const std::string_view args[] = {"2", key.c_str(), seen.c_str(), messages_field.c_str(), m.c_str(),
                           parts_field.c_str(), p.c_str(), ttl.c_str(), who.c_str(), n.c_str()};
+    const std::string_view eval[] = {"EVAL", lua::usage, args[0], args[1], args[2], args[3], args[4],
+                                     args[5], args[6], args[7], args[8], args[9]};
+    replayable(eval);
     script(usage_, args, [done](const redisReply* r) { done(r != nullptr); });
   }
 
   void set_opted_out(std::string_view account, std::string_view number, bool opted_out, Done done) override {
     std::string key = keys::opted_out(account);
+    replayable({opted_out ? "SADD" : "SREM", key, number});
     send([done](const redisReply* r) { done(r != nullptr); }, {opted_out ? "SADD" : "SREM", key, number});
   }
 
@@ -557,9 +564,50 @@ class RedisStore final : public StateStore, private RedisLink::Events {
     refused_ = false;
     connected_ = true;
     log::info("redis {}:{} connected", host_, port_);
+    const std::string here = fmt::format("{}:{}", host_, port_);
+    if (!master_before_.empty() && master_before_ != here) replay(master_before_);
+    master_before_ = here;
     scripts_loading_ = false;
     load_scripts();
     check_presence();
+  }
+
+  // ---- across a master switch (sentinels only) ----
+  // Replication is asynchronous: what the old master confirmed in its last moments (after the
+  // sentinels promoted the replica, or before a kill reached the replica) may never reach the new
+  // master. The receipt mappings, usage tallies and opt-outs of the last kReplayMs are kept as sent and
+  // written again to the new master, first thing, in their order: HSET, HDEL, SADD and SREM end
+  // in the same state when a suffix is replayed, and a usage batch already counted there is skipped
+  // by usage.lua (its instance and batch number). Reservations are not replayed: they are
+  // decisions, and counting them twice would refuse messages that passed (docs/scale.md).
+  static constexpr uint64_t kReplayMs = 15000;
+  struct Replayable {
+    uint64_t at_ms;
+    std::vector<std::string> argv;
+  };
+
+  template <size_t N>
+  void replayable(const std::string_view (&argv)[N]) {
+    replayable(argv, N);
+  }
+  void replayable(std::initializer_list<std::string_view> argv) { replayable(argv.begin(), argv.size()); }
+  void replayable(const std::string_view* argv, size_t n) {
+    if (!sentinels_ || !connected_) return;  // a write that fails now is the callers' to retry
+    const uint64_t now = uv_now(loop_);
+    while (!replay_log_.empty() && now - replay_log_.front().at_ms > kReplayMs) replay_log_.pop_front();
+    replay_log_.push_back(Replayable{now, std::vector<std::string>(argv, argv + n)});
+  }
+
+  void replay(const std::string& from) {
+    const uint64_t now = uv_now(loop_);
+    while (!replay_log_.empty() && now - replay_log_.front().at_ms > kReplayMs) replay_log_.pop_front();
+    log::warn("master moved from {}: writing the last {} receipt and usage writes again on {}:{}", from,
+              replay_log_.size(), host_, port_);
+    std::vector<std::string_view> argv;
+    for (const Replayable& r : replay_log_) {
+      argv.assign(r.argv.begin(), r.argv.end());
+      link_.command(argv.data(), argv.size(), nullptr);
+    }
   }
 
   void link_down(std::string_view reason) override {
@@ -611,6 +659,8 @@ class RedisStore final : public StateStore, private RedisLink::Events {
   bool refused_ = false;      // the last set-up was refused (bad credentials): retried slowly
   bool demoted_ = false;      // a READONLY came on this connection
   std::string last_error_;    // the last error reply, for the refusal's log line
+  std::string master_before_;  // host:port of the last node the store was up on
+  std::deque<Replayable> replay_log_;  // sentinels only: what a master switch writes again
   static constexpr uint64_t kRefusedRetryMs = 5000;
   Counters& counters_;
   Deferred deferred_;
