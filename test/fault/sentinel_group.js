@@ -28,7 +28,7 @@ function spawnLogged(cmd, args, what) {
   return proc;
 }
 
-// opts: { name = 'hajib', password, aclUser, aclPassword, downAfterMs = 1000 }
+// opts: { name = 'hajib', password, aclUser, aclPassword, downAfterMs = 1000, minReplicas }
 async function startRedisSentinelGroup(opts = {}) {
   const name = opts.name || 'hajib';
   const password = opts.password || null;
@@ -40,6 +40,8 @@ async function startRedisSentinelGroup(opts = {}) {
     const args = ['--port', String(node.port), '--bind', HOST, '--save', '', '--appendonly', 'no', '--dir', node.dir];
     if (password) args.push('--requirepass', password, '--masterauth', password);
     if (node.replicaOf) args.push('--replicaof', HOST, String(node.replicaOf));
+    // a master refuses writes once no replica has acknowledged within a second (docs/scale.md)
+    if (opts.minReplicas) args.push('--min-replicas-to-write', '1', '--min-replicas-max-lag', '1');
     node.proc = spawnLogged('redis-server', args, `redis ${node.port}`);
     await waitFor(async () => {
       if (node.proc.exitCode !== null) throw new Error(`redis-server ${node.port} exited: ${node.proc.out.slice(-400)}`);
