@@ -506,6 +506,7 @@ class RedisStore final : public StateStore, private RedisLink::Events {
     host_ = host;
     port_ = port;
     if (connected_) {
+      left_at_ms_ = uv_now(loop_);
       connected_ = false;
       scripts_loading_ = false;
       handshaking_ = false;
@@ -575,12 +576,13 @@ class RedisStore final : public StateStore, private RedisLink::Events {
   // ---- across a master switch (sentinels only) ----
   // Replication is asynchronous: what the old master confirmed in its last moments (after the
   // sentinels promoted the replica, or before a kill reached the replica) may never reach the new
-  // master. The receipt mappings, usage tallies and opt-outs of the last kReplayMs are kept as sent and
+  // master. The receipt mappings, usage tallies and opt-outs sent in the kReplayMs before the old
+  // master was left are kept as sent and
   // written again to the new master, first thing, in their order: HSET, HDEL, SADD and SREM end
   // in the same state when a suffix is replayed, and a usage batch already counted there is skipped
   // by usage.lua (its instance and batch number). Reservations are not replayed: they are
   // decisions, and counting them twice would refuse messages that passed (docs/scale.md).
-  static constexpr uint64_t kReplayMs = 15000;
+  static constexpr uint64_t kReplayMs = 5000;  // before the old master was left; a promotion precedes +switch-master by about 1 s
   struct Replayable {
     uint64_t at_ms;
     std::vector<std::string> argv;
@@ -599,8 +601,8 @@ class RedisStore final : public StateStore, private RedisLink::Events {
   }
 
   void replay(const std::string& from) {
-    const uint64_t now = uv_now(loop_);
-    while (!replay_log_.empty() && now - replay_log_.front().at_ms > kReplayMs) replay_log_.pop_front();
+    const uint64_t left = left_at_ms_ ? left_at_ms_ : uv_now(loop_);
+    while (!replay_log_.empty() && left - replay_log_.front().at_ms > kReplayMs) replay_log_.pop_front();
     log::warn("master moved from {}: writing the last {} receipt and usage writes again on {}:{}", from,
               replay_log_.size(), host_, port_);
     std::vector<std::string_view> argv;
@@ -612,6 +614,7 @@ class RedisStore final : public StateStore, private RedisLink::Events {
 
   void link_down(std::string_view reason) override {
     bool was = connected_;
+    if (was) left_at_ms_ = uv_now(loop_);
     connected_ = false;
     handshaking_ = false;
     scripts_loading_ = false;
@@ -661,6 +664,7 @@ class RedisStore final : public StateStore, private RedisLink::Events {
   std::string last_error_;    // the last error reply, for the refusal's log line
   std::string master_before_;  // host:port of the last node the store was up on
   std::deque<Replayable> replay_log_;  // sentinels only: what a master switch writes again
+  uint64_t left_at_ms_ = 0;            // when the store last stopped being up on a node
   static constexpr uint64_t kRefusedRetryMs = 5000;
   Counters& counters_;
   Deferred deferred_;
