@@ -3,8 +3,10 @@
 #include <catch2/catch.hpp>
 
 #include <hiredis/hiredis.h>
+#include <netinet/in.h>
 #include <uv.h>
 
+#include <cstring>
 #include <functional>
 #include <string>
 #include <vector>
@@ -233,4 +235,122 @@ TEST_CASE("sentinel: +switch-master for our name gives the new address; another 
   }
   FakeReply other_channel({"message", "+sdown", "hajib 10.0.0.1 6379 10.0.0.2 6380"});
   CHECK_FALSE(proxy::SentinelWatch::parse_switch_message(&other_channel.array, "hajib"));
+}
+
+namespace {
+
+// A sentinel that we write: on the loop, answering get-master-addr-by-name with `master` (empty:
+// nil, as a sentinel that does not know the name), SUBSCRIBE with the usual three elements.
+struct FakeSentinel {
+  uv_tcp_t server{};
+  uint16_t port = 0;
+  std::string master_host;
+  uint16_t master_port = 0;
+  int asked = 0;
+  std::vector<uv_tcp_t*> clients;
+
+  FakeSentinel(uv_loop_t* loop, std::string host, uint16_t mport) : master_host(std::move(host)), master_port(mport) {
+    uv_tcp_init(loop, &server);
+    server.data = this;
+    sockaddr_in addr{};
+    uv_ip4_addr("127.0.0.1", 0, &addr);
+    uv_tcp_bind(&server, reinterpret_cast<const sockaddr*>(&addr), 0);
+    sockaddr_in bound{};
+    int len = sizeof bound;
+    uv_tcp_getsockname(&server, reinterpret_cast<sockaddr*>(&bound), &len);
+    port = ntohs(bound.sin_port);
+    uv_listen(reinterpret_cast<uv_stream_t*>(&server), 8, [](uv_stream_t* s, int) {
+      auto* self = static_cast<FakeSentinel*>(s->data);
+      auto* c = new uv_tcp_t;
+      uv_tcp_init(s->loop, c);
+      c->data = self;
+      uv_accept(s, reinterpret_cast<uv_stream_t*>(c));
+      self->clients.push_back(c);
+      uv_read_start(
+          reinterpret_cast<uv_stream_t*>(c),
+          [](uv_handle_t*, size_t, uv_buf_t* buf) {
+            static char in[4096];
+            *buf = uv_buf_init(in, sizeof in);
+          },
+          [](uv_stream_t* stream, ssize_t n, const uv_buf_t* buf) {
+            if (n <= 0) return;
+            static_cast<FakeSentinel*>(stream->data)->answer(stream, std::string(buf->base, size_t(n)));
+          });
+    });
+  }
+  void answer(uv_stream_t* to, const std::string& request) {
+    std::string out;
+    if (request.find("get-master-addr-by-name") != std::string::npos) {
+      ++asked;
+      std::string p = std::to_string(master_port);
+      out = master_host.empty() ? "$-1\r\n"
+                                : "*2\r\n$" + std::to_string(master_host.size()) + "\r\n" + master_host + "\r\n$" +
+                                      std::to_string(p.size()) + "\r\n" + p + "\r\n";
+    }
+    if (request.find("SUBSCRIBE") != std::string::npos) out += "*3\r\n$9\r\nsubscribe\r\n$14\r\n+switch-master\r\n:1\r\n";
+    if (out.empty()) return;
+    auto* req = new uv_write_t;
+    auto* copy = new std::string(std::move(out));
+    req->data = copy;
+    uv_buf_t buf = uv_buf_init(copy->data(), unsigned(copy->size()));
+    uv_write(req, to, &buf, 1, [](uv_write_t* r, int) {
+      delete static_cast<std::string*>(r->data);
+      delete r;
+    });
+  }
+  void close() {
+    for (uv_tcp_t* c : clients)
+      uv_close(reinterpret_cast<uv_handle_t*>(c), [](uv_handle_t* h) { delete reinterpret_cast<uv_tcp_t*>(h); });
+    clients.clear();
+    uv_close(reinterpret_cast<uv_handle_t*>(&server), nullptr);
+  }
+};
+
+}  // namespace
+
+TEST_CASE("redis store with sentinels: a sentinel that does not know the master is passed over; the next one's master is used", "[redis]") {
+  if (!have_redis()) return;
+  uv_loop_t loop{};
+  uv_loop_init(&loop);
+  FakeSentinel ignorant(&loop, "", 0), knowing(&loop, "127.0.0.1", RedisServer::instance().port());
+  {
+    uv_timer_t pulse{};
+    uv_timer_init(&loop, &pulse);
+    proxy::Counters counters;
+    proxy::Config config;
+    config.redis_sentinels = {{"127.0.0.1", ignorant.port}, {"127.0.0.1", knowing.port}};
+    config.redis_master = "hajib";
+    auto store = proxy::make_redis_store(&loop, config, counters);
+    CHECK(test_loop::run_until(&loop, &pulse, [&] { return store->up(); }));
+    CHECK(ignorant.asked >= 1);
+    CHECK(knowing.asked == 1);
+    store->close();
+    uv_close(reinterpret_cast<uv_handle_t*>(&pulse), nullptr);
+    ignorant.close();
+    knowing.close();
+    uv_run(&loop, UV_RUN_DEFAULT);  // the store's handles close before it goes
+  }
+  CHECK(uv_loop_close(&loop) == 0);
+}
+
+TEST_CASE("redis store with sentinels: no sentinel naming a master leaves the store down and asking, without a crash", "[redis]") {
+  uv_loop_t loop{};
+  uv_loop_init(&loop);
+  FakeSentinel ignorant(&loop, "", 0);
+  {
+    uv_timer_t pulse{};
+    uv_timer_init(&loop, &pulse);
+    proxy::Counters counters;
+    proxy::Config config;
+    config.redis_sentinels = {{"127.0.0.1", ignorant.port}};
+    config.redis_master = "hajib";
+    auto store = proxy::make_redis_store(&loop, config, counters);
+    CHECK(test_loop::run_until(&loop, &pulse, [&] { return ignorant.asked >= 2; }));  // asked again after a pause
+    CHECK_FALSE(store->up());
+    store->close();
+    uv_close(reinterpret_cast<uv_handle_t*>(&pulse), nullptr);
+    ignorant.close();
+    uv_run(&loop, UV_RUN_DEFAULT);  // the store's handles close before it goes
+  }
+  CHECK(uv_loop_close(&loop) == 0);
 }
