@@ -6,7 +6,7 @@ packages=(
   build-essential cmake pkg-config git ca-certificates
   libsmpp34-dev libuv1-dev libyaml-cpp-dev libhiredis-dev libfmt-dev catch2
   libsodium-dev libhttp-parser-dev libre2-dev libicu-dev nlohmann-json3-dev libspdlog-dev libcli11-dev
-  redis-server haproxy clang libclang-rt-14-dev
+  redis-server redis-sentinel haproxy clang libclang-rt-14-dev
   libcurl4-openssl-dev libcli11-dev
   prometheus-cpp-dev prometheus chromium
   libsystemd-dev

@@ -151,6 +151,81 @@ void read_limits(Reader& r, const YAML::Node& n, Limits& l) {
   }
 }
 
+// %XX escapes in a URL's user and password (a password may hold ':', '@' or '/').
+std::optional<std::string> percent_decoded(std::string_view text) {
+  std::string out;
+  for (size_t i = 0; i < text.size(); ++i) {
+    if (text[i] != '%') {
+      out.push_back(text[i]);
+      continue;
+    }
+    if (i + 2 >= text.size() || !std::isxdigit(static_cast<unsigned char>(text[i + 1])) ||
+        !std::isxdigit(static_cast<unsigned char>(text[i + 2])))
+      return std::nullopt;
+    out.push_back(char(std::stoi(std::string(text.substr(i + 1, 2)), nullptr, 16)));
+    i += 2;
+  }
+  return out;
+}
+
+// username and password, for the data nodes; sentinel_password for the sentinels.
+void read_state_credentials(Reader& r, const YAML::Node& n, Config& c) {
+  if (n["username"]) c.redis_username = r.str(n["username"], "state.username");
+  if (n["password"]) c.redis_password = r.str(n["password"], "state.password");
+  if (n["sentinel_password"]) c.redis_sentinel_password = r.str(n["sentinel_password"], "state.sentinel_password");
+  if (n["username"] && !n["password"]) r.error(n["username"], "state.username needs state.password");
+  if (n["sentinel_password"] && !n["sentinels"]) r.error(n["sentinel_password"], "state.sentinel_password goes with state.sentinels");
+}
+
+void read_sentinels(Reader& r, const YAML::Node& n, const YAML::Node& list, Config& c) {
+  if (!list.IsSequence() || list.size() == 0) return r.error(list, "state.sentinels must be a list of host:port");
+  for (const auto& item : list)
+    if (auto e = r.endpoint(item, "state.sentinels", 1)) c.redis_sentinels.push_back(*e);
+  if (!n["master"]) return r.error(n, "state.sentinels needs master: the name the sentinels monitor");
+  c.redis_master = r.str(n["master"], "state.master");
+  if (c.redis_master.empty() || c.redis_master.find_first_of(" \t\r\n") != std::string::npos)
+    r.error(n["master"], "state.master must be a name without spaces");
+  r.number(n, "db", c.redis_db, 0, 15);
+}
+
+// redis://[user:password@]host:port/db
+void read_redis_url(Reader& r, const YAML::Node& url, Config& c) {
+  std::string text = r.str(url, "state.redis");
+  const std::string scheme = "redis://";
+  if (!text.starts_with(scheme)) return r.error(url, "state.redis must start with redis://");
+  std::string rest = text.substr(scheme.size());
+  size_t slash = rest.find('/');
+  std::string hostport = rest.substr(0, slash);
+  if (slash != std::string::npos && slash + 1 < rest.size()) {
+    try {
+      c.redis_db = std::stoi(rest.substr(slash + 1));
+    } catch (...) {
+      return r.error(url, "state.redis database must be a number");
+    }
+  }
+  if (size_t at = hostport.rfind('@'); at != std::string::npos) {
+    std::string userinfo = hostport.substr(0, at);
+    hostport = hostport.substr(at + 1);
+    size_t colon = userinfo.find(':');
+    if (colon == std::string::npos) return r.error(url, "state.redis: write user:password@ or :password@ before the host");
+    auto user = percent_decoded(std::string_view(userinfo).substr(0, colon));
+    auto password = percent_decoded(std::string_view(userinfo).substr(colon + 1));
+    if (!user || !password) return r.error(url, "state.redis: a % in the user or password must be followed by two hex digits");
+    if (!c.redis_password.empty()) return r.error(url, "state.redis carries a password and state.password gives one too: keep one");
+    if (password->empty()) return r.error(url, "state.redis: the password before @ is empty");
+    c.redis_username = *user;
+    c.redis_password = *password;
+  }
+  size_t colon = hostport.rfind(':');
+  c.redis_host = colon == std::string::npos ? hostport : hostport.substr(0, colon);
+  if (colon != std::string::npos) {
+    std::optional<long> port = port_number(hostport.substr(colon + 1));
+    if (!port || *port < 1) return r.error(url, "state.redis port must be a number between 1 and 65535");
+    c.redis_port = uint16_t(*port);
+  }
+  if (c.redis_host.empty()) r.error(url, "state.redis needs a host");
+}
+
 void read_state(Reader& r, const YAML::Node& n, Config& c) {
   if (n.IsScalar() && n.Scalar() == "memory") return;
   if (!r.is_map(n, "state (or: state: memory)")) return;
@@ -169,31 +244,15 @@ void read_state(Reader& r, const YAML::Node& n, Config& c) {
     if (hex.size() != 64 || bytes.size() != 32) r.error(key, "state.number_key must be 64 hex digits (32 random bytes)");
     else c.number_key = bytes;
   }
-  YAML::Node url = n["redis"];
-  if (!url) return r.error(n, "state needs redis: \"redis://host:port/db\" (or write state: memory)");
-  std::string text = r.str(url, "state.redis");
-  const std::string scheme = "redis://";
-  if (!text.starts_with(scheme)) return r.error(url, "state.redis must start with redis://");
-  std::string rest = text.substr(scheme.size());
-  size_t slash = rest.find('/');
-  std::string hostport = rest.substr(0, slash);
-  if (slash != std::string::npos && slash + 1 < rest.size()) {
-    try {
-      c.redis_db = std::stoi(rest.substr(slash + 1));
-    } catch (...) {
-      return r.error(url, "state.redis database must be a number");
-    }
-  }
-  size_t colon = hostport.rfind(':');
-  c.redis_host = colon == std::string::npos ? hostport : hostport.substr(0, colon);
-  if (colon != std::string::npos) {
-    std::optional<long> port = port_number(hostport.substr(colon + 1));
-    if (!port || *port < 1) return r.error(url, "state.redis port must be a number between 1 and 65535");
-    c.redis_port = uint16_t(*port);
-  }
-  if (c.redis_host.empty()) r.error(url, "state.redis needs a host");
+  read_state_credentials(r, n, c);
+  YAML::Node url = n["redis"], sentinels = n["sentinels"];
+  if (url && sentinels) return r.error(sentinels, "state takes redis or sentinels, not both");
+  if (sentinels) return read_sentinels(r, n, sentinels, c);
+  if (n["master"]) return r.error(n["master"], "state.master names the master of sentinels: give state.sentinels too");
+  if (n["db"]) return r.error(n["db"], "state.db goes with sentinels; a redis URL ends with its own /db");
+  if (!url) return r.error(n, "state needs redis: \"redis://host:port/db\" or sentinels and master (or write state: memory)");
+  read_redis_url(r, url, c);
 }
-
 void read_upstream(Reader& r, const std::string& name, const YAML::Node& n, Config& c) {
   if (!r.is_map(n, "upstream " + name)) return;
   r.only_keys(n, ConfigSection::upstream, "upstream " + name);
@@ -563,6 +622,9 @@ bool same_section(const Config& a, const Config& b, std::string_view key) {
            a.proxy_from == b.proxy_from;
   if (key == "state")
     return a.redis_host == b.redis_host && a.redis_port == b.redis_port && a.redis_db == b.redis_db &&
+           a.redis_sentinels == b.redis_sentinels && a.redis_master == b.redis_master &&
+           a.redis_username == b.redis_username && a.redis_password == b.redis_password &&
+           a.redis_sentinel_password == b.redis_sentinel_password &&
            a.number_key == b.number_key && a.state_timeout_ms == b.state_timeout_ms && a.receipt_buckets == b.receipt_buckets;
   if (key == "limits") return a.limits == b.limits;
   if (key == "upstreams") return a.upstreams == b.upstreams;

@@ -81,6 +81,10 @@ struct Config {
   std::string redis_host;  // empty: in-process state (`state: memory`)
   uint16_t redis_port = 6379;
   int redis_db = 0;
+  std::vector<Endpoint> redis_sentinels;  // non-empty: the master is found through them (redis_host stays empty)
+  std::string redis_master;               // the name the sentinels monitor
+  std::string redis_username, redis_password;  // AUTH on the data nodes; both empty: none
+  std::string redis_sentinel_password;    // AUTH on the sentinels; empty: none
   std::string number_key;  // 32 bytes keying number hashes; empty: a built-in key (warned at start-up)
   Limits limits;
   std::vector<UpstreamConfig> upstreams;
@@ -97,7 +101,7 @@ struct Config {
   std::unordered_map<std::string, std::string> mo_owner;  // number or short code -> account
   AdminConfig admin;
 
-  bool memory_state() const { return redis_host.empty(); }
+  bool memory_state() const { return redis_host.empty() && redis_sentinels.empty(); }
   const AccountConfig* account(const std::string& system_id) const;
 };
 

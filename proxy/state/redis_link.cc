@@ -225,6 +225,12 @@ void RedisLink::on_read(ssize_t n) {
     if (redisReaderGetReply(reader_, &object) != REDIS_OK) return drop(std::string("unreadable reply: ") + reader_->errstr);
     if (!object) break;
     if (pending_.empty()) {
+      if (push_) {
+        push_(static_cast<redisReply*>(object));
+        free_reply(object);
+        if (generation != generation_) return;
+        continue;
+      }
       free_reply(object);
       return drop("a reply to no command");
     }

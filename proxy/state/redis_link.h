@@ -50,6 +50,9 @@ class RedisLink {
   void command(const std::string_view (&argv)[N], Reply fn) {
     command(argv, N, std::move(fn));
   }
+  // Replies that answer no command (a subscribed connection's messages) go to `fn` instead of
+  // dropping the link as a protocol error.
+  void on_push(Reply fn) { push_ = std::move(fn); }
   // Drops the connection: every command waiting fails (nullptr), then link_down(reason).
   void drop(std::string_view reason);
   // For good, and no event follows. What is queued is written and its answers waited for (at
@@ -89,6 +92,7 @@ class RedisLink {
   uv_timer_t close_timer_{};
   std::string out_, writing_;  // queued this turn; being written
   Ring<Pending> pending_;  // the callbacks in order
+  Reply push_;             // replies to no command, when subscribed
   std::pmr::unsynchronized_pool_resource reply_pool_;
   redisReader* reader_ = nullptr;
   uint64_t generation_ = 0;

@@ -14,6 +14,7 @@
 #include "proxy/net/deferred.h"
 #include "proxy/state/lua_scripts.h"
 #include "proxy/state/redis_link.h"
+#include "proxy/state/sentinel.h"
 #include "proxy/state/store.h"
 #include "proxy/stats/stats.h"
 
@@ -66,7 +67,8 @@ int flags_of(const policy::StateNeeds& n) {
 class RedisStore final : public StateStore, private RedisLink::Events {
  public:
   RedisStore(uv_loop_t* loop, const Config& config, Counters& counters)
-      : loop_(loop), host_(config.redis_host), port_(config.redis_port), db_(config.redis_db), counters_(counters),
+      : loop_(loop), host_(config.redis_host), port_(config.redis_port), db_(config.redis_db),
+        username_(config.redis_username), password_(config.redis_password), counters_(counters),
         deferred_(loop), link_(loop, *this), timeout_ms_(uint64_t(config.state_timeout_ms)), buckets_(config.receipt_buckets),
         bucket_ttl_s_(int(std::max<int64_t>(config.limits.receipt_map_ttl_s, kReceiptMappingMaxS)) + 7200) {
     for (const auto& u : config.upstreams) upstreams_.push_back(u.name);
@@ -75,6 +77,11 @@ class RedisStore final : public StateStore, private RedisLink::Events {
     uv_timer_init(loop, &stall_timer_);
     stall_timer_.data = this;
     uv_timer_start(&stall_timer_, [](uv_timer_t* t) { static_cast<RedisStore*>(t->data)->check_stall(); }, 100, 100);
+    if (!config.redis_sentinels.empty()) {
+      master_name_ = config.redis_master;
+      sentinels_ = std::make_unique<SentinelWatch>(loop, config, [this](const std::string& host, int port) { master_at(host, port); });
+      return;  // connects once the sentinels name the master
+    }
     connect();
   }
 
@@ -84,6 +91,7 @@ class RedisStore final : public StateStore, private RedisLink::Events {
     // removes each mapping when it expires, and an empty hash is gone.
     const std::string& key = receipt_bucket(upstream, keys::receipt_bucket_of(operator_id, buckets_)).key;
     std::string field = encode_mapping(expires_unix_s, value);
+    replayable({"HSET", key, operator_id, field});
     send(nullptr, {"HSET", key, operator_id, field});
     send([done](const redisReply* r) { done(r != nullptr); }, {"EXPIRE", key, bucket_ttl_});
   }
@@ -101,6 +109,7 @@ class RedisStore final : public StateStore, private RedisLink::Events {
       const Bucket& bucket = receipt_bucket(m.upstream, keys::receipt_bucket_of(m.operator_id, buckets_));
       encode_mapping_into(field_, m.expires_unix_s, m.value);
       const std::string_view hset[] = {"HSET", bucket.key, m.operator_id, field_};
+      replayable(hset);
       issue([this](const redisReply* r) { receipts_failed_ |= r == nullptr; }, [&](Reply fn) { link_.command(hset, std::move(fn)); });
       if (bucket.expired_ms != 0 && now - bucket.expired_ms < 1000) continue;
       const std::string_view expire[] = {"EXPIRE", bucket.key, bucket_ttl_};
@@ -140,6 +149,7 @@ class RedisStore final : public StateStore, private RedisLink::Events {
   void forget_receipt(std::string_view upstream, std::string_view operator_id) override {
     const std::string& key = receipt_bucket(upstream, keys::receipt_bucket_of(operator_id, buckets_)).key;
     const std::string_view hdel[] = {"HDEL", key, operator_id};
+    replayable(hdel);
     issue(nullptr, [&](Reply fn) { link_.command(hdel, std::move(fn)); });
   }
 
@@ -305,11 +315,15 @@ class RedisStore final : public StateStore, private RedisLink::Events {
                 who(instance), n = std::to_string(batch);
     const std::string_view args[] = {"2", key.c_str(), seen.c_str(), messages_field.c_str(), m.c_str(),
                           parts_field.c_str(), p.c_str(), ttl.c_str(), who.c_str(), n.c_str()};
+    const std::string_view eval[] = {"EVAL", lua::usage, args[0], args[1], args[2], args[3], args[4],
+                                     args[5], args[6], args[7], args[8], args[9]};
+    replayable(eval);
     script(usage_, args, [done](const redisReply* r) { done(r != nullptr); });
   }
 
   void set_opted_out(std::string_view account, std::string_view number, bool opted_out, Done done) override {
     std::string key = keys::opted_out(account);
+    replayable({opted_out ? "SADD" : "SREM", key, number});
     send([done](const redisReply* r) { done(r != nullptr); }, {opted_out ? "SADD" : "SREM", key, number});
   }
 
@@ -370,6 +384,7 @@ class RedisStore final : public StateStore, private RedisLink::Events {
       group.used = 0;
     }
     link_.close();  // commands waiting fail (no reply)
+    if (sentinels_) sentinels_->close();
     uv_close(reinterpret_cast<uv_handle_t*>(&reconnect_timer_), nullptr);
     uv_close(reinterpret_cast<uv_handle_t*>(&stall_timer_), nullptr);
     deferred_.close();
@@ -457,7 +472,7 @@ class RedisStore final : public StateStore, private RedisLink::Events {
   // failed on the next loop turn.
   template <typename Write>
   void issue(Reply fn, Write write) {
-    if (link_.up() && link_.in_flight() < kMaxInFlight) return write(std::move(fn));
+    if (connected_ && link_.up() && link_.in_flight() < kMaxInFlight) return write(std::move(fn));
     ++counters_.state_errors;
     if (fn) deferred_.post([fn = std::move(fn)] { fn(nullptr); });
   }
@@ -465,31 +480,148 @@ class RedisStore final : public StateStore, private RedisLink::Events {
   void error_reply(std::string_view message) override {
     if (message.starts_with("NOSCRIPT")) return load_scripts();  // that call fails; the next ones find them
     ++counters_.state_errors;
-    log::warn_limited("redis error: {}", message);
+    last_error_ = message.substr(0, 200);
+    if (message.starts_with("READONLY") && !demoted_) {
+      // A master demoted under us (a failover we were not told of): not written to again.
+      demoted_ = true;
+      log::warn("redis {}:{} is read-only now (a replica): leaving it{}", host_, port_, sentinels_ ? " and asking the sentinels" : "");
+      deferred_.post([this] { link_.drop("demoted to a replica"); });
+      return;
+    }
+    if (!handshaking_) log::warn_limited("redis error: {}", message);
   }
 
   void connect() {
+    if (host_.empty()) return;  // the sentinels have not named the master yet
     link_.connect(host_, port_);
     if (link_.attempting()) watch_connect();
   }
 
+  // The sentinels name the master (first answer, a +switch-master, or an answer to asking again).
+  void master_at(const std::string& host, int port) {
+    if (closing_) return;
+    if (host == host_ && port == port_ && (link_.up() || link_.attempting())) return;
+    if (host_.empty()) log::info("sentinels name {}:{} as master {}", host, port, master_name_);
+    else if (host != host_ || port != port_) log::warn("master {} moved from {}:{} to {}:{}: moving the store's connection", master_name_, host_, port_, host, port);
+    host_ = host;
+    port_ = port;
+    if (connected_) {
+      left_at_ms_ = uv_now(loop_);
+      connected_ = false;
+      scripts_loading_ = false;
+      handshaking_ = false;
+    }
+    connect();  // drops the old connection: its waiting commands fail as in any outage
+  }
+
+  // Before anything else on a new connection: AUTH, SELECT, and with sentinels ROLE (a node that
+  // is not the master is never written to). The store is up once all of them passed.
   void link_up() override {
-    connected_ = true;
     uv_timer_stop(&reconnect_timer_);
+    handshaking_ = true;
+    demoted_ = false;
+    last_error_.clear();
+    if (!password_.empty()) {
+      if (username_.empty()) link_.command({"AUTH", password_}, [this](const redisReply* r) { step_done(r, "AUTH"); });
+      else link_.command({"AUTH", username_, password_}, [this](const redisReply* r) { step_done(r, "AUTH"); });
+    }
+    if (db_ != 0) link_.command({"SELECT", std::to_string(db_)}, [this](const redisReply* r) { step_done(r, "SELECT"); });
+    if (sentinels_) link_.command({"ROLE"}, [this](const redisReply* r) { role_answered(r); });
+    link_.command({"PING"}, [this](const redisReply* r) {
+      if (step_done(r, "PING")) ready();
+    });
+  }
+
+  // Whether the step passed; a refused one is said once, clearly, and the store stays down
+  // (counted in state_errors), trying again every kRefusedRetryMs.
+  bool step_done(const redisReply* r, const char* step) {
+    if (!handshaking_ || !link_.up()) return false;
+    if (r) return true;
+    handshaking_ = false;
+    refused_ = true;
+    const std::string who = username_.empty() ? (password_.empty() ? std::string("without a password") : std::string("with state.password"))
+                                              : fmt::format("as ACL user {}", username_);
+    if (std::string_view(step) == "AUTH" || last_error_.starts_with("NOAUTH") || last_error_.starts_with("WRONGPASS"))
+      log::error("redis {}:{} refused us ({}): {}; the store stays down", host_, port_, who, last_error_);
+    else log::error("redis {}:{} refused {}: {}; the store stays down", host_, port_, step, last_error_);
+    link_.drop(std::string("refused ") + step);
+    return false;
+  }
+
+  void role_answered(const redisReply* r) {
+    if (!step_done(r, "ROLE")) return;
+    std::string_view role = r->type == REDIS_REPLY_ARRAY && r->elements > 0 && r->element[0]->type == REDIS_REPLY_STRING
+                                ? std::string_view(r->element[0]->str, r->element[0]->len) : std::string_view{};
+    if (role == "master") return;
+    handshaking_ = false;
+    ++counters_.state_errors;
+    log::warn("redis {}:{} is a {}, not the master of {}: not used; asking the sentinels again", host_, port_,
+              role.empty() ? "node of unknown role" : role, master_name_);
+    link_.drop("not the master");
+  }
+
+  void ready() {
+    handshaking_ = false;
+    refused_ = false;
+    connected_ = true;
     log::info("redis {}:{} connected", host_, port_);
-    if (db_ != 0) send(nullptr, {"SELECT", std::to_string(db_)});
+    const std::string here = fmt::format("{}:{}", host_, port_);
+    if (!master_before_.empty() && master_before_ != here) replay(master_before_);
+    master_before_ = here;
     scripts_loading_ = false;
     load_scripts();
     check_presence();
   }
 
+  // ---- across a master switch (sentinels only) ----
+  // Replication is asynchronous: what the old master confirmed in its last moments (after the
+  // sentinels promoted the replica, or before a kill reached the replica) may never reach the new
+  // master. The receipt mappings, usage tallies and opt-outs sent in the kReplayMs before the old
+  // master was left are kept as sent and
+  // written again to the new master, first thing, in their order: HSET, HDEL, SADD and SREM end
+  // in the same state when a suffix is replayed, and a usage batch already counted there is skipped
+  // by usage.lua (its instance and batch number). Reservations are not replayed: they are
+  // decisions, and counting them twice would refuse messages that passed (docs/scale.md).
+  static constexpr uint64_t kReplayMs = 5000;  // before the old master was left; a promotion precedes +switch-master by about 1 s
+  struct Replayable {
+    uint64_t at_ms;
+    std::vector<std::string> argv;
+  };
+
+  template <size_t N>
+  void replayable(const std::string_view (&argv)[N]) {
+    replayable(argv, N);
+  }
+  void replayable(std::initializer_list<std::string_view> argv) { replayable(argv.begin(), argv.size()); }
+  void replayable(const std::string_view* argv, size_t n) {
+    if (!sentinels_ || !connected_) return;  // a write that fails now is the callers' to retry
+    const uint64_t now = uv_now(loop_);
+    while (!replay_log_.empty() && now - replay_log_.front().at_ms > kReplayMs) replay_log_.pop_front();
+    replay_log_.push_back(Replayable{now, std::vector<std::string>(argv, argv + n)});
+  }
+
+  void replay(const std::string& from) {
+    const uint64_t left = left_at_ms_ ? left_at_ms_ : uv_now(loop_);
+    while (!replay_log_.empty() && left - replay_log_.front().at_ms > kReplayMs) replay_log_.pop_front();
+    log::warn("master moved from {}: writing the last {} receipt and usage writes again on {}:{}", from,
+              replay_log_.size(), host_, port_);
+    std::vector<std::string_view> argv;
+    for (const Replayable& r : replay_log_) {
+      argv.assign(r.argv.begin(), r.argv.end());
+      link_.command(argv.data(), argv.size(), nullptr);
+    }
+  }
+
   void link_down(std::string_view reason) override {
     bool was = connected_;
+    if (was) left_at_ms_ = uv_now(loop_);
     connected_ = false;
+    handshaking_ = false;
     scripts_loading_ = false;
     if (closing_) return;
     if (was) log::warn("redis {}:{} disconnected: {}", host_, port_, reason);
     else log::warn_limited("redis {}:{} unreachable: {}", host_, port_, reason);
+    if (sentinels_) sentinels_->ask();  // the master may have moved: ask, while retrying where it was
     schedule_reconnect();
   }
 
@@ -504,7 +636,8 @@ class RedisStore final : public StateStore, private RedisLink::Events {
 
   void schedule_reconnect() {
     if (closing_) return;
-    uv_timer_start(&reconnect_timer_, [](uv_timer_t* t) { static_cast<RedisStore*>(t->data)->retry(); }, 500, 0);
+    const uint64_t wait_ms = refused_ ? kRefusedRetryMs : 500;  // a refusal is not hammered
+    uv_timer_start(&reconnect_timer_, [](uv_timer_t* t) { static_cast<RedisStore*>(t->data)->retry(); }, wait_ms, 0);
   }
 
   // A connect attempt that has not succeeded within a second (a peer that drops SYNs) is
@@ -522,6 +655,17 @@ class RedisStore final : public StateStore, private RedisLink::Events {
   std::string host_;
   int port_;
   int db_;
+  std::string username_, password_;
+  std::string master_name_;
+  std::unique_ptr<SentinelWatch> sentinels_;  // null without state.sentinels
+  bool handshaking_ = false;  // AUTH, SELECT, ROLE on their way: the store is not up yet
+  bool refused_ = false;      // the last set-up was refused (bad credentials): retried slowly
+  bool demoted_ = false;      // a READONLY came on this connection
+  std::string last_error_;    // the last error reply, for the refusal's log line
+  std::string master_before_;  // host:port of the last node the store was up on
+  std::deque<Replayable> replay_log_;  // sentinels only: what a master switch writes again
+  uint64_t left_at_ms_ = 0;            // when the store last stopped being up on a node
+  static constexpr uint64_t kRefusedRetryMs = 5000;
   Counters& counters_;
   Deferred deferred_;
   RedisLink link_;

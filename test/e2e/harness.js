@@ -188,21 +188,27 @@ async function startRedis() {
 }
 
 // One RESP command over a fresh connection; resolves with a string, number, array or null.
-function redisCommand(port, args, timeoutMs = 3000) {
+// auth: [password] or [user, password], sent as AUTH first (its answer must be OK).
+function redisCommand(port, args, timeoutMs = 3000, auth = null) {
   return new Promise((resolve, reject) => {
     const sock = net.connect(port, HOST);
     let buf = Buffer.alloc(0);
     const done = (err, v) => { clearTimeout(t); sock.destroy(); err ? reject(err) : resolve(v); };
     const t = setTimeout(() => done(new Error('redis command timed out')), timeoutMs);
+    const encode = (cmd) => {
+      let req = `*${cmd.length}\r\n`;
+      for (const a of cmd) { const b = Buffer.from(String(a)); req += `$${b.length}\r\n${b}\r\n`; }
+      return req;
+    };
     sock.on('error', (e) => done(e));
-    sock.on('connect', () => {
-      let req = `*${args.length}\r\n`;
-      for (const a of args) { const b = Buffer.from(String(a)); req += `$${b.length}\r\n${b}\r\n`; }
-      sock.write(req);
-    });
+    sock.on('connect', () => sock.write((auth ? encode(['AUTH', ...auth]) : '') + encode(args)));
     sock.on('data', (d) => {
       buf = Buffer.concat([buf, d]);
-      const r = parseResp(buf, 0);
+      let r = parseResp(buf, 0);
+      if (r && auth) {
+        if (r.err) return done(new Error(r.err));
+        r = parseResp(buf, r.end);
+      }
       if (r) done(r.err ? new Error(r.err) : null, r.value);
     });
   });

@@ -84,15 +84,29 @@ async function faultConfig(redisUrl, ports) {
   return config;
 }
 
-async function startFaultWorld({ tweak } = {}) {
+// A Sentinel group standing in for the one Redis: w.redis.port follows the master (the invariants
+// read usage there), w.group is the group (test/fault/sentinel_group.js).
+async function startSentinelRedis() {
+  const { startRedisSentinelGroup } = require('./sentinel_group');
+  const g = await startRedisSentinelGroup();
+  const r = { group: g, port: await g.masterPort(), url: null };
+  r.follow = async () => { r.port = await g.masterPort(); return r.port; };
+  r.cmd = (...args) => redisCommand(r.port, args);
+  r.stop = () => g.stop();
+  return r;
+}
+
+async function startFaultWorld({ tweak, sentinel = false } = {}) {
   const w = { dir: tempDir('fault'), ops: {}, notes: [] };
   try {
-    w.redis = await startPersistentRedis();
+    w.redis = sentinel ? await startSentinelRedis() : await startPersistentRedis();
+    if (sentinel) w.group = w.redis.group;
     const receipts = { giveUpMs: GIVE_UP_MS };
     w.ops.stc = await startRecordingOperator('stc', { ...receipts });
     w.ops.mobily = await startRecordingOperator('mobily', { ...receipts });
     w.ops.zain = await startRecordingOperator('zain', { ...receipts, submitIdFormat: 'hex', receiptIdFormat: 'decimal' });
     w.config = await faultConfig(w.redis.url, { stc: w.ops.stc.port, mobily: w.ops.mobily.port, zain: w.ops.zain.port });
+    if (sentinel) w.config.state = { sentinels: w.group.sentinelAddrs(), master: w.group.name };
     if (tweak) tweak(w.config);
     w.configPath = writeConfig(w.dir, w.config);
     w.hajib = await startHajib(w.configPath);
@@ -189,13 +203,13 @@ async function settle(customers, operators, { maxMs = GIVE_UP_MS + 5000, extraMs
 // ---------------------------------------------------------------------------------------------
 // one scenario, start to end
 
-// spec: { name, tweak(config), before(w, ctx), fault(w, ctx), faultAt (fraction of the run),
+// spec: { name, sentinel (a Sentinel group instead of one redis), tweak(config), before(w, ctx), fault(w, ctx), faultAt (fraction of the run),
 //         afterTraffic(w, ctx), after(w, ctx) (once settled), allowUnanswered(ctx) -> (submit) -> bool,
 //         usageBound(ctx, accepted) -> { min, max, why }, check(w, ctx) -> { figures, violations },
 //         cleanup(w, ctx) }
 async function runScenario(t, spec) {
   const ctx = { figures: {}, violations: [] };
-  const w = await startFaultWorld({ tweak: spec.tweak });
+  const w = await startFaultWorld({ tweak: spec.tweak, sentinel: spec.sentinel });
   ctx.w = w;
   let result;
   let stopErrors = [];
@@ -249,7 +263,8 @@ function report(t, name, { figures: f, violations }) {
   const line = `FAULT ${name}: ${violations.length ? 'FAIL' : 'pass'} submitted=${f.submitted} rok=${f.rok} ` +
     `missing=${f.unanswered}(+${f.unansweredAllowed} allowed) duplicated=${f.duplicated} dup_at_ops=${f.dupAtOperators} ` +
     `rok_lost=${f.rokLost} receipts sent/acked/at_customer=${f.receiptsSent}/${f.receiptsAcked}/${f.receiptsAtCustomer} ` +
-    `receipts_lost=${f.receiptsLost} usage=${f.usage} accepted=${f.accepted} bound=${f.usageBound} peak_rss=${f.peakRssMiB}MiB`;
+    `receipts_lost=${f.receiptsLost} usage=${f.usage} accepted=${f.accepted} bound=${f.usageBound} peak_rss=${f.peakRssMiB}MiB` +
+    (f.secondsToNewMaster !== undefined ? ` new_master_after=${f.secondsToNewMaster}s` : '');
   t.diagnostic(line);
   for (const v of violations) t.diagnostic(`  broken: ${v}`);
   if (process.env.FAULT_REPORT) {

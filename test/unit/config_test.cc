@@ -312,3 +312,72 @@ TEST_CASE("admin: a token under 32 characters, a missing token file or a bad all
   CHECK(bad_range.at(0).message == "'10.0.0.0/33' is not an IPv4 or IPv6 address or CIDR range");
   CHECK(errors_of(valid_config() + "admin: { token: x }\n").at(0).message == "unknown key 'token' in admin");
 }
+
+TEST_CASE("state: sentinels with a master name, db and credentials load; the sentinel config is not memory state") {
+  std::string yaml = valid_config();
+  yaml.replace(yaml.find("state: memory"), 13,
+               "state: { sentinels: [ \"127.0.0.1:26379\", \"10.0.0.2:26380\" ], master: hajib, db: 2,"
+               " username: hajib, password: \"s3cret\", sentinel_password: \"sp\" }");
+  TempConfig t(yaml);
+  std::vector<proxy::ConfigError> errors;
+  auto config = proxy::load_config(t.path(), errors);
+  for (const auto& e : errors) INFO(e.to_string());
+  REQUIRE(config);
+  CHECK_FALSE(config->memory_state());
+  REQUIRE(config->redis_sentinels.size() == 2);
+  CHECK(config->redis_sentinels[1].host == "10.0.0.2");
+  CHECK(config->redis_sentinels[1].port == 26380);
+  CHECK(config->redis_master == "hajib");
+  CHECK(config->redis_db == 2);
+  CHECK(config->redis_username == "hajib");
+  CHECK(config->redis_password == "s3cret");
+  CHECK(config->redis_sentinel_password == "sp");
+  CHECK(config->redis_host.empty());
+}
+
+TEST_CASE("state: user and password in the redis URL, percent-escaped, are the credentials") {
+  std::string yaml = valid_config();
+  yaml.replace(yaml.find("state: memory"), 13, "state: { redis: \"redis://hajib:p%40ss:w@127.0.0.1:6390/1\" }");
+  TempConfig t(yaml);
+  std::vector<proxy::ConfigError> errors;
+  auto config = proxy::load_config(t.path(), errors);
+  REQUIRE(config);
+  CHECK(config->redis_username == "hajib");
+  CHECK(config->redis_password == "p@ss:w");
+  CHECK(config->redis_host == "127.0.0.1");
+  CHECK(config->redis_port == 6390);
+  CHECK(config->redis_db == 1);
+  yaml = valid_config();
+  yaml.replace(yaml.find("state: memory"), 13, "state: { redis: \"redis://:only-pw@127.0.0.1:6390/0\" }");
+  TempConfig t2(yaml);
+  config = proxy::load_config(t2.path(), errors);
+  REQUIRE(config);
+  CHECK(config->redis_username.empty());
+  CHECK(config->redis_password == "only-pw");
+}
+
+TEST_CASE("state: a half-given or doubled Redis location is an error that says what is missing") {
+  struct Case {
+    const char* state;
+    const char* says;
+  };
+  for (Case c : {Case{"state: { sentinels: [ \"127.0.0.1:26379\" ] }", "needs master"},
+                 Case{"state: { master: hajib, redis: \"redis://127.0.0.1:6379/0\" }", "give state.sentinels too"},
+                 Case{"state: { sentinels: [ \"127.0.0.1:26379\" ], master: hajib, redis: \"redis://127.0.0.1:6379/0\" }", "not both"},
+                 Case{"state: { sentinels: [], master: hajib }", "list of host:port"},
+                 Case{"state: { sentinels: [ \"127.0.0.1\" ], master: hajib }", "host:port"},
+                 Case{"state: { username: u, redis: \"redis://127.0.0.1:6379/0\" }", "needs state.password"},
+                 Case{"state: { sentinel_password: x, redis: \"redis://127.0.0.1:6379/0\" }", "goes with state.sentinels"},
+                 Case{"state: { password: x, redis: \"redis://u:y@127.0.0.1:6379/0\" }", "keep one"},
+                 Case{"state: { redis: \"redis://user@127.0.0.1:6379/0\" }", "user:password@"},
+                 Case{"state: { redis: \"redis://u:p%4@127.0.0.1:6379/0\" }", "two hex digits"}}) {
+    std::string yaml = valid_config();
+    yaml.replace(yaml.find("state: memory"), 13, c.state);
+    INFO(c.state);
+    auto errors = errors_of(yaml);
+    REQUIRE(errors.size() >= 1);
+    bool said = false;
+    for (const auto& e : errors) said = said || e.message.find(c.says) != std::string::npos;
+    CHECK(said);
+  }
+}
