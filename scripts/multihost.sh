@@ -13,9 +13,9 @@
 #   HAJIB_MH_PROXY_PROTOCOL=1  haproxy sends the PROXY protocol v2 (listen.proxy_from), and the
 #                              account allows only the customer's own address; 0: plain TCP, and
 #                              the account must allow the balancer's address
-#   HAJIB_MH_DRAIN=1           SIGTERM drains: /readyz must turn 503 before the exit (haproxy checks
-#                              it), and no submit may go unanswered; 0 (default, as there is no key
-#                              to detect it by): those sent as the proxy stopped may
+#   HAJIB_MH_DRAIN=1           SIGTERM drains (limits.drain_grace_ms): /readyz must turn 503 before
+#                              the exit (haproxy checks it), and no submit may go unanswered; 0:
+#                              those sent as the proxy stopped may
 # HAJIB_BIN (default build/hajib), HAJIB_MH_KEEP_LOGS=1 keeps the run's directory, HAJIB_MH_NETNS=0
 # runs on loopback addresses even where namespaces are allowed.
 set -euo pipefail
@@ -73,7 +73,7 @@ decide() {  # decide VAR probe-lines...: auto -> 1 when accepted
 }
 decide HAJIB_MH_SENTINEL 'state:' '  sentinels: [ "10.77.0.11:26379" ]' '  master: hajib'
 decide HAJIB_MH_PROXY_PROTOCOL 'listen:' '  smpp: "0.0.0.0:2775"' '  proxy_from: [ "10.77.0.2/32" ]'
-export HAJIB_MH_DRAIN=${HAJIB_MH_DRAIN:-0}
+decide HAJIB_MH_DRAIN 'limits:' '  drain_grace_ms: 1000'
 
 # ---- the network: a bridge in a namespace of its own, one veth pair per host ----
 # Addresses (10.77.0.0/24 exists only inside these namespaces):

@@ -141,6 +141,9 @@ async function hajibConfig(host, operatorPorts) {
   const c = baseConfig({ redisUrl: `redis://${hostAddress('r1')}:6379/0`, ports: operatorPorts, acmeHash, otherHash });
   c.listen = { smpp: `${hostAddress(host)}:2775`, stats: `${hostAddress(host)}:8775` };
   if (PROXY_PROTOCOL) c.listen.proxy_from = [`${hostAddress('lb')}/32`];
+  // /readyz 503 for a second after SIGTERM: haproxy's checks (inter 300, fall 2) take the host out
+  // before its port closes.
+  if (DRAIN) c.limits = { ...(c.limits || {}), drain_grace_ms: 1000 };
   if (SENTINEL) c.state = { sentinels: ['r1', 'r2', 'r3'].map((h) => `${hostAddress(h)}:26379`), master: MASTER };
   for (const u of Object.values(c.upstreams)) u.host = hostAddress('peers');
   // With the PROXY protocol the proxy sees the customer's own address, and only it is allowed;
