@@ -130,6 +130,10 @@ void Hub::reload_tls(const Config& fresh) {
 
 void Hub::end_of_turn() {
   receipts_.flush();
+  // The turn's receipt mappings reach Redis' socket before the ESME_ROKs of the same turn reach
+  // the customers' (their flush runs in the next prepare phase): a SIGKILL between the two writes
+  // then costs answers that customers retry, never a receipt for a message they saw accepted.
+  store_->write_queued();
   const size_t backlog = store_->backlog(), most = size_t(ctx_.config.limits.store_backlog_max);
   if (!ctx_.store_behind && backlog >= most) {
     ctx_.store_behind = true;

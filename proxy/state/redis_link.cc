@@ -105,8 +105,8 @@ struct RedisLink::Socket {
 
 RedisLink::RedisLink(uv_loop_t* loop, Events& events) : loop_(loop), events_(events) {
   // Always on, and started before any connection's flush: libuv runs the prepare handles started
-  // last first, so the customers' and operators' writes of a turn go out before Redis'. The
-  // answers customers wait for come first; the writes to Redis can wait a few microseconds.
+  // last first, so what is queued after the hub's end of turn (which writes the turn's commands
+  // itself, before the customers' answers) goes out after the customers' and operators' writes.
   uv_prepare_init(loop, &flush_);
   flush_.data = this;
   uv_prepare_start(&flush_, [](uv_prepare_t* p) { static_cast<RedisLink*>(p->data)->flush(); });

@@ -67,6 +67,8 @@ class RedisLink {
   uint64_t writes() const { return writes_; }
   // When the oldest unanswered command was queued (uv_now), or 0 when none is.
   uint64_t oldest_queued_ms() const { return pending_.empty() ? 0 : pending_.front().queued_ms; }
+  // Writes what this turn queued now rather than in the next prepare phase (see Hub::end_of_turn).
+  void flush_now() { flush(); }
 
  private:
   struct Socket;  // one connection's libuv handles, freed by their close callback

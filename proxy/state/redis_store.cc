@@ -373,6 +373,7 @@ class RedisStore final : public StateStore, private RedisLink::Events {
 
   bool up() const override { return connected_; }
   size_t backlog() const override { return link_.in_flight(); }
+  void write_queued() override { link_.flush_now(); }
   std::string describe() const override { return connected_ ? "redis up" : "redis down"; }
 
   void close() override {

@@ -106,6 +106,10 @@ class StateStore {
   // until half of it is left (a Redis that answers nothing at all is down, not behind: its
   // stall timeout fails what waits).
   virtual size_t backlog() const { return 0; }
+  // Hands what this turn queued to the kernel now: called at the end of each loop turn, before
+  // the customers' answers of that turn are written (a process killed between the two then loses
+  // answers, which customers retry, never a receipt mapping behind an ESME_ROK they already have).
+  virtual void write_queued() {}
   virtual std::string describe() const = 0;
   virtual void close() = 0;
 };
