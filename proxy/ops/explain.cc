@@ -55,7 +55,8 @@ int explain(const ExplainArgs& a) {
   fmt::print("status: 0x{:08X}{}\n", v.status, status.empty() ? (v.status ? " (vendor-specific)" : "") : " " + std::string(status));
   static constexpr const char* kResult[] = {"pass", "FAIL", "n/a ", "off "};
   for (size_t r = 0; r < size_t(policy::Rule::count); ++r) {
-    if (policy::is_stateful(policy::Rule(r))) fmt::print("  ----  {} (decided by the state store when relayed)\n", policy::rule_id(policy::Rule(r)));
+    if (policy::is_review(policy::Rule(r))) fmt::print("  ----  {} (decided by the campaign review when relayed)\n", policy::rule_id(policy::Rule(r)));
+    else if (policy::is_stateful(policy::Rule(r))) fmt::print("  ----  {} (decided by the state store when relayed)\n", policy::rule_id(policy::Rule(r)));
     else fmt::print("  {}  {}\n", kResult[size_t(trace.results[r])], policy::rule_id(policy::Rule(r)));
   }
   return 0;
