@@ -119,7 +119,7 @@ void ReviewStage::on_tick(uint64_t now_ms) {
     decided_.prune(now_s());
     poll_version();
   }
-  if (now_ms >= next_expiry_ms_) {
+  if (now_ms >= next_expiry_ms_ && ctx_.store->up()) {
     next_expiry_ms_ = now_ms + kExpiryMs;
     expire_pending();
   }
@@ -185,9 +185,10 @@ void ReviewStage::reload(std::string version) {
 void ReviewStage::expire_pending() {
   const int64_t now = now_s(), pending_s = int64_t(ctx_.config.review.pending_hours) * 3600;
   ctx_.store->expire_campaigns(ctx_.owner, reviewed_accounts(), now, now - pending_s, now + pending_s,
-                               [](bool ok, std::vector<std::pair<std::string, std::string>> expired) {
+                               [this](bool ok, std::vector<std::pair<std::string, std::string>> expired) {
                                  if (!ok) {
                                    log::warn_limited("campaign review: the expiry of pending campaigns failed (store down); retried");
+                                   next_expiry_ms_ = 0;  // on the next tick the store is up again
                                    return;
                                  }
                                  for (const auto& [account, id] : expired)

@@ -395,7 +395,7 @@ class RedisStore final : public StateStore, private RedisLink::Events {
 
   void expire_campaigns(std::string_view owner, const std::vector<std::string>& accounts, int64_t now_s, int64_t cutoff_s,
                         int64_t until_s, Listed done) override {
-    // The lock lapses by itself: an instance that dies holding it delays the next expiry a little.
+    // The lock lapses by itself: an instance that dies holding it delays the next expiry 10 s at most.
     send(
         [this, accounts, now_s, cutoff_s, until_s, done](const redisReply* r) {
           if (!r) return done(false, {});
@@ -403,7 +403,10 @@ class RedisStore final : public StateStore, private RedisLink::Events {
           auto expired = std::make_shared<std::vector<std::pair<std::string, std::string>>>();
           auto left = std::make_shared<size_t>(accounts.size());
           auto ok = std::make_shared<bool>(true);
-          if (accounts.empty()) return done(true, {});
+          if (accounts.empty()) {
+            send(nullptr, {"DEL", keys::review_expiry_lock});
+            return done(true, {});
+          }
           std::string now = std::to_string(now_s), cutoff = std::to_string(cutoff_s), until = std::to_string(until_s);
           for (const std::string& account : accounts) {
             std::string pending = keys::campaigns_pending(account), decided = keys::campaigns_decided(account),
@@ -415,6 +418,9 @@ class RedisStore final : public StateStore, private RedisLink::Events {
                 for (size_t i = 0; i < r->elements; ++i) expired->emplace_back(account, std::string(r->element[i]->str, r->element[i]->len));
               if (--*left > 0) return;
               if (!expired->empty()) send(nullptr, {"INCR", keys::review_version});
+              // Let go at once: the next instance's turn need not wait for the lock to lapse. (Had this
+              // pass outlived the lock, another's lock goes too: the scripts are idempotent.)
+              send(nullptr, {"DEL", keys::review_expiry_lock});
               done(*ok, std::move(*expired));
             });
           }
