@@ -135,6 +135,11 @@ std::vector<std::string> ReviewStage::reviewed_accounts() const {
 void ReviewStage::poll_version() {
   if (polling_) return;
   polling_ = true;
+  // A reload may have put an account under review: the table is read again, whatever the version.
+  if (ctx_.policy->version() != policy_version_) {
+    policy_version_ = ctx_.policy->version();
+    version_.reset();
+  }
   ctx_.store->review_version([this](bool ok, std::optional<std::string> version) {
     // No version yet (no decision ever) reads as "0"; the first poll reads the table whatever it says.
     std::string now = version.value_or("0");

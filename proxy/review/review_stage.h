@@ -91,6 +91,7 @@ class ReviewStage {
   policy::Campaign last_;  // the last decide()'s campaign, for note()
   DecidedCampaigns decided_;
   std::optional<std::string> version_;  // the version the table was read at; none before the first read
+  std::string policy_version_;           // the policy it was read for (which accounts are reviewed)
   bool polling_ = false;
   uint64_t next_poll_ms_ = 0, next_expiry_ms_ = 0;
 };

@@ -376,8 +376,10 @@ class RedisStore final : public StateStore, private RedisLink::Events {
   void note_campaign(const CampaignNote& n) override {
     std::string record = keys::campaign_record(n.account, n.campaign), links = keys::campaign_links(n.account, n.campaign),
                 pending = keys::campaigns_pending(n.account), now = std::to_string(n.now_s),
-                life = std::to_string(n.pending_s + 86400), most = std::to_string(kCampaignLinksMax);
-    argv_note_.assign({"3", record, links, pending, n.campaign, n.account, n.sender, n.template_text, n.example, now, life, most});
+                life = std::to_string(n.pending_s + 86400), most = std::to_string(kCampaignLinksMax),
+                most_pending = std::to_string(kPendingCampaignsMax);
+    argv_note_.assign({"3", record, links, pending, n.campaign, n.account, n.sender, n.template_text, n.example, now, life, most,
+                       most_pending});
     if (n.links)
       for (const std::string& link : *n.links) argv_note_.push_back(link);
     script(note_, argv_note_.data(), argv_note_.size(), nullptr);
@@ -745,6 +747,9 @@ class RedisStore final : public StateStore, private RedisLink::Events {
   Script reserve_{lua::reserve, {}}, release_{lua::release, {}}, sweep_{lua::sweep, {}}, usage_{lua::usage, {}},
       keep_{lua::keep, {}}, kept_{lua::kept, {}}, note_{lua::campaign_note, {}}, expire_{lua::campaign_expire, {}};
   static constexpr int kCampaignLinksMax = 100;  // links kept per campaign for its reviewer
+  // Pending campaigns an account may have in the book: a customer sending ever-new texts cannot
+  // grow it without bound (their messages still wait; ops see the first ones).
+  static constexpr int kPendingCampaignsMax = 10000;
   std::vector<std::string_view> argv_note_;       // a note's arguments (reused)
   uint32_t buckets_;
   int bucket_ttl_s_;
