@@ -1,7 +1,9 @@
 // Campaign review (proxy/review/review_stage.h): the decided table, the stage's decision, the version poll, the expiry.
 #include "proxy/review/review_stage.h"
 
+#include <algorithm>
 #include <charconv>
+#include <memory>
 
 #include "proxy/log.h"
 #include "proxy/state/store.h"
