@@ -149,7 +149,7 @@ namespace {
 // mapping and converts every key, for each key asked).
 constexpr std::string_view kAccountKeys[] = {"entity", "senders", "official_names", "promotional_via_smpp",
                                              "approved_domains", "require_templates", "templates", "throughput",
-                                             "balance", "confirmation_sender"};
+                                             "balance", "confirmation_sender", "review", "bank"};
 
 class AccountFields {
  public:
@@ -179,6 +179,23 @@ class AccountFields {
   std::array<YAML::Node, std::size(kAccountKeys)> nodes_;
   std::array<bool, std::size(kAccountKeys)> given_{};
 };
+
+// review: promotional | off, and bank: true | false. Government accounts and banks are exempt from
+// campaign review by default (seed 000 sec. 4.1); ops may still turn it on for one of them.
+template <typename Err>
+void read_review(const AccountFields& fields, AccountPolicy& a, Err& err) {
+  bool bank = false;
+  if (YAML::Node b = fields["bank"]) {
+    if (!b.IsScalar() || !YAML::convert<bool>::decode(b, bank)) err(b, "bank must be true or false");
+  }
+  a.reviewed = !bank && a.entity != Entity::government;
+  if (YAML::Node r = fields["review"]) {
+    std::string mode = r.as<std::string>("");
+    if (mode == "promotional") a.reviewed = true;
+    else if (mode == "off") a.reviewed = false;
+    else err(r, fmt::format("review '{}' is not promotional or off", mode));
+  }
+}
 
 }  // namespace
 
@@ -430,6 +447,7 @@ void Compiler::add_account(const std::string& name, const YAML::Node& account, c
           a.approved_domains.push_back(domain);
       }
   }
+  read_review(fields, a, err);
   if (YAML::Node r = fields["require_templates"]) a.require_templates = r.as<bool>(false);
   if (YAML::Node templates = fields["templates"]) {
     if (!templates.IsSequence()) err(templates, "templates must be a list");

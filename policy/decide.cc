@@ -27,14 +27,6 @@ struct Scratch {
 };
 thread_local Scratch scratch;
 
-bool common_top_level_domain(std::string_view host) {
-  std::string_view tld = host.substr(host.rfind('.') + 1);
-  for (std::string_view t : {"com", "net", "org", "sa", "info", "io", "me", "co", "app", "link", "ly", "site", "online",
-                             "store", "shop", "xyz", "gov", "edu", "biz", "example", "test"})
-    if (tld == t) return true;
-  return false;
-}
-
 bool host_approved(std::string_view host, const std::vector<std::string>& domains) {
   for (const auto& d : domains) {
     if (host == d) return true;
@@ -231,6 +223,11 @@ bool Table::confirmation(std::string_view account, OptOutWord word, std::string&
 }
 
 bool Table::has_account(std::string_view account) const { return data_->accounts.find(account) != nullptr; }
+
+bool Table::reviews(std::string_view account, MessageClass message_class) const {
+  const AccountPolicy* a = data_->accounts.find(account);
+  return a && a->reviewed && message_class == MessageClass::promotional;
+}
 const std::string& Table::version() const { return data_->version; }
 Action Table::action(Rule r) const { return data_->actions[size_t(r)]; }
 uint32_t Table::status(Rule r) const { return data_->statuses[size_t(r)]; }

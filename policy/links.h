@@ -94,4 +94,14 @@ class LinkFinder {
   RE2 link_, scheme_, host_;
 };
 
+// Whether a host ends in a top-level domain common enough that a bare host (no scheme) followed by
+// a path is taken for a link: "shop.example/x" is one, "Mr.Smith/x" is not.
+inline bool common_top_level_domain(std::string_view host) {
+  std::string_view tld = host.substr(host.rfind('.') + 1);
+  for (std::string_view t : {"com", "net", "org", "sa", "info", "io", "me", "co", "app", "link", "ly", "site", "online",
+                             "store", "shop", "xyz", "gov", "edu", "biz", "example", "test"})
+    if (tld == t) return true;
+  return false;
+}
+
 }  // namespace policy

@@ -25,6 +25,8 @@ enum class Rule : uint8_t {
 std::string_view rule_id(Rule r);  // "time.quiet_hours"; "" for Rule::none
 // Rules the state store decides (docs/state.md), after every stateless one.
 inline bool is_stateful(Rule r) { return r >= Rule::account_throughput && r < Rule::count; }
+// Rules the campaign review decides (proxy/review/), after the policy's own and before the state store's.
+inline bool is_review(Rule r) { return r == Rule::campaign_rejected || r == Rule::campaign_expired; }
 
 enum class Action : uint8_t { reject, flag, off };
 

@@ -57,6 +57,9 @@ class Table {
   Verdict decide(const Message& message, const Context& context, Trace* trace = nullptr) const;
 
   bool has_account(std::string_view account) const;
+  // Whether a message of this class from this account waits for its campaign to be approved:
+  // promotional messages of accounts with `review: promotional` (docs/policy.md, "Campaign review").
+  bool reviews(std::string_view account, MessageClass message_class) const;
 
   // The stateful rules this accepted message needs (rules that are off are left out).
   StateNeeds state_needs(const Message& message, const Verdict& verdict) const;

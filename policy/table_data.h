@@ -97,6 +97,7 @@ struct alignas(64) AccountPolicy {
   std::string name;
   Entity entity = Entity::private_entity;
   bool promotional_via_smpp = false;
+  bool reviewed = true;  // review: promotional (the default unless government or bank: true)
   bool require_templates = false;
   bool prepaid = false;
   int throughput = 0;  // 0: no limit

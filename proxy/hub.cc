@@ -58,7 +58,7 @@ ReceiptMap::Limits receipt_map_limits(const Limits& l) {
 Hub::Hub(uv_loop_t* loop, Config config, uint32_t instance, std::string version)
     : ctx_(loop, std::move(config), instance), store_(attach_store(ctx_)),
       receipts_(*store_, ctx_.counters(), receipt_map_limits(ctx_.config.limits)), upstreams_(ctx_),
-      customers_(ctx_, accounts_), submits_(ctx_, accounts_, receipts_),
+      customers_(ctx_, accounts_), review_(ctx_), submits_(ctx_, accounts_, receipts_),
       deliveries_(ctx_, accounts_, receipts_), version_(std::move(version)), started_ms_(uv_now(loop)),
       last_reload_unix_ms_(wall_clock_ms()) {
   for (const auto& [name, account] : ctx_.config.accounts) {
@@ -69,6 +69,11 @@ Hub::Hub(uv_loop_t* loop, Config config, uint32_t instance, std::string version)
   customers_.wire(&submits_, &deliveries_, &deliveries_);
   submits_.wire(&customers_, &upstreams_, &deliveries_);
   deliveries_.wire(&upstreams_, &submits_);
+  submits_.set_review(&review_);
+  bool reviewed = false;
+  for (const auto& [name, account] : ctx_.config.accounts) reviewed |= ctx_.policy->reviews(name, policy::MessageClass::promotional);
+  if (reviewed && !store_->keeps_campaigns())
+    log::warn("state: memory keeps no campaign book: promotional messages of accounts under review wait forever (review: off to relay them)");
   store_->on_back([this](bool lost) { receipts_.store_back(lost); });
   if (!ctx_.policy->enforcing()) log::warn("policy.mode is off: messages are relayed without any rule");
   if (!ctx_.audit.open(ctx_.config.audit_file, ctx_.config.audit_mask_numbers, ctx_.config.audit_visible_digits))
@@ -151,6 +156,7 @@ void Hub::on_tick() {
   ctx_.audit.flush();
   bool restore = store_->up() && !ctx_.shutting_down && now - started_ms_ > uint64_t(keys::kClaimMs) + 500;
   submits_.on_tick(now, ticks_ % 2 == 0, restore);
+  review_.on_tick(now);
   receipts_.on_tick(now);
   store_->sweep_receipts();
   deliveries_.on_tick(now);
@@ -190,6 +196,7 @@ bool Hub::reload(std::vector<std::string>* errors_out) {
   config.accounts = fresh->accounts;
   config.mo_owner = fresh->mo_owner;
   config.policy = fresh->policy;
+  config.review = fresh->review;
   if (fresh->admin.token != config.admin.token)
     log::info("admin API {}", fresh->admin.token.empty() ? "off" : config.admin.token.empty() ? "on" : "token replaced");
   config.admin = fresh->admin;  // the token file is read again: a new token applies now

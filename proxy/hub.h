@@ -16,6 +16,7 @@
 #include "proxy/customer/customers.h"
 #include "proxy/deliver/deliveries.h"
 #include "proxy/deliver/receipt_map.h"
+#include "proxy/review/review_stage.h"
 #include "proxy/state/store.h"
 #include "proxy/submit/submits.h"
 #include "proxy/upstream/upstreams.h"
@@ -73,6 +74,7 @@ class Hub {
   Accounts accounts_;
   Upstreams upstreams_;
   Customers customers_;
+  ReviewStage review_;
   Submits submits_;
   Deliveries deliveries_;
   std::string version_;

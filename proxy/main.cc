@@ -67,6 +67,7 @@ int main(int argc, char** argv) {
   proxy::add_balance(app, run);
   proxy::add_usage(app, run);
   proxy::add_forget(app, run);
+  proxy::add_review(app, run);
   add_ctl(app, run);
   try {
     app.parse(argc, argv);

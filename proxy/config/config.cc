@@ -568,6 +568,11 @@ std::optional<Config> read_config(const std::string& path, std::vector<ConfigErr
   if (c.smpps_listen && !root["tls"]) r.error(root["listen"]["smpps"], "listen.smpps needs tls: { certificate, key }");
   if (!c.smpps_listen && root["tls"]) r.error(root["tls"], "tls is set but listen.smpps is not: nothing would use it");
   read_admin(r, root["admin"], c);
+  if (YAML::Node review = root["review"]; review && r.is_map(review, "review")) {
+    r.only_keys(review, ConfigSection::review, "review");
+    r.number(review, "approval_hours", c.review.approval_hours, 1, 87600);
+    r.number(review, "pending_hours", c.review.pending_hours, 1, 8760);
+  }
   if (root["state"]) read_state(r, root["state"], c);
   else r.error(root, "the configuration needs state: { redis: ... } or state: memory");
   if (root["limits"]) read_limits(r, root["limits"], c.limits);
@@ -610,6 +615,7 @@ const char* section_name(ConfigSection s) {
     case ConfigSection::admin: return "admin";
     case ConfigSection::tls: return "tls";
     case ConfigSection::tls_client: return "accounts.NAME.tls_client";
+    case ConfigSection::review: return "review";
   }
   return "";
 }

@@ -64,6 +64,14 @@ struct AccountConfig {
   std::vector<std::string> tls_client_fingerprints;  // normalized "AB:CD:..."
 };
 
+// Campaign review (proxy/review/): how long a decision lasts. Which accounts are reviewed is policy
+// (an account's review: and bank: keys, policy/table.h).
+struct ReviewConfig {
+  int approval_hours = 720;  // an approval passes later messages this long; a rejection refuses them as long
+  int pending_hours = 72;    // a pending campaign expires then; an expired one refuses this long
+  bool operator==(const ReviewConfig&) const = default;
+};
+
 // The admin API on the stats port (proxy/admin/): off while token is empty.
 struct AdminConfig {
   std::string token_file;
@@ -100,6 +108,7 @@ struct Config {
   int audit_visible_digits = 4;  // trailing digits left visible when masked (the country code 966 stays too)
   std::unordered_map<std::string, std::string> mo_owner;  // number or short code -> account
   AdminConfig admin;
+  ReviewConfig review;
 
   bool memory_state() const { return redis_host.empty() && redis_sentinels.empty(); }
   const AccountConfig* account(const std::string& system_id) const;
@@ -108,7 +117,7 @@ struct Config {
 using ConfigError = policy::Diagnostic;  // file:line:column: message
 
 // The keys the loader reads (keys.def): where each lives and whether SIGHUP applies it.
-enum class ConfigSection { root, listen, state, bind_failures, upstream, message_id, routes, account, audit, text, log, admin, tls, tls_client };
+enum class ConfigSection { root, listen, state, bind_failures, upstream, message_id, routes, account, audit, text, log, admin, tls, tls_client, review };
 enum class Applies { reload, restart };
 struct ConfigKey {
   ConfigSection section;

@@ -5,6 +5,7 @@
 
 #include <ctime>
 
+#include "policy/campaign.h"
 #include "policy/msisdn.h"
 #include "policy/saudi_time.h"
 #include "proxy/ops/common.h"
@@ -53,9 +54,16 @@ int explain(const ExplainArgs& a) {
              v.rule == policy::Rule::none ? "" : fmt::format(" ({})", policy::rule_id(v.rule)));
   std::string_view status = smpp::status_name(v.status);
   fmt::print("status: 0x{:08X}{}\n", v.status, status.empty() ? (v.status ? " (vendor-specific)" : "") : " " + std::string(status));
+  if (v.accepted() && config->policy->reviews(a.account, v.message_class)) {
+    // Which campaign ops would approve for it (docs/policy.md, "Campaign review").
+    policy::Campaign campaign;
+    policy::CampaignTemplater().make(a.account, a.from, a.text, campaign);
+    fmt::print("review: campaign {} ({}); passes once approved (hajib review)\n", campaign.id, campaign.template_text);
+  }
   static constexpr const char* kResult[] = {"pass", "FAIL", "n/a ", "off "};
   for (size_t r = 0; r < size_t(policy::Rule::count); ++r) {
-    if (policy::is_stateful(policy::Rule(r))) fmt::print("  ----  {} (decided by the state store when relayed)\n", policy::rule_id(policy::Rule(r)));
+    if (policy::is_review(policy::Rule(r))) fmt::print("  ----  {} (decided by the campaign review when relayed)\n", policy::rule_id(policy::Rule(r)));
+    else if (policy::is_stateful(policy::Rule(r))) fmt::print("  ----  {} (decided by the state store when relayed)\n", policy::rule_id(policy::Rule(r)));
     else fmt::print("  {}  {}\n", kResult[size_t(trace.results[r])], policy::rule_id(policy::Rule(r)));
   }
   return 0;

@@ -22,6 +22,8 @@ inline constexpr const char* ported = "hajib:ported";
 inline constexpr const char* ported_version = "hajib:ported:version";
 inline constexpr const char* instance = "hajib:instance";
 inline constexpr const char* present = "hajib:present";  // gone when Redis lost its data
+inline constexpr const char* review_version = "hajib:review:version";  // bumped by every campaign decision
+inline constexpr const char* review_expiry_lock = "hajib:review:expiring";  // the instance expiring pending campaigns
 // The keys above have no hash tag: each is only ever touched alone.
 }  // namespace keys
 

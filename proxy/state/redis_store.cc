@@ -371,6 +371,65 @@ class RedisStore final : public StateStore, private RedisLink::Events {
         {"EVAL", lua::held_parts, "1", index, owner, claim_ms_, parts_prefix, owner_prefix});
   }
 
+  bool keeps_campaigns() const override { return true; }
+
+  void note_campaign(const CampaignNote& n) override {
+    std::string record = keys::campaign_record(n.account, n.campaign), links = keys::campaign_links(n.account, n.campaign),
+                pending = keys::campaigns_pending(n.account), now = std::to_string(n.now_s),
+                life = std::to_string(n.pending_s + 86400), most = std::to_string(kCampaignLinksMax),
+                most_pending = std::to_string(kPendingCampaignsMax);
+    argv_note_.assign({"3", record, links, pending, n.campaign, n.account, n.sender, n.template_text, n.example, now, life, most,
+                       most_pending});
+    if (n.links)
+      for (const std::string& link : *n.links) argv_note_.push_back(link);
+    script(note_, argv_note_.data(), argv_note_.size(), nullptr);
+  }
+
+  void review_version(Found done) override {
+    send([done](const redisReply* r) { done(r != nullptr, string_reply(r)); }, {"GET", keys::review_version});
+  }
+
+  void decided_campaigns(std::string_view account, int64_t now_s, Listed done) override {
+    std::string key = keys::campaigns_decided(account), now = std::to_string(now_s);
+    send([done](const redisReply* r) { done(r != nullptr, pairs_reply(r)); },
+         {"ZRANGEBYSCORE", key, now, "+inf", "WITHSCORES"});
+  }
+
+  void expire_campaigns(std::string_view owner, const std::vector<std::string>& accounts, int64_t now_s, int64_t cutoff_s,
+                        int64_t until_s, Listed done) override {
+    // The lock lapses by itself: an instance that dies holding it delays the next expiry 10 s at most.
+    send(
+        [this, accounts, now_s, cutoff_s, until_s, done](const redisReply* r) {
+          if (!r) return done(false, {});
+          if (r->type != REDIS_REPLY_STATUS) return done(true, {});  // another instance has it
+          auto expired = std::make_shared<std::vector<std::pair<std::string, std::string>>>();
+          auto left = std::make_shared<size_t>(accounts.size());
+          auto ok = std::make_shared<bool>(true);
+          if (accounts.empty()) {
+            send(nullptr, {"DEL", keys::review_expiry_lock});
+            return done(true, {});
+          }
+          std::string now = std::to_string(now_s), cutoff = std::to_string(cutoff_s), until = std::to_string(until_s);
+          for (const std::string& account : accounts) {
+            std::string pending = keys::campaigns_pending(account), decided = keys::campaigns_decided(account),
+                        prefix = keys::campaign_record(account, "");
+            const std::string_view args[] = {"2", pending, decided, prefix, now, cutoff, until, "500"};
+            script(expire_, args, [this, account, expired, left, ok, done](const redisReply* r) {
+              *ok = *ok && r != nullptr;
+              if (r && r->type == REDIS_REPLY_ARRAY)
+                for (size_t i = 0; i < r->elements; ++i) expired->emplace_back(account, std::string(r->element[i]->str, r->element[i]->len));
+              if (--*left > 0) return;
+              if (!expired->empty()) send(nullptr, {"INCR", keys::review_version});
+              // Let go at once: the next instance's turn need not wait for the lock to lapse. (Had this
+              // pass outlived the lock, another's lock goes too: the scripts are idempotent.)
+              send(nullptr, {"DEL", keys::review_expiry_lock});
+              done(*ok, std::move(*expired));
+            });
+          }
+        },
+        {"SET", keys::review_expiry_lock, owner, "NX", "PX", "10000"});
+  }
+
   bool up() const override { return connected_; }
   size_t backlog() const override { return link_.in_flight(); }
   void write_queued() override { link_.flush_now(); }
@@ -421,7 +480,7 @@ class RedisStore final : public StateStore, private RedisLink::Events {
   void load_scripts() {
     if (scripts_loading_) return;
     scripts_loading_ = true;
-    for (Script* s : {&reserve_, &release_, &sweep_, &usage_, &keep_, &kept_})
+    for (Script* s : {&reserve_, &release_, &sweep_, &usage_, &keep_, &note_, &expire_, &kept_})
       send([this, s](const redisReply* r) {
              if (r && r->type == REDIS_REPLY_STRING) s->sha.assign(r->str, r->len);
              if (s == &kept_) scripts_loading_ = false;
@@ -686,7 +745,12 @@ class RedisStore final : public StateStore, private RedisLink::Events {
   uv_timer_t stall_timer_{};
   std::vector<std::string_view> argv_;  // a script call's arguments (reused)
   Script reserve_{lua::reserve, {}}, release_{lua::release, {}}, sweep_{lua::sweep, {}}, usage_{lua::usage, {}},
-      keep_{lua::keep, {}}, kept_{lua::kept, {}};
+      keep_{lua::keep, {}}, kept_{lua::kept, {}}, note_{lua::campaign_note, {}}, expire_{lua::campaign_expire, {}};
+  static constexpr int kCampaignLinksMax = 100;  // links kept per campaign for its reviewer
+  // Pending campaigns an account may have in the book: a customer sending ever-new texts cannot
+  // grow it without bound (their messages still wait; ops see the first ones).
+  static constexpr int kPendingCampaignsMax = 10000;
+  std::vector<std::string_view> argv_note_;       // a note's arguments (reused)
   uint32_t buckets_;
   int bucket_ttl_s_;
   // Receipt buckets by upstream and number: the key, made once, and when its TTL was last set.

@@ -99,6 +99,28 @@ class StateStore {
   virtual void held_parts(std::string_view owner, std::string_view account,
                           std::function<void(bool ok, std::vector<HeldPart> parts)> done) = 0;
 
+  // ---- campaign review (proxy/review/, docs/state.md) ----
+  // Only a store that keeps a campaign book (Redis) answers the calls below; the others are not
+  // made when keeps_campaigns() is false (in memory every reviewed campaign stays pending).
+  virtual bool keeps_campaigns() const { return false; }
+  struct CampaignNote {
+    std::string_view account, campaign, sender, template_text, example;
+    const std::vector<std::string>* links = nullptr;
+    int64_t now_s = 0;
+    int64_t pending_s = 0;  // how long the record lives while pending (its expiry runs before)
+  };
+  // A held message of an undecided campaign: written in one step, pipelined, never answered.
+  virtual void note_campaign(const CampaignNote&) {}
+  // The version every decision bumps (`hajib review`, the expiry): polled like ported_version.
+  virtual void review_version(Found) {}
+  // An account's decided campaigns that have not lapsed at now_s: ("ID STATE", until) pairs.
+  virtual void decided_campaigns(std::string_view, int64_t, Listed) {}
+  // Under a short lock (one instance at a time; `done(true, {})` without the lock): the pending
+  // campaigns of `accounts` first seen at or before cutoff_s become expired until until_s, and the
+  // version is bumped if any did. `done` gets the (account, id) pairs expired.
+  virtual void expire_campaigns(std::string_view /*owner*/, const std::vector<std::string>& /*accounts*/,
+                                int64_t /*now_s*/, int64_t /*cutoff_s*/, int64_t /*until_s*/, Listed) {}
+
   virtual bool up() const = 0;
   // Commands sent and not answered yet: how far behind the store is. Every relayed message
   // writes to the store after its customer was answered, so a store slower than the traffic

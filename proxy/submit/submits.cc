@@ -75,6 +75,10 @@ void Submits::submit(const SubmitOrigin& from, uint32_t sequence, std::string_vi
     audit_refusal(from, sm, *destination, verdict, policy::rule_id(verdict.rule));
     return refuse(from, sequence, verdict.status);
   }
+  if (review_ && policy->enforcing()) {
+    ReviewStage::Decision review = review_->decide(from.account->name, sm.source_addr, text_, verdict.message_class);
+    if (review.outcome != ReviewStage::Outcome::pass) return under_review(from, sequence, sm, *destination, verdict, review);
+  }
   policy::StateNeeds needs;
   if (policy->enforcing()) needs = policy->state_needs(message, verdict);
   auto submit = new_submit();
@@ -141,6 +145,29 @@ void Submits::state_checked(SubmitPtr submit, bool ok, policy::Rule failed) {
   }
   if (submit->verdict.outcome == policy::Outcome::flag) ++counters.submits_flagged;
   route(std::move(submit));
+}
+
+// A promotional message whose campaign is not approved: refused when its campaign was rejected or
+// expired, held (noted in the campaign book) while it waits for review.
+void Submits::under_review(const SubmitOrigin& from, uint32_t sequence, const smpp::ShortMessageView& sm,
+                           std::string_view recipient, policy::Verdict verdict, const ReviewStage::Decision& review) {
+  if (review.outcome == ReviewStage::Outcome::reject) {
+    ++ctx_.counters().campaign_messages_refused;
+    verdict.outcome = policy::Outcome::reject;
+    verdict.rule = review.rule;
+    verdict.status = review.status;
+    ctx_.stats.decided(verdict);
+    audit_refusal(from, sm, recipient, verdict, policy::rule_id(review.rule));
+    return refuse(from, sequence, review.status);
+  }
+  ++ctx_.counters().campaign_messages_held;
+  review_->note(from.account->name, sm.source_addr, text_, review.campaign);
+  // TODO(lead): keep the message with the holds mechanism and answer ESME_ROK (released when the
+  // campaign is approved, failure receipts when rejected or expired). Until then it is refused
+  // with the channel rule's status, as promotional traffic over SMPP was before review existed.
+  const uint32_t st = ctx_.policy->status(policy::Rule::channel_s2s_promotional);
+  audit_refusal(from, sm, recipient, verdict, "campaign.pending", st);
+  refuse(from, sequence, st);
 }
 
 void Submits::audit_refusal(const SubmitOrigin& from, const smpp::ShortMessageView& sm, std::string_view recipient,

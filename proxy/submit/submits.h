@@ -14,6 +14,7 @@
 #include "proxy/customer/session.h"
 #include "proxy/deliver/deliveries.h"
 #include "proxy/deliver/receipt_map.h"
+#include "proxy/review/review_stage.h"
 #include "proxy/state/store.h"
 #include "proxy/submit/usage.h"
 #include "proxy/upstream/upstreams.h"
@@ -25,6 +26,7 @@ class Submits final : public SubmitIntake, public SubmitAnswers, public Internal
  public:
   Submits(Context& ctx, Accounts& accounts, ReceiptMap& receipts);
   void wire(SubmitReplies* replies, Outbound* outbound, DeliverySink* deliveries);
+  void set_review(ReviewStage* review) { review_ = review; }
 
   // SubmitIntake: from a customer session, decoded.
   void submit(const SubmitOrigin& from, uint32_t sequence, std::string_view pdu, const smpp::ShortMessageView& sm) override;
@@ -42,6 +44,8 @@ class Submits final : public SubmitIntake, public SubmitAnswers, public Internal
 
  private:
   void state_checked(SubmitPtr submit, bool ok, policy::Rule failed);
+  void under_review(const SubmitOrigin& from, uint32_t sequence, const smpp::ShortMessageView& sm,
+                    std::string_view recipient, policy::Verdict verdict, const ReviewStage::Decision& review);
   void route(SubmitPtr submit);
   void answer(Submit& submit, uint32_t status);
   void refuse(const SubmitOrigin& from, uint32_t sequence, uint32_t status);
@@ -74,6 +78,7 @@ class Submits final : public SubmitIntake, public SubmitAnswers, public Internal
   SubmitReplies* replies_ = nullptr;
   Outbound* outbound_ = nullptr;
   DeliverySink* deliveries_ = nullptr;
+  ReviewStage* review_ = nullptr;  // campaign review; none in unit tests that do not ask for it
   UsageLedger usage_;
   std::string text_;  // the decoded text of the submit being decided (reused)
   std::string part_key_, held_key_, blob_;  // a part's keys and the blob the store keeps (reused)

@@ -36,6 +36,7 @@ describe('policy through the binary', () => {
         c.accounts.shop = {
           password_hash: shopHash, allow_ips: ['127.0.0.1/32'], max_binds: 2, entity: 'private',
           senders: { 'SHOP-AD': 'promotional', SHOP: 'service' }, promotional_via_smpp: true, approved_domains: ['shop.example'],
+          review: 'off', // campaign review has its own test (review.test.js)
         };
       },
     });

@@ -48,7 +48,7 @@ describe('Redis Sentinel with AUTH', () => {
       at: DAY,
       tweak: (c) => {
         c.state = sentinelState(g);
-        Object.assign(c.accounts.acme, { promotional_via_smpp: true, max_binds: 4 });
+        Object.assign(c.accounts.acme, { promotional_via_smpp: true, review: 'off', max_binds: 4 });
       },
     });
   });

@@ -36,7 +36,7 @@ function stateConfig(c) {
       confirm_start: 'You are subscribed again to messages from {account}.',
     },
   };
-  Object.assign(c.accounts.acme, { confirmation_sender: 'ACME', promotional_via_smpp: true, max_binds: 4 });
+  Object.assign(c.accounts.acme, { confirmation_sender: 'ACME', promotional_via_smpp: true, review: 'off', max_binds: 4 });
 }
 
 // Every operator that received a submit_sm with this text.

@@ -120,6 +120,39 @@ class RecordingStore final : public proxy::StateStore {
   void held_parts(std::string_view o, std::string_view a, std::function<void(bool, std::vector<HeldPart>)> d) override {
     inner_->held_parts(o, a, std::move(d));
   }
+  // The campaign book (proxy/review/) as a stage sees it: notes recorded, decisions as set here.
+  struct Noted {
+    std::string account, campaign, sender, template_text, example;
+    std::vector<std::string> links;
+    int64_t now_s = 0, pending_s = 0;
+  };
+  struct Expiry {
+    std::vector<std::string> accounts;
+    int64_t now_s = 0, cutoff_s = 0, until_s = 0;
+  };
+  std::vector<Noted> noted;
+  std::optional<std::string> review_version_value;
+  std::map<std::string, std::vector<std::pair<std::string, std::string>>> decided;  // account -> ("ID STATE", until)
+  std::vector<Expiry> expiries;
+  int decided_reads = 0;
+  bool keeps_campaigns() const override { return true; }
+  void note_campaign(const CampaignNote& n) override {
+    noted.push_back({std::string(n.account), std::string(n.campaign), std::string(n.sender), std::string(n.template_text),
+                     std::string(n.example), n.links ? *n.links : std::vector<std::string>{}, n.now_s, n.pending_s});
+  }
+  void review_version(Found done) override {
+    deferred_.post([this, done = std::move(done)] { done(true, review_version_value); });
+  }
+  void decided_campaigns(std::string_view account, int64_t, Listed done) override {
+    ++decided_reads;
+    deferred_.post([this, account = std::string(account), done = std::move(done)] { done(true, decided[account]); });
+  }
+  void expire_campaigns(std::string_view, const std::vector<std::string>& accounts, int64_t now_s, int64_t cutoff_s,
+                        int64_t until_s, Listed done) override {
+    expiries.push_back({accounts, now_s, cutoff_s, until_s});
+    deferred_.post([done = std::move(done)] { done(true, {}); });
+  }
+
   bool up() const override { return inner_->up(); }
   std::string describe() const override { return "recording " + inner_->describe(); }
   void close() override {
