@@ -1,5 +1,7 @@
 // The decision: one pass of the rules over a message at one instant, against the compiled table.
 #include <fmt/format.h>
+#include <unicode/uchar.h>
+#include <unicode/utf8.h>
 
 #include <algorithm>
 #include <array>
@@ -77,6 +79,7 @@ class Decision {
     });
     check(Rule::content_link_domain, readable && account_->entity != Entity::government, [&] { return links_approved(); });
     check(Rule::otp_no_reason, readable && t_.otp_code, [&] {
+      if (bare_code()) return false;  // nothing but a code: there is no room for a reason
       // The words before the pattern: they are known by now, and most texts have none.
       bool otp = (content_words() >> kOtpWords & 1) && RE2::PartialMatch(folded().spaced(), *t_.otp_code);
       return !otp || (content_words() >> kOtpReasons & 1);
@@ -118,6 +121,41 @@ class Decision {
       content_words_known_ = true;
     }
     return content_words_;
+  }
+
+  // R-OTP-REASON's plainest case (docs/policy.md): the folded text is one run of 4 to 8 digits
+  // (folding made every script's digits ASCII and punctuation spaces), with nothing before or
+  // after it but label words, and the text has no currency sign ("$4821" is a price).
+  bool bare_code() {
+    const std::string_view text = folded().spaced();
+    constexpr std::string_view kDigits = "0123456789";
+    const size_t first = text.find_first_of(kDigits);
+    if (first == std::string_view::npos || !only_labels(text.substr(0, first))) return false;
+    const size_t end = std::min(text.find_first_not_of(kDigits, first), text.size());
+    if (end - first < 4 || end - first > 8 || text.find_first_of(kDigits, end) != std::string_view::npos) return false;
+    return only_labels(text.substr(end)) && !has_currency_sign(m_.text);
+  }
+
+  bool only_labels(std::string_view words) const {
+    for (size_t at = 0; at < words.size();) {
+      const size_t space = std::min(words.find(' ', at), words.size());
+      if (space > at && !std::binary_search(t_.otp_labels.begin(), t_.otp_labels.end(), words.substr(at, space - at)))
+        return false;
+      at = space + 1;
+    }
+    return true;
+  }
+
+  static bool has_currency_sign(std::string_view utf8) {
+    int32_t i = 0;
+    const int32_t length = int32_t(utf8.size());
+    const auto* s = reinterpret_cast<const uint8_t*>(utf8.data());
+    while (i < length) {
+      UChar32 c;
+      U8_NEXT(s, i, length, c);
+      if (c >= 0 && u_charType(c) == U_CURRENCY_SYMBOL) return true;
+    }
+    return false;
   }
 
   bool matches_template() const {
@@ -220,13 +258,39 @@ OptOutWord Table::opt_out_word(std::string_view text) const {
   return OptOutWord::none;
 }
 
-bool Table::confirmation(std::string_view account, OptOutWord word, std::string& sender, std::string& text) const {
+Language language_of(std::string_view utf8) {
+  int32_t i = 0;
+  const int32_t length = int32_t(utf8.size());
+  const auto* s = reinterpret_cast<const uint8_t*>(utf8.data());
+  while (i < length) {
+    UChar32 c;
+    U8_NEXT(s, i, length, c);
+    if ((c >= 0x0600 && c <= 0x06FF) || (c >= 0x0750 && c <= 0x077F) || (c >= 0xFB50 && c <= 0xFDFF) ||
+        (c >= 0xFE70 && c <= 0xFEFF))
+      return Language::arabic;
+  }
+  return Language::english;
+}
+
+namespace {
+
+void replace_all(std::string& text, std::string_view placeholder, std::string_view value) {
+  for (size_t at = text.find(placeholder); at != std::string::npos; at = text.find(placeholder, at + value.size()))
+    text.replace(at, placeholder.size(), value);
+}
+
+}  // namespace
+
+bool Table::confirmation(std::string_view account, OptOutWord word, Language language, std::string& sender,
+                         std::string& text) const {
   const AccountPolicy* a = data_->accounts.find(account);
   if (!a || a->confirmation_sender.empty() || word == OptOutWord::none) return false;
   sender = a->confirmation_sender;
-  text = word == OptOutWord::stop ? data_->confirm_stop : data_->confirm_start;
-  for (size_t at = text.find("{account}"); at != std::string::npos; at = text.find("{account}", at + account.size()))
-    text.replace(at, 9, account);
+  text = (word == OptOutWord::stop ? data_->confirm_stop : data_->confirm_start)[size_t(language)];
+  // The account as the user knows it, never its system_id; {account} is the older spelling.
+  const std::string& name = a->confirmation_names[size_t(language)];
+  replace_all(text, "{sender}", name);
+  replace_all(text, "{account}", name);
   return true;
 }
 
