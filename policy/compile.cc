@@ -415,8 +415,6 @@ void Compiler::add_rules(const YAML::Node& policy, const std::string& file) {
 
 namespace {
 
-bool has_arabic_letter(std::string_view text) { return language_of(text) == Language::arabic; }
-
 // Confirmations name the account by its first official name in their language, else by the
 // confirmation sender the user sees the SMS come from.
 void name_for_confirmations(AccountPolicy& a, const YAML::Node& official_names) {
@@ -425,7 +423,7 @@ void name_for_confirmations(AccountPolicy& a, const YAML::Node& official_names) 
   if (official_names && official_names.IsSequence())
     for (const auto& n : official_names) {
       std::string official = std::string(trim(n.as<std::string>("")));
-      size_t language = size_t(has_arabic_letter(official) ? Language::arabic : Language::english);
+      const size_t language = size_t(language_of(official));
       if (official.empty() || named[language]) continue;
       a.confirmation_names[language] = official;
       named[language] = true;

@@ -125,22 +125,34 @@ class Decision {
 
   // R-OTP-REASON's plainest case (docs/policy.md): the folded text is one run of 4 to 8 digits
   // (folding made every script's digits ASCII and punctuation spaces), with nothing before or
-  // after it but label words, and the text has no currency sign ("$4821" is a price).
+  // after it but label words, and the text has no currency sign ("$4821" is a price). Read word
+  // by word from the start, so that most texts are done with at their first word.
   bool bare_code() {
     const std::string_view text = folded().spaced();
-    constexpr std::string_view kDigits = "0123456789";
-    const size_t first = text.find_first_of(kDigits);
-    if (first == std::string_view::npos || !only_labels(text.substr(0, first))) return false;
-    const size_t end = std::min(text.find_first_not_of(kDigits, first), text.size());
-    if (end - first < 4 || end - first > 8 || text.find_first_of(kDigits, end) != std::string_view::npos) return false;
-    return only_labels(text.substr(end)) && !has_currency_sign(m_.text);
+    auto digit = [](char c) { return c >= '0' && c <= '9'; };
+    size_t first = 0;  // where the digits start
+    while (first < text.size() && !digit(text[first])) {
+      const size_t space = std::min(text.find(' ', first), text.size());
+      size_t end = first;
+      while (end < space && !digit(text[end])) ++end;  // a label may run into the code: "code4821"
+      if (!is_label(text.substr(first, end - first))) return false;
+      first = end < space ? end : space + 1;
+    }
+    size_t end = first;
+    while (end < text.size() && digit(text[end])) ++end;
+    if (end - first < 4 || end - first > 8) return false;
+    const std::string_view rest = text.substr(end);
+    return only_labels(rest) && std::none_of(rest.begin(), rest.end(), digit) && !has_currency_sign(m_.text);
+  }
+
+  bool is_label(std::string_view word) const {
+    return std::binary_search(t_.otp_labels.begin(), t_.otp_labels.end(), word);
   }
 
   bool only_labels(std::string_view words) const {
     for (size_t at = 0; at < words.size();) {
       const size_t space = std::min(words.find(' ', at), words.size());
-      if (space > at && !std::binary_search(t_.otp_labels.begin(), t_.otp_labels.end(), words.substr(at, space - at)))
-        return false;
+      if (space > at && !is_label(words.substr(at, space - at))) return false;
       at = space + 1;
     }
     return true;
