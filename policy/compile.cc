@@ -34,9 +34,24 @@ struct Compiler::State {
   std::vector<std::string> otp_reasons = {"login", "log in", "sign in", "payment", "transfer", "verify", "verification",
                                           "purchase", "تسجيل", "دخول", "دفع", "تحويل", "عملية", "شراء", "تحقق", "التحقق"};
   std::string otp_code = R"(\b\d{4,8}\b)";
+  // The words that may stand beside a bare code (docs/policy.md, R-OTP-REASON): they name the
+  // code, none says what it is for.
+  std::vector<std::string> otp_labels = {"your", "the", "is", "code", "otp", "pin", "password", "passcode",
+                                         "verification", "security", "activation", "رمز", "الرمز", "رمزك",
+                                         "كود", "الكود", "كودك", "التحقق", "التفعيل", "كلمة", "المرور", "السر",
+                                         "سري", "السري", "هو", "الخاص", "بك"};
   std::vector<std::string> stop_words = {"stop", "unsubscribe", "إيقاف", "ايقاف", "الغاء", "إلغاء", "توقف"};
   std::vector<std::string> start_words = {"start", "subscribe", "اشتراك", "تفعيل"};
   std::array<std::vector<std::string>, 5> keywords;
+  // Every registered sender, where it was written: checked against the permissions in finish(),
+  // once every file's policy: section is known.
+  struct Registration {
+    std::string file, account, sender;
+    int line, column;
+    Entity entity;
+    MessageClass cls;
+  };
+  std::vector<Registration> registrations;
   uint64_t fingerprint = 1469598103934665603ull;  // FNV-1a over what was compiled
   bool saw_rules = false;
 
@@ -140,6 +155,26 @@ std::optional<std::string> template_pattern(std::string_view text) {
   return pattern;
 }
 
+// The opt_out key of a confirmation text, or nullptr: confirm_stop and confirm_start are the
+// English (and older) ones.
+std::string* confirmation_text(TableData& d, std::string_view key) {
+  if (key == "confirm_stop") return &d.confirm_stop[size_t(Language::english)];
+  if (key == "confirm_start") return &d.confirm_start[size_t(Language::english)];
+  if (key == "confirm_stop_ar") return &d.confirm_stop[size_t(Language::arabic)];
+  if (key == "confirm_start_ar") return &d.confirm_start[size_t(Language::arabic)];
+  return nullptr;
+}
+
+// The class a sender may not have under the entity's permissions, as `hajib check` says it.
+std::string not_permitted_message(const std::string& account, Entity entity, const std::string& sender, MessageClass cls) {
+  if (entity == Entity::government && cls == MessageClass::promotional)
+    return fmt::format("account {} is a government entity and may not have a promotional sender ('{}'): "
+                       "policy.permissions.government does not list promotional",
+                       account, sender);
+  return fmt::format("sender '{}' of account {} is {}, which policy.permissions.{} does not allow", sender, account,
+                     name(cls), name(entity));
+}
+
 }  // namespace
 
 namespace {
@@ -231,12 +266,11 @@ void Compiler::add_rules(const YAML::Node& policy, const std::string& file) {
         if (k == "stop_words" || k == "start_words") {
           auto& list = k == "stop_words" ? s.stop_words : s.start_words;
           read_words(ov.second, list, "opt_out." + k);
-        } else if (k == "confirm_stop") {
-          d.confirm_stop = ov.second.as<std::string>("");
-        } else if (k == "confirm_start") {
-          d.confirm_start = ov.second.as<std::string>("");
+        } else if (auto* text = confirmation_text(d, k)) {
+          *text = ov.second.as<std::string>("");
         } else {
-          err(ov.first, fmt::format("unknown key '{}' in policy.opt_out (stop_words, start_words, confirm_stop, confirm_start)", k));
+          err(ov.first, fmt::format("unknown key '{}' in policy.opt_out (stop_words, start_words, confirm_stop, "
+                                    "confirm_start, confirm_stop_ar, confirm_start_ar)", k));
         }
       }
     } else if (key == "mode") {
@@ -325,11 +359,11 @@ void Compiler::add_rules(const YAML::Node& policy, const std::string& file) {
           s.otp_code = ov.second.as<std::string>("");
           RE2 probe(s.otp_code, RE2::Quiet);
           if (!probe.ok()) err(ov.second, fmt::format("otp.code is not a valid pattern: {}", probe.error()));
-        } else if (k == "words" || k == "reasons") {
-          auto& list = k == "words" ? s.otp_words : s.otp_reasons;
+        } else if (k == "words" || k == "reasons" || k == "labels") {
+          auto& list = k == "words" ? s.otp_words : k == "reasons" ? s.otp_reasons : s.otp_labels;
           read_words(ov.second, list, "otp." + k);
         } else {
-          err(ov.first, fmt::format("unknown key '{}' in policy.otp (code, words, reasons)", k));
+          err(ov.first, fmt::format("unknown key '{}' in policy.otp (code, words, reasons, labels)", k));
         }
       }
     } else if (key == "keywords") {
@@ -396,6 +430,25 @@ void Compiler::add_rules(const YAML::Node& policy, const std::string& file) {
   }
 }
 
+namespace {
+
+// Confirmations name the account by its first official name in their language, else by the
+// confirmation sender the user sees the SMS come from.
+void name_for_confirmations(AccountPolicy& a, const YAML::Node& official_names) {
+  for (auto& n : a.confirmation_names) n = a.confirmation_sender;
+  bool named[2] = {false, false};
+  if (official_names && official_names.IsSequence())
+    for (const auto& n : official_names) {
+      std::string official = std::string(trim(n.as<std::string>("")));
+      const size_t language = size_t(language_of(official));
+      if (official.empty() || named[language]) continue;
+      a.confirmation_names[language] = official;
+      named[language] = true;
+    }
+}
+
+}  // namespace
+
 void Compiler::add_account(const std::string& name, const YAML::Node& account, const std::string& file) {
   State& s = *state_;
   auto err = [&](const YAML::Node& at, const std::string& msg) { s.error(at, file, msg); };
@@ -404,8 +457,9 @@ void Compiler::add_account(const std::string& name, const YAML::Node& account, c
   const AccountFields fields(account);
   AccountPolicy a;
   YAML::Node entity = fields["entity"];
+  bool entity_known = false;  // senders are checked against the permissions of a known entity only
   if (!entity) err(account, fmt::format("account {} needs entity: government | private | individual | foreign", name));
-  else if (auto e = parse_entity(entity.as<std::string>(""))) a.entity = *e;
+  else if (auto e = parse_entity(entity.as<std::string>(""))) a.entity = *e, entity_known = true;
   else err(entity, fmt::format("unknown entity '{}' (government, private, individual, foreign)", entity.as<std::string>("")));
 
   YAML::Node senders = fields["senders"];
@@ -427,6 +481,8 @@ void Compiler::add_account(const std::string& name, const YAML::Node& account, c
       if (*cls == MessageClass::promotional && normalize_msisdn(sender))
         err(sv.first, fmt::format("promotional sender '{}' is a mobile number", sender));
       a.senders.set(sender, *cls);
+      const YAML::Mark at = sv.first.Mark();
+      if (entity_known) s.registrations.push_back({file, name, sender, at.line + 1, at.column + 1, a.entity, *cls});
     }
   }
   if (YAML::Node names = fields["official_names"]) {
@@ -486,6 +542,7 @@ void Compiler::add_account(const std::string& name, const YAML::Node& account, c
     if (a.senders.find(a.confirmation_sender) != MessageClass::service)
       err(c, fmt::format("confirmation_sender '{}' must be one of the account's service senders", a.confirmation_sender));
   }
+  name_for_confirmations(a, fields["official_names"]);
   a.name = name;
   s.data->accounts.add(std::move(a));
 }
@@ -518,6 +575,24 @@ std::shared_ptr<const Table> Compiler::finish() {
   };
   fold_all(s.stop_words, d.stop_words);
   fold_all(s.start_words, d.start_words);
+  for (const auto& label : s.otp_labels) {  // a phrase gives each of its words
+    const std::string folded = folded_entry(label);
+    for (size_t at = 0; at < folded.size();) {
+      size_t space = std::min(folded.find(' ', at), folded.size());
+      if (space > at) d.otp_labels.push_back(folded.substr(at, space - at));
+      at = space + 1;
+    }
+  }
+  std::sort(d.otp_labels.begin(), d.otp_labels.end());
+  d.otp_labels.erase(std::unique(d.otp_labels.begin(), d.otp_labels.end()), d.otp_labels.end());
+  // R-SENDER-CLASS at registration: a sender whose class the account's entity may not send could
+  // never send a message (class.not_permitted refuses each), so it is an error where it is
+  // written. policy.permissions is the place to allow it (e.g. promotional for government, which
+  // the regulations allow and the provider's default does not).
+  for (const auto& r : s.registrations)
+    if (!(d.permissions[size_t(r.entity)] & bit(r.cls)))
+      s.diagnostics.push_back({r.file, r.line, r.column, not_permitted_message(r.account, r.entity, r.sender, r.cls)});
+  s.registrations.clear();
   d.version = fmt::format("{:016x}", s.fingerprint);
   if (!s.diagnostics.empty()) return nullptr;
   return std::shared_ptr<const Table>(new Table(std::move(s.data)));

@@ -1,5 +1,7 @@
 // The decision: one pass of the rules over a message at one instant, against the compiled table.
 #include <fmt/format.h>
+#include <unicode/uchar.h>
+#include <unicode/utf8.h>
 
 #include <algorithm>
 #include <array>
@@ -69,6 +71,7 @@ class Decision {
     });
     check(Rule::content_link_domain, readable && account_->entity != Entity::government, [&] { return links_approved(); });
     check(Rule::otp_no_reason, readable && t_.otp_code, [&] {
+      if (bare_code()) return false;  // nothing but a code: there is no room for a reason
       // The words before the pattern: they are known by now, and most texts have none.
       bool otp = (content_words() >> kOtpWords & 1) && RE2::PartialMatch(folded().spaced(), *t_.otp_code);
       return !otp || (content_words() >> kOtpReasons & 1);
@@ -110,6 +113,53 @@ class Decision {
       content_words_known_ = true;
     }
     return content_words_;
+  }
+
+  // R-OTP-REASON's plainest case (docs/policy.md): the folded text is one run of 4 to 8 digits
+  // (folding made every script's digits ASCII and punctuation spaces), with nothing before or
+  // after it but label words, and the text has no currency sign ("$4821" is a price). Read word
+  // by word from the start, so that most texts are done with at their first word.
+  bool bare_code() {
+    const std::string_view text = folded().spaced();
+    auto digit = [](char c) { return c >= '0' && c <= '9'; };
+    size_t first = 0;  // where the digits start
+    while (first < text.size() && !digit(text[first])) {
+      const size_t space = std::min(text.find(' ', first), text.size());
+      size_t end = first;
+      while (end < space && !digit(text[end])) ++end;  // a label may run into the code: "code4821"
+      if (!is_label(text.substr(first, end - first))) return false;
+      first = end < space ? end : space + 1;
+    }
+    size_t end = first;
+    while (end < text.size() && digit(text[end])) ++end;
+    if (end - first < 4 || end - first > 8) return false;
+    const std::string_view rest = text.substr(end);
+    return only_labels(rest) && std::none_of(rest.begin(), rest.end(), digit) && !has_currency_sign(m_.text);
+  }
+
+  bool is_label(std::string_view word) const {
+    return std::binary_search(t_.otp_labels.begin(), t_.otp_labels.end(), word);
+  }
+
+  bool only_labels(std::string_view words) const {
+    for (size_t at = 0; at < words.size();) {
+      const size_t space = std::min(words.find(' ', at), words.size());
+      if (space > at && !is_label(words.substr(at, space - at))) return false;
+      at = space + 1;
+    }
+    return true;
+  }
+
+  static bool has_currency_sign(std::string_view utf8) {
+    int32_t i = 0;
+    const int32_t length = int32_t(utf8.size());
+    const auto* s = reinterpret_cast<const uint8_t*>(utf8.data());
+    while (i < length) {
+      UChar32 c;
+      U8_NEXT(s, i, length, c);
+      if (c >= 0 && u_charType(c) == U_CURRENCY_SYMBOL) return true;
+    }
+    return false;
   }
 
   bool matches_template() const {
@@ -212,13 +262,39 @@ OptOutWord Table::opt_out_word(std::string_view text) const {
   return OptOutWord::none;
 }
 
-bool Table::confirmation(std::string_view account, OptOutWord word, std::string& sender, std::string& text) const {
+Language language_of(std::string_view utf8) {
+  int32_t i = 0;
+  const int32_t length = int32_t(utf8.size());
+  const auto* s = reinterpret_cast<const uint8_t*>(utf8.data());
+  while (i < length) {
+    UChar32 c;
+    U8_NEXT(s, i, length, c);
+    if ((c >= 0x0600 && c <= 0x06FF) || (c >= 0x0750 && c <= 0x077F) || (c >= 0xFB50 && c <= 0xFDFF) ||
+        (c >= 0xFE70 && c <= 0xFEFF))
+      return Language::arabic;
+  }
+  return Language::english;
+}
+
+namespace {
+
+void replace_all(std::string& text, std::string_view placeholder, std::string_view value) {
+  for (size_t at = text.find(placeholder); at != std::string::npos; at = text.find(placeholder, at + value.size()))
+    text.replace(at, placeholder.size(), value);
+}
+
+}  // namespace
+
+bool Table::confirmation(std::string_view account, OptOutWord word, Language language, std::string& sender,
+                         std::string& text) const {
   const AccountPolicy* a = data_->accounts.find(account);
   if (!a || a->confirmation_sender.empty() || word == OptOutWord::none) return false;
   sender = a->confirmation_sender;
-  text = word == OptOutWord::stop ? data_->confirm_stop : data_->confirm_start;
-  for (size_t at = text.find("{account}"); at != std::string::npos; at = text.find("{account}", at + account.size()))
-    text.replace(at, 9, account);
+  text = (word == OptOutWord::stop ? data_->confirm_stop : data_->confirm_start)[size_t(language)];
+  // The account as the user knows it, never its system_id; {account} is the older spelling.
+  const std::string& name = a->confirmation_names[size_t(language)];
+  replace_all(text, "{sender}", name);
+  replace_all(text, "{account}", name);
   return true;
 }
 

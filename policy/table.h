@@ -48,6 +48,11 @@ struct StateNeeds {
 };
 
 enum class OptOutWord : uint8_t { none, stop, start };
+// The language a confirmation is written in: that of the word the user sent.
+enum class Language : uint8_t { english, arabic };
+// Arabic when the text has an Arabic letter (U+0600-06FF, U+0750-077F, and their presentation
+// forms), else English.
+Language language_of(std::string_view utf8);
 
 class Table {
  public:
@@ -70,8 +75,10 @@ class Table {
   Rule blocking_when_store_down(const StateNeeds& needs) const;
   // An MO whose whole text is a stop or start word (normalised like keywords).
   OptOutWord opt_out_word(std::string_view text) const;
-  // The confirmation SMS for an opt-out or opt-in: its sender (empty if the account has none) and text.
-  bool confirmation(std::string_view account, OptOutWord word, std::string& sender, std::string& text) const;
+  // The confirmation SMS for an opt-out or opt-in, in `language`: its sender and its text, which
+  // names the account as configured (docs/state.md). False if the account has no confirmation_sender.
+  bool confirmation(std::string_view account, OptOutWord word, Language language, std::string& sender,
+                    std::string& text) const;
   // `policy: { mode: off }`: relay without deciding (benchmarks, emergencies); logged loudly.
   bool enforcing() const;
   // A short fingerprint of the compiled input, logged with every decision.

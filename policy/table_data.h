@@ -106,6 +106,9 @@ struct alignas(64) AccountPolicy {
   std::vector<std::string> approved_domains;
   std::vector<std::shared_ptr<const RE2>> templates;  // shared by the accounts that list the same template
   std::string confirmation_sender;
+  // How confirmations name the account, per Language: its first official name written in that
+  // language, else its confirmation_sender.
+  std::array<std::string, 2> confirmation_names;
 };
 
 // The accounts by name: open addressing over positions in one vector, so that a lookup is a hash
@@ -224,6 +227,7 @@ struct TableData {
   std::vector<RamadanYear> ramadan;
   RamadanDays ramadan_days;
   std::unique_ptr<RE2> otp_code;
+  std::vector<std::string> otp_labels;  // folded words that may stand beside a bare code; sorted
   WordLists content_words;  // keywords per class, OTP words and reasons: see kOtpWords
   LinkFinder links;
   std::array<Action, size_t(Rule::count)> actions{};
@@ -233,8 +237,11 @@ struct TableData {
   int awareness_cap = 1;
   std::array<bool, size_t(Rule::count)> pass_when_store_down{};
   std::vector<std::string> stop_words, start_words;  // folded_entry() forms
-  std::string confirm_stop = "You will no longer receive promotional messages from {account}.";
-  std::string confirm_start = "You are subscribed again to promotional messages from {account}.";
+  // Per Language (english, arabic); {sender} (or the older {account}) is the account's name.
+  std::array<std::string, 2> confirm_stop = {"You will no longer receive promotional messages from {sender}.",
+                                             "لن تصلك بعد الآن رسائل ترويجية من {sender}."};
+  std::array<std::string, 2> confirm_start = {"You are subscribed again to promotional messages from {sender}.",
+                                              "تم تفعيل اشتراكك مجددا في الرسائل الترويجية من {sender}."};
 };
 
 }  // namespace policy

@@ -302,6 +302,67 @@ std::optional<UserDataHeader> parse_udh(std::string_view short_message) {
   return udh;
 }
 
+namespace {
+
+// The septets of `c` in GSM 7-bit: one from the default alphabet, or an escape and one from the
+// extension table; 0 if it has none. (The default alphabet's 0x1B is the escape, not NBSP.)
+size_t gsm7_septets(char32_t c, uint8_t septets[2]) {
+  for (size_t i = 0; i < kGsmDefault.size(); ++i)
+    if (kGsmDefault[i] == c && i != kGsmEscape) {
+      septets[0] = uint8_t(i);
+      return 1;
+    }
+  for (size_t i = 0; i < kGsmExtension.size(); ++i)
+    if (kGsmExtension[i] == c && c != 0) {
+      septets[0] = kGsmEscape;
+      septets[1] = uint8_t(i);
+      return 2;
+    }
+  return 0;
+}
+
+// Septets laid LSB first across the octets (3GPP TS 23.038 6.1.2.1); the fill bits stay 0.
+std::string pack_septets(std::string_view septets) {
+  std::string out((septets.size() * 7 + 7) / 8, '\0');
+  for (size_t i = 0; i < septets.size(); ++i) {
+    const size_t bit = i * 7, byte = bit / 8, shift = bit % 8;
+    const unsigned v = static_cast<uint8_t>(septets[i]) & 0x7F;
+    out[byte] = char(static_cast<uint8_t>(out[byte]) | (v << shift));
+    if (shift > 1) out[byte + 1] = char(static_cast<uint8_t>(out[byte + 1]) | (v >> (8 - shift)));
+  }
+  return out;
+}
+
+}  // namespace
+
+bool encode_default_alphabet(std::string_view utf8, const TextOptions& options, std::string& out, size_t& characters) {
+  out.clear();
+  characters = 0;
+  int32_t i = 0, length = int32_t(utf8.size());
+  const auto* s = reinterpret_cast<const uint8_t*>(utf8.data());
+  while (i < length) {
+    UChar32 c;
+    U8_NEXT(s, i, length, c);
+    uint8_t septets[2];
+    const size_t n = c < 0 ? 0 : gsm7_septets(char32_t(c), septets);
+    if (n == 0) return false;
+    characters += n;
+    switch (options.smsc_default) {
+      case DefaultAlphabet::gsm7: out.append(reinterpret_cast<const char*>(septets), n); break;
+      case DefaultAlphabet::ascii:
+        if (c >= 0x80) return false;
+        out.push_back(char(c));
+        break;
+      case DefaultAlphabet::latin1:
+        if (c >= 0x100) return false;
+        out.push_back(char(c));
+        break;
+    }
+  }
+  if (options.smsc_default == DefaultAlphabet::gsm7 && options.gsm7_packed) out = pack_septets(out);
+  return true;
+}
+
 void encode_ucs2(std::string_view utf8, std::string& out) {
   out.clear();
   int32_t i = 0, length = int32_t(utf8.size());

@@ -31,6 +31,13 @@ bool decode_text(uint8_t data_coding, std::string_view bytes, const TextOptions&
 // UTF-8 becomes U+FFFD.
 void encode_ucs2(std::string_view utf8, std::string& out);
 
+// UTF-8 to data_coding 0 as `options` says the SMSC reads it, for messages the proxy writes
+// itself: GSM 7-bit (the default alphabet and its extension table; packed, or a septet per
+// octet), ASCII or Latin-1. Returns false when a character is not in the GSM 7-bit alphabet, or
+// not in the deployment's default alphabet (ASCII, Latin-1): the text must then go as UCS-2.
+// `characters` is its length as the handset counts it (an extension character counts two).
+bool encode_default_alphabet(std::string_view utf8, const TextOptions& options, std::string& out, size_t& characters);
+
 // A concatenation information element of a user data header (3GPP TS 23.040 9.2.3.24.1 and .8).
 struct Concatenation {
   uint16_t reference = 0;  // 8-bit (IE 0x00) or 16-bit (IE 0x08) reference

@@ -117,7 +117,8 @@ void Deliveries::see_opt_out_word(const std::string& account, const smpp::ShortM
   if (word == policy::OptOutWord::none || !number) return;
   bool stop = word == policy::OptOutWord::stop;
   ++(stop ? ctx_.counters().opt_outs : ctx_.counters().opt_ins);
-  ctx_.store->set_opted_out(account, *number, stop, [this, account, number = *number, word](bool ok) {
+  const policy::Language language = policy::language_of(text_);  // the confirmation answers in it
+  ctx_.store->set_opted_out(account, *number, stop, [this, account, number = *number, word, language](bool ok) {
     if (!ok) {
       log::error("could not record the opt-{} of {} from account {}: state store down",
                  word == policy::OptOutWord::stop ? "out" : "in", AuditLog::mask(number), account);
@@ -125,14 +126,38 @@ void Deliveries::see_opt_out_word(const std::string& account, const smpp::ShortM
     }
     ctx_.audit.event(ctx_.wall_ms(), word == policy::OptOutWord::stop ? "opt_out" : "opt_in",
                      {{"account", account}, {"recipient", ctx_.audit.masked(number)}});
-    send_confirmation(account, number, word);
+    send_confirmation(account, number, word, language);
   });
 }
 
-void Deliveries::send_confirmation(const std::string& account, const std::string& number, policy::OptOutWord word) {
+namespace {
+
+// The text in data_coding 0 when every character is in the GSM 7-bit alphabet (and in what the
+// SMSCs read data_coding 0 as, `text.smsc_default`): one SMS holds 160 of those against 70 UCS-2
+// characters. Otherwise UCS-2. Longer than one SMS: in message_payload.
+void set_confirmation_text(smpp::ShortMessage& sm, std::string_view text, const smpp::TextOptions& options) {
+  std::string encoded;
+  size_t characters = 0;
+  bool one_sms;
+  if (smpp::encode_default_alphabet(text, options, encoded, characters)) {
+    sm.data_coding = 0;
+    one_sms = characters <= 160;
+  } else {
+    sm.data_coding = 8;
+    smpp::encode_ucs2(text, encoded);
+    one_sms = encoded.size() <= 140;
+  }
+  if (one_sms) sm.short_message = std::move(encoded);
+  else sm.tlvs.push_back(smpp::Tlv{smpp::tag::message_payload, std::move(encoded)});
+}
+
+}  // namespace
+
+void Deliveries::send_confirmation(const std::string& account, const std::string& number, policy::OptOutWord word,
+                                   policy::Language language) {
   std::string sender, text;
   auto acct = accounts_.find(account);
-  if (acct == accounts_.end() || !ctx_.policy->confirmation(account, word, sender, text)) {
+  if (acct == accounts_.end() || !ctx_.policy->confirmation(account, word, language, sender, text)) {
     log::warn_limited("account {} has no confirmation_sender: no opt-out confirmation sent", account);
     return;
   }
@@ -142,11 +167,7 @@ void Deliveries::send_confirmation(const std::string& account, const std::string
   sm.dest_addr_ton = 1;
   sm.dest_addr_npi = 1;
   sm.destination_addr = number;
-  sm.data_coding = 8;
-  std::string ucs2;
-  smpp::encode_ucs2(text, ucs2);
-  if (ucs2.size() <= 140) sm.short_message = std::move(ucs2);
-  else sm.tlvs.push_back(smpp::Tlv{smpp::tag::message_payload, std::move(ucs2)});
+  set_confirmation_text(sm, text, ctx_.config.text);
   auto submit = new_submit();
   submit->internal = true;
   submit->account = &acct->second.name;

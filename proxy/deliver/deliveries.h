@@ -47,7 +47,8 @@ class Deliveries final : public OperatorDeliveries, public DeliveryReturns, publ
   void relay_receipt(const LinkRef& from, uint32_t sequence, smpp::ShortMessage sm);
   void relay_mo(const LinkRef& from, uint32_t sequence, smpp::ShortMessage sm);
   void see_opt_out_word(const std::string& account, const smpp::ShortMessage& mo);
-  void send_confirmation(const std::string& account, const std::string& number, policy::OptOutWord word);
+  void send_confirmation(const std::string& account, const std::string& number, policy::OptOutWord word,
+                         policy::Language language);
   void delivery_kept(const std::string& account, const std::string& key, bool ok);
   void answer_operator(const std::string& key, uint32_t status);
   void delivery_handed_on(const Delivery& delivery);

@@ -210,4 +210,21 @@ describe('policy through the binary', () => {
     assert.notEqual(r.code, 0);
     assert.match(r.stderr, new RegExp(`${broken.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&')}:\\d+:\\d+: promotional sender name must end in -AD`));
   });
+
+  test('hajib check reports a government account with a promotional sender at the sender\'s line, and the daemon will not start with it', async () => {
+    const broken = path.join(w.dir, 'government-promotional.yaml');
+    const lines = fs.readFileSync(w.configPath, 'utf8').split('\n');
+    const shop = lines.findIndex((l) => /^ {2}shop:$/.test(l));
+    const entity = lines.findIndex((l, i) => i > shop && /^ {4}entity: "private"$/.test(l));
+    const sender = lines.findIndex((l, i) => i > shop && l.trim().startsWith('"SHOP-AD": "promotional"'));
+    assert.ok(shop > 0 && entity > shop && sender > shop, 'the world config has the shop account with its promotional sender');
+    lines[entity] = '    entity: "government"';
+    fs.writeFileSync(broken, lines.join('\n'));
+    const where = `${broken.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&')}:${sender + 1}:${lines[sender].indexOf('"SHOP-AD"') + 1}`;
+    for (const args of [['check', '--no-resolve', '--config', broken], ['--config', broken]]) {
+      const r = await runHajib(args);
+      assert.notEqual(r.code, 0, args.join(' '));
+      assert.match(r.stderr, new RegExp(`${where}: account shop is a government entity and may not have a promotional sender`), r.stderr);
+    }
+  });
 });

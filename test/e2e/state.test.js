@@ -32,11 +32,15 @@ function stateConfig(c) {
     opt_out: {
       stop_words: ['STOP', 'UNSUBSCRIBE', 'إيقاف', 'الغاء'],
       start_words: ['START', 'SUBSCRIBE', 'اشتراك'],
+      // the English texts, under the keys (and the placeholder) they had before there were Arabic
+      // ones; the Arabic texts are the shipped ones
       confirm_stop: 'You will no longer receive promotional messages from {account}.',
       confirm_start: 'You are subscribed again to messages from {account}.',
     },
   };
-  Object.assign(c.accounts.acme, { confirmation_sender: 'ACME', promotional_via_smpp: true, review: 'off', max_binds: 4 });
+  // Confirmations name the account by its first official name in their language.
+  Object.assign(c.accounts.acme, { confirmation_sender: 'ACME', promotional_via_smpp: true, review: 'off', max_binds: 4,
+    official_names: ['ACME Trading', 'ACME', 'شركة أكمي'] });
 }
 
 // Every operator that received a submit_sm with this text.
@@ -209,7 +213,7 @@ describe('recipient.opted_out: stop and start words by MO, and hajib optout', ()
   });
   const isMo = (from, text) => (p) => (p.esm_class & 0x3c) === 0 && textOf(p) === text && p.source_addr.endsWith(from.slice(-9));
 
-  test('MO "إيقاف" (UCS-2) to 7001: the customer gets it, the number gets a confirmation from ACME, promotional messages to it are refused (0x40B); "START" undoes it', { timeout: 60000 }, async () => {
+  test('MO "إيقاف" (UCS-2) to 7001: the customer gets it, the number gets an Arabic UCS-2 confirmation from ACME naming شركة أكمي, promotional messages to it are refused (0x40B); "START" undoes it, confirmed in English GSM 7-bit naming ACME Trading', { timeout: 60000 }, async () => {
     const n = '966501234567';
     await expectStatus(w, c, promotional(n), S.OK, 'before: promotional message accepted');
 
@@ -219,7 +223,9 @@ describe('recipient.opted_out: stop and start words by MO, and hajib optout', ()
     const mo = await waitDelivered(c, isMo(n, 'إيقاف'), 10000, 'the stop MO at the customer');
     assert.equal(mo.destination_addr, '7001');
     const stopConfirm = await confirmationTo(n, since, 'a confirmation submit_sm to the number from ACME');
-    assert.match(stopConfirm.text, /no longer receive promotional messages/, 'the confirm_stop text');
+    // An Arabic word is answered in Arabic, which GSM 7-bit cannot carry: UCS-2.
+    assert.equal(stopConfirm.pdu.data_coding, 8, 'the Arabic confirmation is UCS-2');
+    assert.equal(stopConfirm.text, 'لن تصلك بعد الآن رسائل ترويجية من شركة أكمي.', 'the shipped Arabic text, naming the Arabic official name');
 
     await expectStatus(w, c, promotional(n), V.optedOut, 'promotional message after the opt-out');
     await expectStatus(w, c, service(n), S.OK, 'opt-out concerns promotional messages only: service still accepted');
@@ -229,24 +235,30 @@ describe('recipient.opted_out: stop and start words by MO, and hajib optout', ()
     assert.equal((await w.ops.stc.sendMo({ from: n, to: '7001', text: 'START' })).command_status, S.OK);
     await waitDelivered(c, isMo(n, 'START'), 10000, 'the start MO at the customer');
     const startConfirm = await confirmationTo(n, since, 'a confirmation of the start word');
-    assert.match(startConfirm.text, /subscribed again/, 'the confirm_start text');
+    // An English word is answered in English, all of it in the GSM alphabet: data_coding 0.
+    assert.equal(startConfirm.pdu.data_coding, 0, 'the English confirmation is GSM 7-bit');
+    assert.equal(startConfirm.text, 'You are subscribed again to messages from ACME Trading.',
+      'the confirm_start text, naming the English official name, not the system_id');
     assert.notEqual(startConfirm, stopConfirm);
     await expectStatus(w, c, promotional(n), S.OK, 'promotional message after the start word');
   });
 
-  test('an Arabic start word (اشتراك) re-subscribes too; an MO that merely contains a stop word opts nobody out', { timeout: 60000 }, async () => {
+  test('STOP is confirmed in English GSM 7-bit; an Arabic start word (اشتراك) re-subscribes too, confirmed in Arabic UCS-2; an MO that merely contains a stop word opts nobody out', { timeout: 60000 }, async () => {
     const n = '966551234567'; // stc
     let since = markSubmits(w);
     assert.equal((await w.ops.stc.sendMo({ from: n, to: '7001', text: 'STOP' })).command_status, S.OK);
     await waitDelivered(c, isMo(n, 'STOP'), 10000, 'the STOP MO at the customer');
-    await confirmationTo(n, since, 'the STOP confirmation');
+    const stopConfirm = await confirmationTo(n, since, 'the STOP confirmation');
+    assert.equal(stopConfirm.pdu.data_coding, 0, 'the English confirmation is GSM 7-bit');
+    assert.equal(stopConfirm.text, 'You will no longer receive promotional messages from ACME Trading.');
     await expectStatus(w, c, promotional(n), V.optedOut, 'after STOP');
 
     since = markSubmits(w);
     assert.equal((await w.ops.stc.sendMo({ from: n, to: '7001', text: 'اشتراك', ucs2: true })).command_status, S.OK);
     await waitDelivered(c, isMo(n, 'اشتراك'), 10000, 'the start MO at the customer');
     const confirm = await confirmationTo(n, since, 'the اشتراك confirmation');
-    assert.match(confirm.text, /subscribed again/, 'the confirm_start text');
+    assert.equal(confirm.pdu.data_coding, 8, 'the Arabic confirmation is UCS-2');
+    assert.equal(confirm.text, 'تم تفعيل اشتراكك مجددا في الرسائل الترويجية من شركة أكمي.', 'the shipped Arabic confirm_start_ar text');
     await expectStatus(w, c, promotional(n), S.OK, 'after اشتراك');
 
     since = markSubmits(w);

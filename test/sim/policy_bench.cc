@@ -152,6 +152,10 @@ std::array<Sender, 5> senders_of(int n, const Brand& b) {
   if (kind_of(n) == Kind::government)
     return {{{b.upper, "service"}, {b.upper + "-NEWS", "awareness"}, {b.upper + "-INFO", "awareness"},
              {b.upper + "-OTP", "service"}, {b.upper + "-ALERT", "warning"}}};
+  // A foreign entity may send service messages only: any other class is a compile error.
+  if (kind_of(n) == Kind::foreign)
+    return {{{b.upper, "service"}, {b.upper + "-NEWS", "service"}, {b.upper + "-INFO", "service"},
+             {b.upper + "-OTP", "service"}, {b.upper + "-ALERT", "service"}}};
   return {{{b.upper, "service"}, {b.upper + "-AD", "promotional"}, {b.upper + "-INFO", "awareness"},
            {b.upper + "-OTP", "service"}, {b.upper + "-ALERT", "service"}}};
 }

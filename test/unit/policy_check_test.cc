@@ -1,5 +1,5 @@
-// `hajib check` on broken policy files: each file in test/policy/broken/ says on its first line
-// where its error is and a distinctive part of the message:  # expect: LINE:COLUMN: fragment
+// `hajib check` on broken policy files (test/policy/broken/), and the registration and confirmation rules the compiler holds.
+// Each broken file says on its first line where its error is and a distinctive part of the message:  # expect: LINE:COLUMN: fragment
 // The file must not compile, and a diagnostic at that line:column (1-based) must carry the
 // fragment (compared without regard to case).
 #include <catch2/catch.hpp>
@@ -11,6 +11,7 @@
 #include <string>
 #include <vector>
 
+#include "policy/saudi_time.h"
 #include "policy_fixture.h"
 
 namespace {
@@ -103,4 +104,85 @@ TEST_CASE("with the store down, the first needed stateful rule that may not pass
   auto lenient = compile(
       "policy: { rules: { recipient.opted_out: { when_store_down: pass }, account.balance: { when_store_down: pass } } }");
   CHECK(lenient->blocking_when_store_down(needs) == policy::Rule::none);
+}
+
+namespace {
+
+std::shared_ptr<const policy::Table> compile_yaml(const std::string& yaml) {
+  const YAML::Node root = YAML::Load(yaml);
+  policy::Compiler compiler;
+  if (root["policy"]) compiler.add_rules(root["policy"], "inline.yaml");
+  for (const auto& kv : root["accounts"]) compiler.add_account(kv.first.as<std::string>(), kv.second, "inline.yaml");
+  auto table = compiler.finish();
+  std::string report;
+  for (const auto& d : compiler.diagnostics()) report += d.to_string() + "\n";
+  INFO(report);
+  REQUIRE(table);
+  return table;
+}
+
+policy::Verdict decide_at_ten(const policy::Table& table, std::string_view account, std::string_view source, std::string_view text) {
+  policy::Message m;
+  m.account = account;
+  m.source = source;
+  m.destination = "966501234567";
+  m.text = text;
+  policy::Context c;
+  c.unix_seconds = *policy::parse_instant("2026-11-22T10:00:00+03:00");
+  return table.decide(m, c);
+}
+
+}  // namespace
+
+TEST_CASE("policy.permissions is where a government promotional sender is allowed: it then compiles and sends", "[policy]") {
+  auto table = compile_yaml(R"(
+policy: { permissions: { government: [ promotional, service, awareness, warning ] } }
+accounts:
+  moh: { entity: government, promotional_via_smpp: true, senders: { MOH-AD: promotional } }
+)");
+  auto v = decide_at_ten(*table, "moh", "MOH-AD", "Ministry of Health events this week");
+  CHECK(v.outcome == policy::Outcome::accept);
+}
+
+TEST_CASE("class.not_permitted stays the run-time guard: with class.personal off, a person's message is a class no entity may send", "[policy]") {
+  auto table = compile_yaml(R"(
+policy: { rules: { class.personal: { action: off } } }
+accounts:
+  acme: { entity: private, senders: { ACME: service } }
+)");
+  auto v = decide_at_ten(*table, "acme", "966551234567", "Hi, call me back");
+  CHECK(v.outcome == policy::Outcome::reject);
+  CHECK(v.rule == policy::Rule::class_not_permitted);
+}
+
+TEST_CASE("every sender its entity may not send is reported, each at its own line", "[policy]") {
+  policy::Compiler compiler;
+  compiler.add_account("globex", YAML::Load("entity: foreign\nsenders:\n  GLOBEX: service\n  GLOBEX-AD: promotional\n  GLOBEX-INFO: awareness\n"),
+                       "inline.yaml");
+  CHECK_FALSE(compiler.finish());
+  std::vector<int> lines;
+  for (const auto& d : compiler.diagnostics()) lines.push_back(d.line);
+  CHECK(lines == std::vector<int>{4, 5});
+}
+
+TEST_CASE("confirmations: in the user's language, naming the account's official name in it, else its confirmation sender", "[policy]") {
+  auto table = compile_yaml(R"(
+policy:
+  opt_out: { confirm_stop: "Stopped: {sender}.", confirm_start_ar: "عاد اشتراكك في رسائل {account}." }
+accounts:
+  acme: { entity: private, senders: { ACME: service }, confirmation_sender: ACME, official_names: [ "ACME Trading", "أكمي" ] }
+  plain: { entity: private, senders: { PLAIN: service }, confirmation_sender: PLAIN }
+)");
+  std::string sender, text;
+  REQUIRE(table->confirmation("acme", policy::OptOutWord::stop, policy::Language::english, sender, text));
+  CHECK(sender == "ACME");
+  CHECK(text == "Stopped: ACME Trading.");
+  REQUIRE(table->confirmation("acme", policy::OptOutWord::start, policy::Language::arabic, sender, text));
+  CHECK(text == "عاد اشتراكك في رسائل أكمي.");  // {account} is the older spelling of {sender}
+  REQUIRE(table->confirmation("acme", policy::OptOutWord::stop, policy::Language::arabic, sender, text));
+  CHECK(text == "لن تصلك بعد الآن رسائل ترويجية من أكمي.");  // the shipped Arabic text
+  REQUIRE(table->confirmation("plain", policy::OptOutWord::stop, policy::Language::arabic, sender, text));
+  CHECK(text == "لن تصلك بعد الآن رسائل ترويجية من PLAIN.");
+  CHECK(policy::language_of("إيقاف") == policy::Language::arabic);
+  CHECK(policy::language_of("STOP") == policy::Language::english);
 }

@@ -4,6 +4,7 @@
 #include <catch2/catch.hpp>
 
 #include "proxy/deliver/deliveries.h"
+#include "smpp/text.h"
 #include "stage_fakes.h"
 
 namespace {
@@ -26,6 +27,7 @@ accounts:
     entity: private
     senders: { ACME: service }
     confirmation_sender: ACME
+    official_names: [ "ACME Trading", "أكمي للتجارة" ]
   quiet:
     password_hash: ")" + kPasswordHash + R"("
     allow_ips: [ "127.0.0.1/32" ]
@@ -310,9 +312,38 @@ TEST_CASE("deliveries: a stop word opts the sender out and sends a confirmation 
   CHECK(sm.source_addr == "ACME");
   CHECK(sm.destination_addr == "966501234567");
   CHECK(sm.dest_addr_ton == 1);
-  CHECK(sm.data_coding == 8);
-  CHECK_FALSE(sm.short_message.empty());
   CHECK(r.got.size() == 1);  // the MO itself still reaches the customer
+}
+
+// The text of a confirmation as the handset shows it.
+std::string confirmation_text(const smpp::ShortMessage& sm) {
+  std::string text;
+  REQUIRE(smpp::decode_text(sm.data_coding, sm.short_message, smpp::TextOptions{}, text));
+  return text;
+}
+
+TEST_CASE("deliveries: STOP is confirmed in English, GSM 7-bit (data_coding 0), naming the account's English official name") {
+  Stage s;
+  s.deliver(14, mo("7001", "STOP"));
+  s.world.settle();
+  REQUIRE(s.internal.sent.size() == 1);
+  auto sm = decode(s.internal.sent[0]->pdu);
+  CHECK(sm.data_coding == 0);
+  CHECK(confirmation_text(sm) == "You will no longer receive promotional messages from ACME Trading.");
+}
+
+TEST_CASE("deliveries: إيقاف is confirmed in Arabic, UCS-2 (data_coding 8), naming the account's Arabic official name") {
+  Stage s;
+  smpp::ShortMessage stop = mo("7001", "");
+  stop.data_coding = 8;
+  smpp::encode_ucs2("إيقاف", stop.short_message);
+  s.deliver(15, stop);
+  s.world.settle();
+  CHECK(s.opt_out_check("acme", "966501234567") == policy::Rule::recipient_opted_out);
+  REQUIRE(s.internal.sent.size() == 1);
+  auto sm = decode(s.internal.sent[0]->pdu);
+  CHECK(sm.data_coding == 8);
+  CHECK(confirmation_text(sm) == "لن تصلك بعد الآن رسائل ترويجية من أكمي للتجارة.");
 }
 
 TEST_CASE("deliveries: an account without a confirmation_sender is opted out of, with no confirmation") {

@@ -311,3 +311,35 @@ TEST_CASE("a header longer than the user data leaves no text, and reads nothing 
   CHECK(smpp::decode_text(0, bytes({0x05, 0x00}), kPacked, out, 6));
   CHECK(out.empty());
 }
+
+// ---- data_coding 0 for the proxy's own messages (opt-out confirmations) ----
+
+TEST_CASE("encode_default_alphabet: a GSM 7-bit text round-trips, unpacked and packed, extension characters counting two") {
+  const std::string text = "You will no longer receive offers from ACME @ 5€ [x]";
+  for (const TextOptions& options : {kUnpacked, kPacked}) {
+    std::string encoded;
+    size_t characters = 0;
+    REQUIRE(smpp::encode_default_alphabet(text, options, encoded, characters));
+    CHECK(characters == code_points(text).size() + 3);  // €, [ and ] are an escape and a septet each
+    CHECK(encoded.size() == (options.gsm7_packed ? (characters * 7 + 7) / 8 : characters));
+    CHECK(decode(0, encoded, options) == text);
+  }
+}
+
+TEST_CASE("encode_default_alphabet: a character outside the GSM 7-bit alphabet (Arabic, NBSP) asks for UCS-2") {
+  std::string encoded;
+  size_t characters = 0;
+  CHECK_FALSE(smpp::encode_default_alphabet("لن تصلك رسائل من ACME", kUnpacked, encoded, characters));
+  CHECK_FALSE(smpp::encode_default_alphabet("ACME\u00A0Trading", kUnpacked, encoded, characters));
+  CHECK_FALSE(smpp::encode_default_alphabet("bad \xFF byte", kUnpacked, encoded, characters));
+}
+
+TEST_CASE("encode_default_alphabet: with an ASCII or Latin-1 SMSC default, a GSM character those lack asks for UCS-2") {
+  std::string encoded;
+  size_t characters = 0;
+  REQUIRE(smpp::encode_default_alphabet("Caf\u00E9 ACME", TextOptions{DefaultAlphabet::latin1, false}, encoded, characters));
+  CHECK(encoded == "Caf\xE9 ACME");
+  CHECK(decode(0, encoded, TextOptions{DefaultAlphabet::latin1, false}) == "Caf\u00E9 ACME");
+  CHECK_FALSE(smpp::encode_default_alphabet("Caf\u00E9", TextOptions{DefaultAlphabet::ascii, false}, encoded, characters));
+  CHECK_FALSE(smpp::encode_default_alphabet("\u0394 ACME", TextOptions{DefaultAlphabet::latin1, false}, encoded, characters));
+}
