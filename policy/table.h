@@ -57,6 +57,11 @@ class Table {
   Verdict decide(const Message& message, const Context& context, Trace* trace = nullptr) const;
 
   bool has_account(std::string_view account) const;
+  int throughput(std::string_view account) const;  // messages per second; 0: no limit (or no such account)
+  // The first instant at or after `unix_seconds` when promotional and awareness messages may be
+  // sent: the end of the forbidden window (quiet or Ramadan hours, as the day it falls on has
+  // them), or `unix_seconds` itself when it is outside one. What a held message waits for.
+  int64_t window_opens(int64_t unix_seconds) const;
 
   // The stateful rules this accepted message needs (rules that are off are left out).
   StateNeeds state_needs(const Message& message, const Verdict& verdict) const;
