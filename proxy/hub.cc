@@ -69,6 +69,7 @@ Hub::Hub(uv_loop_t* loop, Config config, uint32_t instance, std::string version)
   customers_.wire(&submits_, &deliveries_, &deliveries_);
   submits_.wire(&customers_, &upstreams_, &deliveries_, &holds_);
   holds_.wire(&submits_);
+  holds_.set_ready([this] { return upstreams_.every_operator_bound(); });
   deliveries_.wire(&upstreams_, &submits_);
   store_->on_back([this](bool lost) { receipts_.store_back(lost); });
   if (!ctx_.policy->enforcing()) log::warn("policy.mode is off: messages are relayed without any rule");

@@ -69,7 +69,8 @@ void Holds::release_campaign(std::string_view account, std::string_view campaign
 void Holds::on_tick(uint64_t now_ms, bool renew_leases) {
   if (renew_leases)
     for (const auto& [key, f] : in_flight_) ctx_.store->renew_hold_lease(f.account, f.id, ctx_.owner);
-  if (ctx_.shutting_down || !ctx_.store->up() || now_ms - last_poll_ms_ < kPollMs) return;
+  if (ctx_.shutting_down || ctx_.customers_leaving || !ctx_.store->up() || now_ms - last_poll_ms_ < kPollMs) return;
+  if (ready_ && !ready_()) return;
   last_poll_ms_ = now_ms;
   for (const auto& [name, account] : accounts_)
     if (account.config) poll(name);

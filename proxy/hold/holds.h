@@ -30,6 +30,9 @@ class Holds {
  public:
   Holds(Context& ctx, Accounts& accounts);
   void wire(HeldRelay* relay) { relay_ = relay; }
+  // Whether releases may start now (the hub: every operator has a bound link, so that a message
+  // released right after a start is not refused for want of a link).
+  void set_ready(std::function<bool()> ready) { ready_ = std::move(ready); }
 
   // Section 2's seam: at release, a message is asked about again (a campaign still pending holds
   // it, a rejected one refuses it). The default passes everything.
@@ -68,6 +71,7 @@ class Holds {
   Accounts& accounts_;
   HeldRelay* relay_ = nullptr;
   ReviewCheck review_;
+  std::function<bool()> ready_;
   struct InFlight {
     std::string account, id;
     int parts_left = 0;

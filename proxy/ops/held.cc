@@ -120,8 +120,9 @@ int change(const HeldArgs& a, bool drop) {
                      now = std::to_string(int64_t(std::time(nullptr)));
   SyncRedis redis;
   if (!redis.connect(*config, error)) return fmt::print(stderr, "hajib held: {}\n", error), 1;
-  auto reply = redis.command(error, "EVAL %s 2 %s %s %s %s %s %s %s", lua::held_release, due.c_str(), due.c_str(), now.c_str(),
-                             a.all ? "all" : "id", a.id.c_str(), records.c_str(), drop ? "1" : "");
+  // Due at once whatever the running proxies' clock says (score 1); the record says when it was asked.
+  auto reply = redis.command(error, "EVAL %s 2 %s %s 1 %s %s %s %s %s", lua::held_release, due.c_str(), due.c_str(),
+                             a.all ? "all" : "id", a.id.c_str(), records.c_str(), drop ? "1" : "", now.c_str());
   if (!reply || reply->type != REDIS_REPLY_INTEGER) return fmt::print(stderr, "hajib held: {}\n", error.empty() ? "unexpected reply" : error), 1;
   audit.record(std::string("held ") + verb, {{"account", a.account}, {"id", a.all ? "all" : a.id}, {"messages", reply->integer}});
   if (reply->integer == 0 && !a.all) return fmt::print(stderr, "hajib held {}: no held message {} in account {}\n", verb, a.id, a.account), 1;
