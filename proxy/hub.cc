@@ -230,7 +230,8 @@ Snapshot Hub::snapshot() const {
   customers_.describe(s);
   upstreams_.describe(s);
   submits_.describe(s);
-  s.held_now = holds_.releasing();
+  s.held_now = holds_.held_now();
+  s.held_releasing = holds_.releasing();
   s.state_store = store_->describe();
   policy::StateNeeds every;
   every.throughput = every.opt_out = every.awareness = every.charge = true;

@@ -22,6 +22,7 @@ namespace proxy {
 namespace {
 constexpr uint8_t kRejected = 8, kExpired = 3;
 constexpr uint64_t kPollMs = 1000;
+constexpr uint64_t kCountMs = 5000;  // the NOC's gauge of held messages
 constexpr int kUnlimitedPerSecond = 100;  // an account without a throughput
 // A record outlives its release by this much in the store, in case no proxy runs to release it.
 constexpr int64_t kHeldTtlMarginS = 7 * 86400;
@@ -66,10 +67,27 @@ void Holds::release_campaign(std::string_view account, std::string_view campaign
   ctx_.store->release_held(account, campaign, "", at_s, std::move(done));
 }
 
+void Holds::drop_campaign(std::string_view account, std::string_view campaign, std::function<void(bool)> done) {
+  ctx_.store->drop_held(account, campaign, "", std::move(done));
+}
+
+int64_t Holds::held_now() const {
+  int64_t n = 0;
+  for (const auto& [account, count] : held_counts_) n += count;
+  return n;
+}
+
 void Holds::on_tick(uint64_t now_ms, bool renew_leases) {
   if (renew_leases)
     for (const auto& [key, f] : in_flight_) ctx_.store->renew_hold_lease(f.account, f.id, ctx_.owner);
   if (ctx_.shutting_down || ctx_.customers_leaving || !ctx_.store->up() || now_ms - last_poll_ms_ < kPollMs) return;
+  if (now_ms - last_count_ms_ >= kCountMs) {
+    last_count_ms_ = now_ms;
+    for (const auto& [name, account] : accounts_)
+      ctx_.store->held_count(name, [this, name](bool ok, int64_t n) {
+        if (ok) held_counts_[name] = n;
+      });
+  }
   if (ready_ && !ready_()) return;
   last_poll_ms_ = now_ms;
   for (const auto& [name, account] : accounts_)

@@ -48,11 +48,14 @@ class Holds {
   void hold_for_review(HeldRecord record, std::string campaign, Held done);
   // Makes all of a campaign's held messages due at `at_s` (an approval).
   void release_campaign(std::string_view account, std::string_view campaign, int64_t at_s, std::function<void(bool ok)> done);
+  // Drops them (a rejection): each gets a REJECTD receipt, if asked, from the releasing instance.
+  void drop_campaign(std::string_view account, std::string_view campaign, std::function<void(bool ok)> done);
 
   // A released message's part has its final answer; the record goes once all parts have one.
   void settled(std::string_view account, std::string_view id);
   void on_tick(uint64_t now_ms, bool renew_leases);
   size_t releasing() const { return in_flight_.size(); }
+  int64_t held_now() const;  // every account's held messages, as last counted (every 5 s)
 
   // At most this many per second per account, as a share of its throughput: the rest is left
   // for live traffic (docs/policy.md, Held messages).
@@ -79,7 +82,8 @@ class Holds {
   };
   std::map<std::string, InFlight> in_flight_;  // by account + id
   std::map<std::string, bool> polling_;        // an account's due_held call on its way
-  uint64_t last_poll_ms_ = 0;
+  std::map<std::string, int64_t> held_counts_;  // by account, from the store
+  uint64_t last_poll_ms_ = 0, last_count_ms_ = 0;
 };
 
 }  // namespace proxy

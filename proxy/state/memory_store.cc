@@ -141,6 +141,19 @@ class MemoryStore final : public StateStore {
     deferred_.post([done = std::move(done)] { done(true); });
   }
 
+  void drop_held(std::string_view account, std::string_view campaign, std::string_view id, Done done) override {
+    for (auto& [key, r] : holds_[std::string(account)].records)
+      if (campaign.empty() ? key == id : r.campaign == campaign) {
+        r.release_at = 1;
+        r.dropped = true;
+      }
+    deferred_.post([done = std::move(done)] { done(true); });
+  }
+  void held_count(std::string_view account, std::function<void(bool, int64_t)> done) override {
+    int64_t n = int64_t(holds_[std::string(account)].records.size());
+    deferred_.post([done = std::move(done), n] { done(true, n); });
+  }
+
   bool up() const override { return true; }
   std::string describe() const override { return "memory"; }
   void close() override { deferred_.close(); }

@@ -422,6 +422,21 @@ class RedisStore final : public StateStore, private RedisLink::Events {
     script(held_release_, args, [done](const redisReply* r) { done(r && r->type == REDIS_REPLY_INTEGER); });
   }
 
+  void drop_held(std::string_view account, std::string_view campaign, std::string_view id, Done done) override {
+    std::string due = keys::hold_due(account), set = campaign.empty() ? due : keys::hold_campaign(account, campaign),
+                records = keys::hold(account, "");
+    const std::string_view args[] = {"2", due, set, "1", campaign.empty() ? "id" : "campaign", id, records, "1"};
+    script(held_release_, args, [done](const redisReply* r) { done(r && r->type == REDIS_REPLY_INTEGER); });
+  }
+
+  void held_count(std::string_view account, std::function<void(bool, int64_t)> done) override {
+    std::string sizes = keys::hold_sizes(account);
+    send([done](const redisReply* r) {
+      const bool ok = r && r->type == REDIS_REPLY_INTEGER;
+      done(ok, ok ? std::max<int64_t>(0, r->integer - 1) : 0);  // less the _total field
+    }, {"HLEN", sizes});
+  }
+
   bool up() const override { return connected_; }
   size_t backlog() const override { return link_.in_flight(); }
   void write_queued() override { link_.flush_now(); }

@@ -125,6 +125,17 @@ class StateStore {
     (void)account, (void)campaign, (void)id, (void)at_s;
     done(false);
   }
+  // Drops held messages (a campaign's, else the one `id`): due at once, marked dropped, so that
+  // the releasing instance gives each a failure receipt instead of relaying it.
+  virtual void drop_held(std::string_view account, std::string_view campaign, std::string_view id, Done done) {
+    (void)account, (void)campaign, (void)id;
+    done(false);
+  }
+  // How many messages the account has held (the NOC's gauge).
+  virtual void held_count(std::string_view account, std::function<void(bool ok, int64_t count)> done) {
+    (void)account;
+    done(false, 0);
+  }
 
   virtual bool up() const = 0;
   // Commands sent and not answered yet: how far behind the store is. Every relayed message

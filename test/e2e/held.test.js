@@ -72,6 +72,7 @@ describe('held messages: quiet_hours: hold', () => {
     assert.equal(entry.release_at, '2026-11-23T09:00:00+03:00');
     assert.equal(entry.source, 'ACME-AD');
     assert.ok(!entry.destination.includes(late.slice(3, 9)), `the destination is masked: ${entry.destination}`);
+    await waitFor(async () => (await w.stats()).held_now === 1, 8000, 'the held_now gauge at 1');
 
     w.setTime('2026-11-23T08:59:00+03:00');
     await sleep(SETTLE_MS);

@@ -539,3 +539,29 @@ TEMPLATE_TEST_CASE("store contract: a campaign's held messages wait until it is 
   std::sort(ids.begin(), ids.end());
   CHECK(ids == std::vector<std::string>{"00000a0000000008", "00000a0000000009"});  // c2 still waits
 }
+
+TEMPLATE_TEST_CASE("store contract: a dropped campaign's messages are due at once, marked dropped; the count follows", "[store]", STORES) {
+  CONTRACT(c);
+  REQUIRE(hold(c, held_record("00000a000000000b", 0, "c3")));
+  REQUIRE(hold(c, held_record("00000a000000000c", 5000)));
+  int64_t count = -1;
+  c.await([&](auto answered) {
+    c.store->held_count("acme", [&, answered](bool ok, int64_t n) {
+      CHECK(ok);
+      count = n;
+      answered();
+    });
+  });
+  CHECK(count == 2);
+  CHECK(c.done_call([&](auto done) { c.store->drop_held("acme", "c3", "", done); }));
+  std::vector<proxy::HeldRecord> got;
+  c.await([&](auto answered) {
+    c.store->due_held("acme", 10, 10, "00001", [&, answered](bool, std::vector<proxy::HeldRecord> r) {
+      got = std::move(r);
+      answered();
+    });
+  });
+  REQUIRE(got.size() == 1);
+  CHECK(got[0].id == "00000a000000000b");
+  CHECK(got[0].dropped);
+}
