@@ -116,7 +116,7 @@ void Holds::release(HeldRecord record) {
   InFlight& f = in_flight_[key_of(record.account, record.id)];
   f.account = record.account;
   f.id = record.id;
-  f.parts_left = int(record.parts.size());
+  f.parts_left = f.parts = int(record.parts.size());
   if (record.dropped) {
     ++ctx_.counters().dropped;
     return finish(record, "dropped", smpp::status::ESME_ROK, "REJECTD", kRejected);
@@ -200,11 +200,20 @@ void Holds::relay(HeldRecord record, const policy::Verdict& verdict, bool charge
   relay_->relay_held(record, verdict, charged);
 }
 
-void Holds::settled(std::string_view account, std::string_view id) {
+bool Holds::settled(std::string_view account, std::string_view id, uint32_t status) {
   auto it = in_flight_.find(key_of(account, id));
-  if (it == in_flight_.end() || --it->second.parts_left > 0) return;
+  if (it == in_flight_.end()) return false;
+  namespace st = smpp::status;
+  const bool temporary = status == st::ESME_RSYSERR || status == st::ESME_RTHROTTLED || status == st::ESME_RMSGQFUL;
+  // A long message's parts may have reached the operator already: only a whole one goes again.
+  if (temporary && it->second.parts == 1) {
+    in_flight_.erase(it);  // its lease lapses; this or another instance releases it again
+    return true;
+  }
+  if (--it->second.parts_left > 0) return false;
   ctx_.store->held_done(account, id);
   in_flight_.erase(it);
+  return false;
 }
 
 // A final outcome without a relay: the failure receipts (for the parts that asked), the record gone.

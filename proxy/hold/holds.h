@@ -51,8 +51,10 @@ class Holds {
   // Drops them (a rejection): each gets a REJECTD receipt, if asked, from the releasing instance.
   void drop_campaign(std::string_view account, std::string_view campaign, std::function<void(bool ok)> done);
 
-  // A released message's part has its final answer; the record goes once all parts have one.
-  void settled(std::string_view account, std::string_view id);
+  // A released message's part has its answer; the record goes once all parts have a final one.
+  // True when the message will be released again instead (a one-part message the operator side
+  // answered with a temporary error, e.g. at shutdown): then no failure receipt.
+  bool settled(std::string_view account, std::string_view id, uint32_t status);
   void on_tick(uint64_t now_ms, bool renew_leases);
   size_t releasing() const { return in_flight_.size(); }
   int64_t held_now() const;  // every account's held messages, as last counted (every 5 s)
@@ -77,7 +79,7 @@ class Holds {
   std::function<bool()> ready_;
   struct InFlight {
     std::string account, id;
-    int parts_left = 0;
+    int parts_left = 0, parts = 0;
     bool relayed = false;  // handed to the operator side (else being decided)
   };
   std::map<std::string, InFlight> in_flight_;  // by account + id

@@ -207,10 +207,10 @@ void Submits::answer(Submit& submit, uint32_t st) {
     ctx_.store->release(*submit.reserved);  // not relayed: its awareness allowance and balance come back
   }
   submit.reserved.reset();
-  if (!submit.held_id.empty() && holds_) holds_->settled(*submit.account, submit.held_id);
+  const bool released_again = !submit.held_id.empty() && holds_ && holds_->settled(*submit.account, submit.held_id, st);
   if (submit.internal) return;
   if (submit.answered_early) {
-    if (st != status::ESME_ROK && (submit.registered_delivery & 0x03))
+    if (st != status::ESME_ROK && !released_again && (submit.registered_delivery & 0x03))
       failure_receipt(*submit.account, view(submit.id), submit.sender, submit.destination, st, "REJECTD", 8);
     return;
   }

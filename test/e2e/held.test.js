@@ -192,14 +192,33 @@ describe('held messages: quiet_hours: hold', () => {
     assert.equal(atOperators(dest).length, 1, 'once');
   });
 
-  test('two instances on one Redis release each message once', async () => {
+  test('a message in flight when its instance stops is released again by the next one, with no failure receipt', async () => {
     w.setTime('2026-11-28T23:00:00+03:00');
+    await sleep(300);
+    const dest = nextNumber();  // 96655...: stc
+    const id = await assertHeldOk(await promo(dest, { registered_delivery: 1 }), 'held');
+    w.ops.stc.respond = 'none';
+    w.setTime('2026-11-29T09:00:00+03:00');
+    await waitFor(() => w.ops.stc.held.some((r) => r.dest === dest), 8000, 'the release at stc, unanswered');
+    c.close();
+    await w.hajib.stop();  // what it has in flight is failed ESME_RSYSERR at shutdown
+    w.ops.stc.respond = 'ok';
+    w.hajib = await startHajib(w.configPath, { timeFile: w.timeFile });
+    c = await w.customer();
+    await waitFor(() => w.ops.stc.submitsTo(dest).length === 2, 15000, 'released again by the next instance');
+    await sleep(SETTLE_MS);
+    assert.ok(!c.delivered.some((p) => p.receipted_message_id === id), 'no failure receipt for a message released again');
+    await waitFor(async () => (await held()).length === 0, 5000, 'the record gone once answered');
+  });
+
+  test('two instances on one Redis release each message once', async () => {
+    w.setTime('2026-11-29T23:00:00+03:00');
     const second = await startHajib(w.configPath, { timeFile: w.timeFile });
     try {
       await sleep(300);
       const dests = [nextNumber(), nextNumber(), nextNumber()];
       for (const d of dests) await assertHeldOk(await promo(d), 'held');
-      w.setTime('2026-11-29T09:00:00+03:00', [w.hajib, second]);
+      w.setTime('2026-11-30T09:00:00+03:00', [w.hajib, second]);
       await waitFor(() => dests.every((d) => atOperators(d).length >= 1), 10000, 'all three released');
       await sleep(SETTLE_MS);
       assert.deepEqual(dests.map((d) => atOperators(d).length), [1, 1, 1], 'each seen once by the operators');
