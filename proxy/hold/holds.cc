@@ -46,6 +46,7 @@ void Holds::hold(HeldRecord record, Held done) {
                            [this, record, done = std::move(done)](bool ok, bool held) {
                              if (ok && held) {
                                ++ctx_.counters().held;
+                               ++held_counts_[record.account];  // polled from now on, before the next count
                                audit(record, "hold", record.reason == "quiet" ? "" : record.reason, 0);
                              } else if (ok) {
                                ++ctx_.counters().held_over_bound;
@@ -90,8 +91,12 @@ void Holds::on_tick(uint64_t now_ms, bool renew_leases) {
   }
   if (ready_ && !ready_()) return;
   last_poll_ms_ = now_ms;
-  for (const auto& [name, account] : accounts_)
-    if (account.config) poll(name);
+  // Only accounts with something held (as last counted, or held here since): most accounts
+  // never hold, and a release is due at a window's edge, hours after the hold.
+  for (const auto& [name, account] : accounts_) {
+    auto counted = held_counts_.find(name);
+    if (account.config && (counted == held_counts_.end() || counted->second > 0)) poll(name);
+  }
 }
 
 // Claims what is due, up to the account's pace less what it is still releasing.
