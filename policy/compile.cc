@@ -179,12 +179,19 @@ std::string not_permitted_message(const std::string& account, Entity entity, con
 
 namespace {
 
+std::optional<QuietHours> parse_quiet_hours(const YAML::Node& n) {
+  std::string v = n.IsScalar() ? n.as<std::string>("") : "";
+  if (v == "reject") return QuietHours::reject;
+  if (v == "hold") return QuietHours::hold;
+  return std::nullopt;
+}
+
 // The account keys the compiler reads: is_account_key() answers from this table, and
 // add_account() finds them all in one pass over an account (yaml-cpp's operator[] walks the
 // mapping and converts every key, for each key asked).
 constexpr std::string_view kAccountKeys[] = {"entity", "senders", "official_names", "promotional_via_smpp",
                                              "approved_domains", "require_templates", "templates", "throughput",
-                                             "balance", "confirmation_sender", "review", "bank"};
+                                             "balance", "confirmation_sender", "review", "bank", "quiet_hours"};
 
 class AccountFields {
  public:
@@ -403,7 +410,11 @@ void Compiler::add_rules(const YAML::Node& policy, const std::string& file) {
           if (action == "reject") d.actions[size_t(*rule)] = Action::reject;
           else if (action == "flag") d.actions[size_t(*rule)] = Action::flag;
           else if (action == "off") d.actions[size_t(*rule)] = Action::off;
-          else err(a, fmt::format("action '{}' is not reject, flag or off", action));
+          else if (action == "hold" && may_hold(*rule)) d.actions[size_t(*rule)] = Action::hold;
+          else if (action == "hold")
+            err(a, fmt::format("action 'hold' is only for time.quiet_hours and time.ramadan_hours (a message can wait for "
+                               "its window), not for {}", rv.first.as<std::string>("")));
+          else err(a, fmt::format("action '{}' is not reject, flag, off or hold", action));
         }
         if (YAML::Node st = rv.second["status"]) {
           std::string text = st.as<std::string>("");
@@ -468,11 +479,33 @@ void Compiler::add_account(const std::string& name, const YAML::Node& account, c
   } else {
     for (const auto& sv : senders) {
       std::string sender = std::string(trim(sv.first.as<std::string>("")));
-      auto cls = parse_class(sv.second.as<std::string>(""));
+      // A class name, or { class: NAME, quiet_hours: reject | hold } (the sender's own setting).
+      // (Not assigned to later: assigning a YAML::Node writes into the node it refers to.)
+      const YAML::Node class_node = sv.second.IsMap() ? sv.second["class"] : sv.second;
+      Sender entry;
+      if (sv.second.IsMap()) {
+        for (const auto& f : sv.second) {
+          std::string k = f.first.as<std::string>("");
+          if (k == "quiet_hours") {
+            auto q = parse_quiet_hours(f.second);
+            if (!q) err(f.second, fmt::format("quiet_hours '{}' is not reject or hold", f.second.as<std::string>("")));
+            else entry.quiet = *q;
+          } else if (k != "class") {
+            err(f.first, fmt::format("unknown key '{}' in sender {} (class, quiet_hours)", k, sender));
+          }
+        }
+        if (!class_node) {
+          err(sv.second, fmt::format("sender {} needs class: promotional | service | awareness | warning", sender));
+          continue;
+        }
+      }
+      auto cls = parse_class(class_node.IsScalar() ? class_node.as<std::string>("") : "");
       if (!cls) {
-        err(sv.second, fmt::format("unknown class '{}' (promotional, service, awareness, warning)", sv.second.as<std::string>("")));
+        err(class_node, fmt::format("unknown class '{}' (promotional, service, awareness, warning)",
+                                    class_node.IsScalar() ? class_node.as<std::string>("") : ""));
         continue;
       }
+      entry.cls = *cls;
       if (sender.empty() || sender.size() > 20) err(sv.first, "a sender name has 1 to 20 characters (SMPP source_addr)");
       if (*cls == MessageClass::promotional && !ends_with_ad(sender))
         err(sv.first, fmt::format("promotional sender name must end in -AD: '{}'", sender));
@@ -480,7 +513,7 @@ void Compiler::add_account(const std::string& name, const YAML::Node& account, c
         err(sv.first, fmt::format("sender '{}' ends in -AD, which is only for promotional names", sender));
       if (*cls == MessageClass::promotional && normalize_msisdn(sender))
         err(sv.first, fmt::format("promotional sender '{}' is a mobile number", sender));
-      a.senders.set(sender, *cls);
+      a.senders.set(sender, entry);
       const YAML::Mark at = sv.first.Mark();
       if (entity_known) s.registrations.push_back({file, name, sender, at.line + 1, at.column + 1, a.entity, *cls});
     }
@@ -536,6 +569,10 @@ void Compiler::add_account(const std::string& name, const YAML::Node& account, c
     std::string mode = b.as<std::string>("");
     if (mode == "prepaid") a.prepaid = true;
     else if (mode != "unmetered") err(b, fmt::format("balance '{}' is not prepaid or unmetered", mode));
+  }
+  if (YAML::Node q = fields["quiet_hours"]) {
+    if (auto mode = parse_quiet_hours(q)) a.quiet = *mode;
+    else err(q, fmt::format("quiet_hours '{}' is not reject or hold", q.IsScalar() ? q.as<std::string>("") : ""));
   }
   if (YAML::Node c = fields["confirmation_sender"]) {
     a.confirmation_sender = std::string(trim(c.as<std::string>("")));

@@ -84,9 +84,10 @@ class Decision {
   void resolve_class() {
     std::string_view source = trim(m_.source);
     if (account_) {
-      if (auto cls = account_->senders.find(source)) {
+      if (auto sender = account_->senders.find_sender(source)) {
         known_ = true;
-        cls_ = *cls;
+        cls_ = sender->cls;
+        sender_quiet_ = sender->quiet;
         return;
       }
     }
@@ -179,15 +180,38 @@ class Decision {
   }
 
   // Runs one rule: `applies` says whether it concerns this message at all; `passes` decides.
+  // The rule's action for this message: for the time rules, the sender's quiet_hours setting,
+  // else the account's, else the rule's own (a rule that is off stays off).
+  Action action_of(Rule r) const {
+    Action action = t_.actions[size_t(r)];
+    if (!may_hold(r) || action == Action::off) return action;
+    QuietHours q = sender_quiet_ != QuietHours::rule ? sender_quiet_ : account_ ? account_->quiet : QuietHours::rule;
+    if (q == QuietHours::reject) return Action::reject;
+    if (q == QuietHours::hold) return Action::hold;
+    return action;
+  }
+
+  // A time rule said wait: the message is held until its window opens, unless a later rule
+  // refuses it (the other rules still run, so that what would be refused is refused now).
+  void hold(Rule r) {
+    if (verdict_.outcome == Outcome::hold) return;
+    verdict_.outcome = Outcome::hold;
+    verdict_.rule = r;
+    verdict_.status = t_.statuses[size_t(r)];
+    verdict_.hold_until_s = t_.window_opens(c_.unix_seconds);
+  }
+
   template <typename Passes>
   void check(Rule r, bool applies, Passes passes) {
-    Action action = t_.actions[size_t(r)];
+    Action action = action_of(r);
     if (!applies || (decided_ && !trace_)) return note(r, applies ? Trace::Result::passed : Trace::Result::not_applicable);
     if (action == Action::off) return note(r, Trace::Result::off);
     if (passes()) return note(r, Trace::Result::passed);
     note(r, Trace::Result::failed);
     if (decided_) return;  // with a trace, later rules are still evaluated, for explain
+    if (action == Action::hold) return hold(r);
     if (action == Action::reject) {
+      verdict_.hold_until_s = 0;
       decided_ = true;
       verdict_.outcome = Outcome::reject;
       verdict_.rule = r;
@@ -212,6 +236,7 @@ class Decision {
   const AccountPolicy* account_ = nullptr;
   bool known_ = false;
   MessageClass cls_ = MessageClass::service;
+  QuietHours sender_quiet_ = QuietHours::rule;
   bool decided_ = false;
   bool folded_ = false;
   bool content_words_known_ = false;
@@ -224,6 +249,30 @@ class Decision {
 Table::Table(std::unique_ptr<TableData> data) : data_(std::move(data)) {}
 Table::~Table() = default;
 
+// Walks forward from the instant: while it is inside the window of the day it falls on, to the
+// window's end that day, or to the next midnight when the window runs past it (the next day may
+// have the other window: the night before Ramadan opens at 00:00 of its first day, whose window
+// starts at 01:00). A few steps at most: windows are shorter than a day.
+int64_t TableData::window_opens(int64_t unix_seconds) const {
+  const SaudiTime start = saudi_time(unix_seconds);
+  int64_t day = start.day;
+  int minute = start.minute;
+  for (int step = 0; step < 8; ++step) {
+    const Window& w = forbidden_window(day);
+    if (!w.contains(minute)) break;
+    if (w.to > minute) {
+      minute = w.to;
+    } else {
+      ++day;
+      minute = 0;
+    }
+  }
+  if (day == start.day && minute == start.minute) return unix_seconds;
+  return day * 86400 + minute * 60 - kSaudiOffsetSeconds;
+}
+
+int64_t Table::window_opens(int64_t unix_seconds) const { return data_->window_opens(unix_seconds); }
+
 Verdict Table::decide(const Message& message, const Context& context, Trace* trace) const {
   return Decision(*data_, message, context, trace).run();
 }
@@ -233,7 +282,8 @@ bool Table::enforcing() const { return data_->enforce; }
 StateNeeds Table::state_needs(const Message& m, const Verdict& v) const {
   StateNeeds needs;
   const AccountPolicy* a = data_->accounts.find(m.account);
-  if (!a || v.outcome == Outcome::reject) return needs;
+  // A held message takes nothing now: its stateful rules are decided when it is released.
+  if (!a || v.outcome == Outcome::reject || v.outcome == Outcome::hold) return needs;
   auto on = [&](Rule r) { return data_->actions[size_t(r)] != Action::off; };
   needs.throughput = a->throughput > 0 && on(Rule::account_throughput);
   needs.rate = a->throughput;
@@ -303,6 +353,11 @@ bool Table::has_account(std::string_view account) const { return data_->accounts
 bool Table::reviews(std::string_view account, MessageClass message_class) const {
   const AccountPolicy* a = data_->accounts.find(account);
   return a && a->reviewed && message_class == MessageClass::promotional;
+}
+
+int Table::throughput(std::string_view account) const {
+  const AccountPolicy* a = data_->accounts.find(account);
+  return a ? a->throughput : 0;
 }
 const std::string& Table::version() const { return data_->version; }
 Action Table::action(Rule r) const { return data_->actions[size_t(r)]; }

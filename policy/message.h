@@ -28,7 +28,8 @@ inline bool is_stateful(Rule r) { return r >= Rule::account_throughput && r < Ru
 // Rules the campaign review decides (proxy/review/), after the policy's own and before the state store's.
 inline bool is_review(Rule r) { return r == Rule::campaign_rejected || r == Rule::campaign_expired; }
 
-enum class Action : uint8_t { reject, flag, off };
+// hold: only for the time rules (the message waits for its window; docs/policy.md, Held messages).
+enum class Action : uint8_t { reject, flag, off, hold };
 
 // How the message reached us. Every customer bind is system-to-system (REGULATIONS 7).
 enum class Channel : uint8_t { smpp_bind };
@@ -50,15 +51,23 @@ struct Context {
   Channel channel = Channel::smpp_bind;
 };
 
-enum class Outcome : uint8_t { accept, flag, reject };
+enum class Outcome : uint8_t { accept, flag, reject, hold };
+inline constexpr std::array<std::string_view, 4> kOutcomeNames = {"accept", "flag", "reject", "hold"};
+inline std::string_view name(Outcome o) { return kOutcomeNames[size_t(o)]; }
 
 struct Verdict {
   Outcome outcome = Outcome::accept;
-  Rule rule = Rule::none;  // the rule that refused, or the first that flagged
-  uint32_t status = 0;     // the SMPP command_status for the customer (0 unless refused)
+  Rule rule = Rule::none;  // the rule that refused or held, or the first that flagged
+  // The SMPP command_status for the customer: 0 unless refused; for a hold, the time rule's
+  // status, which the customer gets if the message cannot be held (over the account's bound).
+  uint32_t status = 0;
   MessageClass message_class = MessageClass::service;
   uint32_t flagged = 0;    // bit per Rule that flagged
+  // A hold: when the message may go (the instant its window opens); 0 for an open-ended hold
+  // (released by someone, e.g. a campaign review).
+  int64_t hold_until_s = 0;
   bool accepted() const { return outcome != Outcome::reject; }
+  bool held() const { return outcome == Outcome::hold; }
 };
 
 // For `hajib explain`: what each rule said.

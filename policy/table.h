@@ -65,6 +65,11 @@ class Table {
   // Whether a message of this class from this account waits for its campaign to be approved:
   // promotional messages of accounts with `review: promotional` (docs/policy.md, "Campaign review").
   bool reviews(std::string_view account, MessageClass message_class) const;
+  int throughput(std::string_view account) const;  // messages per second; 0: no limit (or no such account)
+  // The first instant at or after `unix_seconds` when promotional and awareness messages may be
+  // sent: the end of the forbidden window (quiet or Ramadan hours, as the day it falls on has
+  // them), or `unix_seconds` itself when it is outside one. What a held message waits for.
+  int64_t window_opens(int64_t unix_seconds) const;
 
   // The stateful rules this accepted message needs (rules that are off are left out).
   StateNeeds state_needs(const Message& message, const Verdict& verdict) const;

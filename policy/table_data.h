@@ -40,36 +40,50 @@ constexpr uint8_t bit(MessageClass c) { return uint8_t(1u << unsigned(c)); }
 constexpr unsigned kOtpWords = 5, kOtpReasons = 6;
 constexpr uint32_t kKeywordLists = 0x1F;
 
+// What a message inside its quiet window gets, per account and per sender: the time rule's
+// action (`rule`), or reject or hold whatever that is.
+enum class QuietHours : uint8_t { rule, reject, hold };
+
+// A registered sender: its class, and its own quiet-hours setting (overrides the account's).
+struct Sender {
+  MessageClass cls = MessageClass::service;
+  QuietHours quiet = QuietHours::rule;
+};
+
 // An account's sender names. The first few are kept inside the account's record, beside the
 // fields every decision reads, so that finding the sender costs no cache miss of its own; any
 // more (or longer) are kept sorted apart.
 class SenderList {
  public:
-  std::optional<MessageClass> find(std::string_view name) const {
+  std::optional<Sender> find_sender(std::string_view name) const {
     for (size_t i = 0; i < near_count_; ++i)
-      if (near_[i].is(name)) return near_[i].cls;
+      if (near_[i].is(name)) return near_[i].sender;
     auto it = std::lower_bound(far_.begin(), far_.end(), name, before);
-    if (it != far_.end() && it->name == name) return it->cls;
+    if (it != far_.end() && it->name == name) return it->sender;
+    return std::nullopt;
+  }
+  std::optional<MessageClass> find(std::string_view name) const {
+    if (auto s = find_sender(name)) return s->cls;
     return std::nullopt;
   }
 
-  // A name given twice keeps the class it was given last.
-  void set(std::string_view name, MessageClass cls) {
+  // A name given twice keeps what it was given last.
+  void set(std::string_view name, Sender sender) {
     for (size_t i = 0; i < near_count_; ++i)
       if (near_[i].is(name)) {
-        near_[i].cls = cls;
+        near_[i].sender = sender;
         return;
       }
     auto it = std::lower_bound(far_.begin(), far_.end(), name, before);
     if (it != far_.end() && it->name == name) {
-      it->cls = cls;
+      it->sender = sender;
     } else if (near_count_ < near_.size() && name.size() <= kNearName) {
       Near& n = near_[near_count_++];
       n.size = uint8_t(name.size());
-      n.cls = cls;
+      n.sender = sender;
       std::memcpy(n.name, name.data(), name.size());
     } else {
-      far_.insert(it, Far{std::string(name), cls});
+      far_.insert(it, Far{std::string(name), sender});
     }
   }
 
@@ -77,13 +91,13 @@ class SenderList {
   static constexpr size_t kNearName = 22;  // sender names have at most 20 bytes (SMPP source_addr)
   struct Near {
     uint8_t size = 0;
-    MessageClass cls = MessageClass::service;
+    Sender sender;
     char name[kNearName];
     bool is(std::string_view other) const { return size == other.size() && same_bytes(name, other.data(), size); }
   };
   struct Far {
     std::string name;
-    MessageClass cls;
+    Sender sender;
   };
   static bool before(const Far& f, std::string_view name) { return f.name < name; }
 
@@ -100,6 +114,7 @@ struct alignas(64) AccountPolicy {
   bool reviewed = true;  // review: promotional (the default unless government or bank: true)
   bool require_templates = false;
   bool prepaid = false;
+  QuietHours quiet = QuietHours::rule;  // quiet_hours: reject | hold (a sender's own setting wins)
   int throughput = 0;  // 0: no limit
   SenderList senders;
   WordLists official_names;  // one list
@@ -190,6 +205,9 @@ struct Window {
   bool contains(int minute) const { return from <= to ? (minute >= from && minute < to) : (minute >= from || minute < to); }
 };
 
+// Rules whose action may be `hold`: a message outside their window can wait for it.
+constexpr bool may_hold(Rule r) { return r == Rule::time_quiet_hours || r == Rule::time_ramadan_hours; }
+
 // Whitespace runs to one space, trimmed: what templates are matched against.
 inline void collapse_whitespace(std::string_view text, std::string& out) {
   out.clear();
@@ -242,6 +260,10 @@ struct TableData {
                                              "لن تصلك بعد الآن رسائل ترويجية من {sender}."};
   std::array<std::string, 2> confirm_start = {"You are subscribed again to promotional messages from {sender}.",
                                               "تم تفعيل اشتراكك مجددا في الرسائل الترويجية من {sender}."};
+
+  // The window that applies on a Saudi day: Ramadan hours on Ramadan days, quiet hours otherwise.
+  const Window& forbidden_window(int64_t day) const { return ramadan_days.contains(day) ? ramadan_hours : quiet; }
+  int64_t window_opens(int64_t unix_seconds) const;
 };
 
 }  // namespace policy

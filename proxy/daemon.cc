@@ -10,6 +10,7 @@
 #include <fmt/format.h>
 
 #include "proxy/admin/routes.h"
+#include "policy/saudi_time.h"
 #include "proxy/config/config.h"
 #include "proxy/customer/passwords.h"
 #include "proxy/hub.h"
@@ -46,7 +47,27 @@ std::string reloading_state() {
 
 }  // namespace
 
-int run_daemon(const std::string& path, std::optional<int64_t> frozen_clock) {
+// --fake-time-file (tests only): the instant written in the file, read at start and on SIGUSR2,
+// so that a test can move the rules' clock (a held message's release) without waiting.
+std::optional<int64_t> read_fake_time(const std::string& file) {
+  FILE* f = std::fopen(file.c_str(), "r");
+  if (!f) return std::nullopt;
+  char buf[64] = {};
+  size_t n = std::fread(buf, 1, sizeof buf - 1, f);
+  std::fclose(f);
+  std::string_view text(buf, n);
+  while (!text.empty() && (text.back() == '\n' || text.back() == ' ' || text.back() == '\r')) text.remove_suffix(1);
+  return policy::parse_instant(text);
+}
+
+int run_daemon(const std::string& path, std::optional<int64_t> frozen_clock, std::string fake_time_file) {
+  if (!fake_time_file.empty()) {
+    frozen_clock = read_fake_time(fake_time_file);
+    if (!frozen_clock) {
+      log::error("--fake-time-file {} does not hold a time like 2027-02-20T11:59:00+03:00", fake_time_file);
+      return 1;
+    }
+  }
   std::vector<ConfigError> errors;
   auto config = load_config(path, errors);
   if (!config) {
@@ -111,8 +132,19 @@ int run_daemon(const std::string& path, std::optional<int64_t> frozen_clock) {
   struct Stopper {
     Hub* relay;
     StatsServer* stats;
-    uv_signal_t term{}, intr{}, hup{}, usr1{};
-  } stopper{&relay, &stats};
+    uv_signal_t term{}, intr{}, hup{}, usr1{}, usr2{};
+    std::string fake_time_file;
+  } stopper{&relay, &stats, {}, {}, {}, {}, {}, fake_time_file};
+  uv_signal_init(loop, &stopper.usr2);
+  stopper.usr2.data = &stopper;
+  if (!fake_time_file.empty())
+    uv_signal_start(&stopper.usr2, [](uv_signal_t* s, int) {
+      auto* st = static_cast<Stopper*>(s->data);
+      if (auto t = read_fake_time(st->fake_time_file)) {
+        st->relay->freeze_clock_at(*t);
+        log::warn("the rules' clock moved to {} (--fake-time-file): for tests only", *t);
+      }
+    }, SIGUSR2);
   for (uv_signal_t* s : {&stopper.term, &stopper.intr, &stopper.hup, &stopper.usr1}) {
     uv_signal_init(loop, s);
     s->data = &stopper;
@@ -122,7 +154,7 @@ int run_daemon(const std::string& path, std::optional<int64_t> frozen_clock) {
     log::info("signal {}: stopping", signum);
     notify_service_manager("STOPPING=1\nSTATUS=stopping: answering what is in flight");
     st->relay->shutdown([stats = st->stats] { stats->close(); });
-    for (uv_signal_t* h : {&st->term, &st->intr, &st->hup, &st->usr1}) uv_close(reinterpret_cast<uv_handle_t*>(h), nullptr);
+    for (uv_signal_t* h : {&st->term, &st->intr, &st->hup, &st->usr1, &st->usr2}) uv_close(reinterpret_cast<uv_handle_t*>(h), nullptr);
   };
   uv_signal_start(&stopper.term, on_signal, SIGTERM);
   uv_signal_start(&stopper.intr, on_signal, SIGINT);

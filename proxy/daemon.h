@@ -9,6 +9,6 @@ namespace proxy {
 
 // Runs the proxy on the default loop until SIGTERM/SIGINT; returns the process exit code.
 // frozen_clock (tests only) fixes the instant the rules see.
-int run_daemon(const std::string& config_path, std::optional<int64_t> frozen_clock);
+int run_daemon(const std::string& config_path, std::optional<int64_t> frozen_clock, std::string fake_time_file = "");
 
 }  // namespace proxy

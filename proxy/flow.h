@@ -47,6 +47,7 @@ struct Submit {
   bool answered_early = false;
   uint8_t registered_delivery = 0;
   bool counts_as_message = true;  // usage counts a long message once, and each of its parts
+  std::string held_id;  // a released held message (proxy/hold/): its record goes once every part is answered
 };
 
 // Submits are recycled, not freed: once the spares have grown to the messages in flight, a

@@ -58,7 +58,7 @@ ReceiptMap::Limits receipt_map_limits(const Limits& l) {
 Hub::Hub(uv_loop_t* loop, Config config, uint32_t instance, std::string version)
     : ctx_(loop, std::move(config), instance), store_(attach_store(ctx_)),
       receipts_(*store_, ctx_.counters(), receipt_map_limits(ctx_.config.limits)), upstreams_(ctx_),
-      customers_(ctx_, accounts_), review_(ctx_), submits_(ctx_, accounts_, receipts_),
+      customers_(ctx_, accounts_), review_(ctx_), holds_(ctx_, accounts_), submits_(ctx_, accounts_, receipts_),
       deliveries_(ctx_, accounts_, receipts_), version_(std::move(version)), started_ms_(uv_now(loop)),
       last_reload_unix_ms_(wall_clock_ms()) {
   for (const auto& [name, account] : ctx_.config.accounts) {
@@ -67,7 +67,9 @@ Hub::Hub(uv_loop_t* loop, Config config, uint32_t instance, std::string version)
   }
   upstreams_.wire(&submits_, &deliveries_);
   customers_.wire(&submits_, &deliveries_, &deliveries_);
-  submits_.wire(&customers_, &upstreams_, &deliveries_);
+  submits_.wire(&customers_, &upstreams_, &deliveries_, &holds_);
+  holds_.wire(&submits_);
+  holds_.set_ready([this] { return upstreams_.every_operator_bound(); });
   deliveries_.wire(&upstreams_, &submits_);
   submits_.set_review(&review_);
   bool reviewed = false;
@@ -157,6 +159,7 @@ void Hub::on_tick() {
   bool restore = store_->up() && !ctx_.shutting_down && now - started_ms_ > uint64_t(keys::kClaimMs) + 500;
   submits_.on_tick(now, ticks_ % 2 == 0, restore);
   review_.on_tick(now);
+  holds_.on_tick(now, ticks_ % 2 == 0);
   receipts_.on_tick(now);
   store_->sweep_receipts();
   deliveries_.on_tick(now);
@@ -234,6 +237,8 @@ Snapshot Hub::snapshot() const {
   customers_.describe(s);
   upstreams_.describe(s);
   submits_.describe(s);
+  s.held_now = holds_.held_now();
+  s.held_releasing = holds_.releasing();
   s.state_store = store_->describe();
   policy::StateNeeds every;
   every.throughput = every.opt_out = every.awareness = every.charge = true;

@@ -51,6 +51,7 @@ class Hub {
   // The admin API (proxy/admin/) steers the stages through their own small methods, and writes
   // what it did to the audit log at once (not at the next tick: an action is rare and must stay).
   Customers& customers() { return customers_; }
+  Holds& holds() { return holds_; }
   Upstreams& upstreams() { return upstreams_; }
   void audit_event(std::string_view kind, const nlohmann::ordered_json& fields);
   int64_t wall_ms() const { return ctx_.wall_ms(); }
@@ -75,6 +76,7 @@ class Hub {
   Upstreams upstreams_;
   Customers customers_;
   ReviewStage review_;
+  Holds holds_;
   Submits submits_;
   Deliveries deliveries_;
   std::string version_;

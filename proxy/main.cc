@@ -19,7 +19,7 @@ constexpr const char* kFooter =
     "audit log, SIGTERM/SIGINT stop after answering what is in flight.";
 
 struct DaemonArgs {
-  std::string config, fake_time;
+  std::string config, fake_time, fake_time_file;
   bool version = false, describe_stats = false;
 };
 
@@ -35,6 +35,10 @@ void add_daemon_options(CLI::App& app, DaemonArgs& d) {
   app.add_option("--fake-time", d.fake_time, "(tests only) freeze the clock the rules see, e.g. 2027-02-20T11:59:00+03:00")
       ->type_name("TIME")
       ->needs(config);
+  app.add_option("--fake-time-file", d.fake_time_file,
+                 "(tests only) freeze the rules' clock at the time in FILE, read again on SIGUSR2 (moves it)")
+      ->type_name("FILE")
+      ->needs(config);
   app.add_flag("-V,--version", d.version, "print the version");
   app.add_flag("--describe-stats", d.describe_stats, "the counters the stats port shows");
 }
@@ -45,7 +49,7 @@ int run_daemon(const DaemonArgs& d) {
     fmt::print(stderr, "hajib: --fake-time needs a real time like 2027-02-20T11:59:00+03:00\n");
     return 2;
   }
-  return proxy::run_daemon(d.config, frozen);
+  return proxy::run_daemon(d.config, frozen, d.fake_time_file);
 }
 
 }  // namespace
@@ -68,6 +72,7 @@ int main(int argc, char** argv) {
   proxy::add_usage(app, run);
   proxy::add_forget(app, run);
   proxy::add_review(app, run);
+  proxy::add_held(app, run);
   add_ctl(app, run);
   try {
     app.parse(argc, argv);

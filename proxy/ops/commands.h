@@ -28,6 +28,7 @@ void add_balance(CLI::App& app, OpsRun& run);
 void add_usage(CLI::App& app, OpsRun& run);
 void add_forget(CLI::App& app, OpsRun& run);
 void add_review(CLI::App& app, OpsRun& run);
+void add_held(CLI::App& app, OpsRun& run);
 
 // `hajib ctl ARGS...`: the admin API's client; `args` are everything after "ctl", untouched.
 int run_ctl(const std::vector<std::string>& args);

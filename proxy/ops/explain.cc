@@ -47,11 +47,11 @@ int explain(const ExplainArgs& a) {
   policy::Trace trace;
   policy::Message message{a.account, a.from, *destination, a.text, true, 1};
   policy::Verdict v = config->policy->decide(message, policy::Context{when}, &trace);
-  static constexpr const char* kOutcome[] = {"accept", "flag", "reject"};
   fmt::print("policy {} at {} (Saudi time)\n", config->policy->version(), policy::saudi_iso(when));
   fmt::print("class: {}\n", policy::name(v.message_class));
-  fmt::print("verdict: {}{}\n", kOutcome[size_t(v.outcome)],
+  fmt::print("verdict: {}{}\n", policy::name(v.outcome),
              v.rule == policy::Rule::none ? "" : fmt::format(" ({})", policy::rule_id(v.rule)));
+  if (v.held()) fmt::print("held until: {} (Saudi time)\n", policy::saudi_iso(v.hold_until_s));
   std::string_view status = smpp::status_name(v.status);
   fmt::print("status: 0x{:08X}{}\n", v.status, status.empty() ? (v.status ? " (vendor-specific)" : "") : " " + std::string(status));
   if (v.accepted() && config->policy->reviews(a.account, v.message_class)) {

@@ -96,6 +96,64 @@ class MemoryStore final : public StateStore {
     deferred_.post([done = std::move(done)] { done(true, {}); });
   }
 
+  // Held messages: the same steps as the Redis scripts (lua/hold.lua, held_due.lua, ...).
+  void hold_message(const HeldRecord& record, int64_t max_messages, int64_t max_bytes, int, Held done) override {
+    HeldAccount& a = holds_[record.account];
+    bool held = a.records.count(record.id) > 0;
+    if (!held && int64_t(a.records.size()) + 1 <= max_messages && a.bytes + int64_t(record.bytes()) <= max_bytes) {
+      a.records[record.id] = record;
+      a.bytes += int64_t(record.bytes());
+      held = true;
+    }
+    deferred_.post([done = std::move(done), held] { done(true, held); });
+  }
+  void due_held(std::string_view account, int64_t now_s, int limit, std::string_view owner, Due done) override {
+    std::vector<HeldRecord> out;
+    HeldAccount& a = holds_[std::string(account)];
+    std::vector<const HeldRecord*> due;
+    for (const auto& [id, r] : a.records)
+      if (r.release_at != 0 && r.release_at <= now_s) due.push_back(&r);
+    std::sort(due.begin(), due.end(), [](auto* x, auto* y) { return x->release_at < y->release_at; });
+    const int64_t now = now_ms();
+    for (const HeldRecord* r : due) {
+      if (int(out.size()) >= limit) break;
+      auto& lease = a.leases[r->id];
+      if (lease.second > now && lease.first != owner) continue;
+      lease = {std::string(owner), now + keys::kClaimMs};
+      out.push_back(*r);
+    }
+    deferred_.post([done = std::move(done), out = std::move(out)]() mutable { done(true, std::move(out)); });
+  }
+  void renew_hold_lease(std::string_view account, std::string_view id, std::string_view owner) override {
+    holds_[std::string(account)].leases[std::string(id)] = {std::string(owner), now_ms() + keys::kClaimMs};
+  }
+  void held_done(std::string_view account, std::string_view id) override {
+    HeldAccount& a = holds_[std::string(account)];
+    if (auto it = a.records.find(std::string(id)); it != a.records.end()) {
+      a.bytes -= int64_t(it->second.bytes());
+      a.records.erase(it);
+    }
+    a.leases.erase(std::string(id));
+  }
+  void release_held(std::string_view account, std::string_view campaign, std::string_view id, int64_t at_s, Done done) override {
+    for (auto& [key, r] : holds_[std::string(account)].records)
+      if (campaign.empty() ? key == id : r.campaign == campaign) r.release_at = at_s;
+    deferred_.post([done = std::move(done)] { done(true); });
+  }
+
+  void drop_held(std::string_view account, std::string_view campaign, std::string_view id, Done done) override {
+    for (auto& [key, r] : holds_[std::string(account)].records)
+      if (campaign.empty() ? key == id : r.campaign == campaign) {
+        r.release_at = 1;
+        r.dropped = true;
+      }
+    deferred_.post([done = std::move(done)] { done(true); });
+  }
+  void held_count(std::string_view account, std::function<void(bool, int64_t)> done) override {
+    int64_t n = int64_t(holds_[std::string(account)].records.size());
+    deferred_.post([done = std::move(done), n] { done(true, n); });
+  }
+
   bool up() const override { return true; }
   std::string describe() const override { return "memory"; }
   void close() override { deferred_.close(); }
@@ -111,6 +169,12 @@ class MemoryStore final : public StateStore {
   std::unordered_map<std::string, int64_t> counters_;
   std::unordered_map<std::string, std::map<std::string, std::string>> held_;
   std::unordered_map<std::string, std::set<std::string>> opted_out_;
+  struct HeldAccount {
+    std::map<std::string, HeldRecord> records;
+    std::map<std::string, std::pair<std::string, int64_t>> leases;  // id -> owner, until (ms)
+    int64_t bytes = 0;
+  };
+  std::unordered_map<std::string, HeldAccount> holds_;
   struct Bucket {
     double tokens = 0;
     int64_t at_ms = -1;

@@ -430,6 +430,72 @@ class RedisStore final : public StateStore, private RedisLink::Events {
         {"SET", keys::review_expiry_lock, owner, "NX", "PX", "10000"});
   }
 
+  void hold_message(const HeldRecord& record, int64_t max_messages, int64_t max_bytes, int ttl_s, Held done) override {
+    const std::string& a = record.account;
+    std::string key = keys::hold(a, record.id), due = keys::hold_due(a), sizes = keys::hold_sizes(a),
+                campaign = record.campaign.empty() ? sizes : keys::hold_campaign(a, record.campaign),
+                score = record.release_at ? std::to_string(record.release_at) : "+inf", most = std::to_string(max_messages),
+                most_bytes = std::to_string(max_bytes), bytes = std::to_string(record.bytes()), ttl = std::to_string(ttl_s);
+    auto fields = record.fields();
+    std::vector<std::string_view> args = {"4", key, due, sizes, campaign, record.id, score, most, most_bytes, bytes, ttl, record.campaign};
+    for (const auto& [f, v] : fields) args.insert(args.end(), {f, v});
+    script(hold_, args.data(), args.size(), [done](const redisReply* r) {
+      done(r && r->type == REDIS_REPLY_INTEGER, r && r->type == REDIS_REPLY_INTEGER && r->integer == 1);
+    });
+  }
+
+  void due_held(std::string_view account, int64_t now_s, int limit, std::string_view owner, Due done) override {
+    std::string due = keys::hold_due(account), sizes = keys::hold_sizes(account), now = std::to_string(now_s),
+                most = std::to_string(limit), records = keys::hold(account, ""), leases = keys::hold_lease(account, "");
+    const std::string_view args[] = {"2", due, sizes, owner, claim_ms_, now, most, records, leases};
+    script(held_due_, args, [done, account = std::string(account)](const redisReply* r) {
+      std::vector<HeldRecord> out;
+      const bool ok = r && r->type == REDIS_REPLY_ARRAY;
+      for (size_t i = 0; ok && i + 1 < r->elements; i += 2) {
+        const redisReply* id = r->element[i];
+        std::vector<std::pair<std::string, std::string>> fields = pairs_reply(r->element[i + 1]);
+        HeldRecord record;
+        if (id->type == REDIS_REPLY_STRING && record.read(account, std::string_view(id->str, id->len), fields))
+          out.push_back(std::move(record));
+      }
+      done(ok, std::move(out));
+    });
+  }
+
+  void renew_hold_lease(std::string_view account, std::string_view id, std::string_view owner) override {
+    std::string key = keys::hold_lease(account, id);
+    send(nullptr, {"SET", key, owner, "PX", claim_ms_});
+  }
+
+  void held_done(std::string_view account, std::string_view id) override {
+    std::string key = keys::hold(account, id), due = keys::hold_due(account), sizes = keys::hold_sizes(account),
+                lease = keys::hold_lease(account, id), campaigns = keys::hold_campaign(account, "");
+    const std::string_view args[] = {"4", key, due, sizes, lease, id, campaigns};
+    script(held_done_, args, [](const redisReply*) {});
+  }
+
+  void release_held(std::string_view account, std::string_view campaign, std::string_view id, int64_t at_s, Done done) override {
+    std::string due = keys::hold_due(account), set = campaign.empty() ? due : keys::hold_campaign(account, campaign),
+                at = at_s ? std::to_string(at_s) : "+inf", records = keys::hold(account, "");
+    const std::string_view args[] = {"2", due, set, at, campaign.empty() ? "id" : "campaign", id, records, ""};
+    script(held_release_, args, [done](const redisReply* r) { done(r && r->type == REDIS_REPLY_INTEGER); });
+  }
+
+  void drop_held(std::string_view account, std::string_view campaign, std::string_view id, Done done) override {
+    std::string due = keys::hold_due(account), set = campaign.empty() ? due : keys::hold_campaign(account, campaign),
+                records = keys::hold(account, "");
+    const std::string_view args[] = {"2", due, set, "1", campaign.empty() ? "id" : "campaign", id, records, "1"};
+    script(held_release_, args, [done](const redisReply* r) { done(r && r->type == REDIS_REPLY_INTEGER); });
+  }
+
+  void held_count(std::string_view account, std::function<void(bool, int64_t)> done) override {
+    std::string sizes = keys::hold_sizes(account);
+    send([done](const redisReply* r) {
+      const bool ok = r && r->type == REDIS_REPLY_INTEGER;
+      done(ok, ok ? std::max<int64_t>(0, r->integer - 1) : 0);  // less the _total field
+    }, {"HLEN", sizes});
+  }
+
   bool up() const override { return connected_; }
   size_t backlog() const override { return link_.in_flight(); }
   void write_queued() override { link_.flush_now(); }
@@ -480,7 +546,8 @@ class RedisStore final : public StateStore, private RedisLink::Events {
   void load_scripts() {
     if (scripts_loading_) return;
     scripts_loading_ = true;
-    for (Script* s : {&reserve_, &release_, &sweep_, &usage_, &keep_, &note_, &expire_, &kept_})
+    for (Script* s : {&reserve_, &release_, &sweep_, &usage_, &hold_, &held_due_, &held_done_, &held_release_, &keep_,
+                      &note_, &expire_, &kept_})
       send([this, s](const redisReply* r) {
              if (r && r->type == REDIS_REPLY_STRING) s->sha.assign(r->str, r->len);
              if (s == &kept_) scripts_loading_ = false;
@@ -745,7 +812,8 @@ class RedisStore final : public StateStore, private RedisLink::Events {
   uv_timer_t stall_timer_{};
   std::vector<std::string_view> argv_;  // a script call's arguments (reused)
   Script reserve_{lua::reserve, {}}, release_{lua::release, {}}, sweep_{lua::sweep, {}}, usage_{lua::usage, {}},
-      keep_{lua::keep, {}}, kept_{lua::kept, {}}, note_{lua::campaign_note, {}}, expire_{lua::campaign_expire, {}};
+      keep_{lua::keep, {}}, kept_{lua::kept, {}}, note_{lua::campaign_note, {}}, expire_{lua::campaign_expire, {}},
+      hold_{lua::hold, {}}, held_due_{lua::held_due, {}}, held_done_{lua::held_done, {}}, held_release_{lua::held_release, {}};
   static constexpr int kCampaignLinksMax = 100;  // links kept per campaign for its reviewer
   // Pending campaigns an account may have in the book: a customer sending ever-new texts cannot
   // grow it without bound (their messages still wait; ops see the first ones).

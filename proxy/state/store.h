@@ -15,6 +15,7 @@
 #include "policy/message.h"
 #include "policy/table.h"
 #include "proxy/config/config.h"
+#include "proxy/state/held_record.h"
 #include "proxy/state/keys.h"
 #include "proxy/state/reservation.h"
 
@@ -120,6 +121,42 @@ class StateStore {
   // version is bumped if any did. `done` gets the (account, id) pairs expired.
   virtual void expire_campaigns(std::string_view /*owner*/, const std::vector<std::string>& /*accounts*/,
                                 int64_t /*now_s*/, int64_t /*cutoff_s*/, int64_t /*until_s*/, Listed) {}
+  // ---- held messages (quiet hours, review; docs/state.md) ----
+  // Keeps one, within the account's bound (limits.held_messages_max and held_bytes_max, counted
+  // in the same step): `held` false when over it. Holding the same id again changes nothing.
+  using Held = std::function<void(bool ok, bool held)>;
+  virtual void hold_message(const HeldRecord& record, int64_t max_messages, int64_t max_bytes, int ttl_s, Held done) {
+    (void)record, (void)max_messages, (void)max_bytes, (void)ttl_s;
+    done(false, false);
+  }
+  // Up to `limit` of the account's messages due at `now_s` that no live instance is releasing,
+  // each leased to `owner` for keys::kClaimMs (renewed with renew_hold_lease while in flight).
+  using Due = std::function<void(bool ok, std::vector<HeldRecord> records)>;
+  virtual void due_held(std::string_view account, int64_t now_s, int limit, std::string_view owner, Due done) {
+    (void)account, (void)now_s, (void)limit, (void)owner;
+    done(false, {});
+  }
+  virtual void renew_hold_lease(std::string_view account, std::string_view id, std::string_view owner) {
+    (void)account, (void)id, (void)owner;
+  }
+  // Its final outcome is known (relayed, refused, expired, dropped): the record goes.
+  virtual void held_done(std::string_view account, std::string_view id) { (void)account, (void)id; }
+  // Makes held messages due at `at_s`: a campaign's (`campaign` non-empty), else the one `id`.
+  virtual void release_held(std::string_view account, std::string_view campaign, std::string_view id, int64_t at_s, Done done) {
+    (void)account, (void)campaign, (void)id, (void)at_s;
+    done(false);
+  }
+  // Drops held messages (a campaign's, else the one `id`): due at once, marked dropped, so that
+  // the releasing instance gives each a failure receipt instead of relaying it.
+  virtual void drop_held(std::string_view account, std::string_view campaign, std::string_view id, Done done) {
+    (void)account, (void)campaign, (void)id;
+    done(false);
+  }
+  // How many messages the account has held (the NOC's gauge).
+  virtual void held_count(std::string_view account, std::function<void(bool ok, int64_t count)> done) {
+    (void)account;
+    done(false, 0);
+  }
 
   virtual bool up() const = 0;
   // Commands sent and not answered yet: how far behind the store is. Every relayed message

@@ -18,6 +18,7 @@
 #include "smpp/codec.h"
 #include "smpp/pdu_view.h"
 #include "smpp/pdu_edit.h"
+#include "smpp/smpp_time.h"
 
 namespace proxy {
 
@@ -144,6 +145,7 @@ void Submits::decide_held(const std::string& held_key) {
       ++ctx_.counters().long_messages_refused;
       return fail_held(held_key, verdict.status, "REJECTD", kRejected);
     }
+    if (verdict.held()) return hold_long_message(held_key, verdict);
     needs = ctx_.policy->state_needs(message, verdict);
   }
   if (!needs.any()) return forward_held(held_key, verdict, false);
@@ -157,6 +159,44 @@ void Submits::decide_held(const std::string& held_key) {
   r.needs = needs;
   ctx_.store->reserve(r, [this, held_key, verdict, needs](bool ok, policy::Rule failed) {
     held_state_checked(held_key, verdict, needs, ok, failed);
+  });
+}
+
+// A long message inside its window, with `hold`: kept whole as one held message (every part was
+// answered ESME_ROK already), its parts' own keys then forgotten. What cannot be held (its
+// validity ends first, the account's bound, the store down) gets failure receipts now.
+void Submits::hold_long_message(const std::string& held_key, const policy::Verdict& verdict) {
+  HeldMessage& msg = held_.at(held_key);
+  const int64_t now_s = ctx_.wall_ms() / 1000;
+  HeldRecord record;
+  record.account = msg.account;
+  record.reason = "quiet";
+  record.release_at = verdict.hold_until_s;
+  record.source = msg.source;
+  record.destination = msg.destination;
+  record.message_class = policy::name(verdict.message_class);
+  for (const auto& [seq, p] : msg.parts) {
+    record.parts.push_back({std::string(view(p.id)), p.pdu});
+    smpp::ShortMessageView sm;
+    smpp::DecodeError error;
+    if (record.parts.size() == 1 && smpp::read_short_message(p.pdu, sm, error)) {
+      record.registered_delivery = sm.registered_delivery;
+      if (auto until = smpp::smpp_time_to_unix(sm.validity_period, now_s)) record.expires = *until;
+    }
+  }
+  record.id = record.parts.front().id;
+  if (!holds_ || (record.expires != 0 && record.expires <= record.release_at)) {
+    ++ctx_.counters().long_messages_refused;
+    return fail_held(held_key, verdict.status, "REJECTD", kRejected);
+  }
+  holds_->hold(std::move(record), [this, held_key, status = verdict.status](bool ok, bool held) {
+    if (!held_.count(held_key)) return;
+    if (!ok) return fail_held(held_key, status::ESME_RSYSERR, "UNDELIV", kRejected);
+    if (!held) {
+      ++ctx_.counters().long_messages_refused;
+      return fail_held(held_key, status, "REJECTD", kRejected);
+    }
+    forget_held(held_key);
   });
 }
 

@@ -30,7 +30,8 @@ int64_t receipt_expiry(std::string_view validity_period, int64_t now) {
 Submits::Submits(Context& ctx, Accounts& accounts, ReceiptMap& receipts)
     : ctx_(ctx), accounts_(accounts), receipts_(receipts), usage_(*ctx.store, ctx.counters(), ctx.owner) {}
 
-void Submits::wire(SubmitReplies* replies, Outbound* outbound, DeliverySink* deliveries) {
+void Submits::wire(SubmitReplies* replies, Outbound* outbound, DeliverySink* deliveries, Holds* holds) {
+  holds_ = holds;
   replies_ = replies;
   outbound_ = outbound;
   deliveries_ = deliveries;
@@ -79,6 +80,7 @@ void Submits::submit(const SubmitOrigin& from, uint32_t sequence, std::string_vi
     ReviewStage::Decision review = review_->decide(from.account->name, sm.source_addr, text_, verdict.message_class);
     if (review.outcome != ReviewStage::Outcome::pass) return under_review(from, sequence, sm, *destination, verdict, review);
   }
+  if (verdict.held()) return hold_message(from, sequence, pdu, sm, *destination, verdict);
   policy::StateNeeds needs;
   if (policy->enforcing()) needs = policy->state_needs(message, verdict);
   auto submit = new_submit();
@@ -197,8 +199,7 @@ void Submits::audit_answer(const Submit& submit, uint32_t st, std::string_view o
   d.sender = submit.sender;
   d.message_class = policy::name(submit.verdict.message_class);
   d.recipient = submit.destination;
-  static constexpr const char* kVerdict[] = {"accept", "flag", "reject"};
-  d.verdict = kVerdict[size_t(submit.verdict.outcome)];
+  d.verdict = policy::name(submit.verdict.outcome);
   d.rule = policy::rule_id(submit.verdict.rule);
   d.status = st;
   d.upstream = submit.upstream >= 0 ? std::string_view(ctx_.config.upstreams[size_t(submit.upstream)].name) : "";
@@ -233,9 +234,10 @@ void Submits::answer(Submit& submit, uint32_t st) {
     ctx_.store->release(*submit.reserved);  // not relayed: its awareness allowance and balance come back
   }
   submit.reserved.reset();
+  const bool released_again = !submit.held_id.empty() && holds_ && holds_->settled(*submit.account, submit.held_id, st);
   if (submit.internal) return;
   if (submit.answered_early) {
-    if (st != status::ESME_ROK && (submit.registered_delivery & 0x03))
+    if (st != status::ESME_ROK && !released_again && (submit.registered_delivery & 0x03))
       failure_receipt(*submit.account, view(submit.id), submit.sender, submit.destination, st, "REJECTD", 8);
     return;
   }
@@ -265,6 +267,109 @@ void Submits::submit_answered(SubmitPtr submit, uint32_t st, std::string_view op
   }
   audit_answer(*submit, st, operator_id);
   answer(*submit, st);
+}
+
+// ---- held messages (proxy/hold/) ----
+
+namespace {
+// When the message's validity ends (0: none given): a held message whose validity ends before
+// its window opens is not held.
+int64_t validity_end(std::string_view validity_period, int64_t now) {
+  auto until = smpp::smpp_time_to_unix(validity_period, now);
+  return until ? *until : 0;
+}
+}  // namespace
+
+// Held before the customer hears ESME_ROK: nothing acknowledged is lost. A message that cannot
+// be held (its validity ends before the window opens, or the account's bound is reached) gets
+// the time rule's status, as without `hold`; a store that cannot answer, ESME_RSYSERR (retry).
+void Submits::hold_message(const SubmitOrigin& from, uint32_t sequence, std::string_view pdu, const smpp::ShortMessageView& sm,
+                           const std::string& destination, const policy::Verdict& verdict) {
+  const int64_t now_s = ctx_.wall_ms() / 1000;
+  HeldRecord record;
+  record.account = from.account->name;
+  record.reason = "quiet";
+  record.release_at = verdict.hold_until_s;
+  record.expires = validity_end(sm.validity_period, now_s);
+  record.source = sm.source_addr;
+  record.destination = destination;
+  record.registered_delivery = sm.registered_delivery;
+  record.message_class = policy::name(verdict.message_class);
+  HeldRecord::Part part;
+  MessageIdAllocator::Id id = ctx_.ids.next();
+  part.id = view(id);
+  if (!holds_ || !smpp::rewrite_destination(pdu, sm, 1, 1, destination, part.pdu)) {
+    audit_refusal(from, sm, destination, verdict, policy::rule_id(verdict.rule));
+    return refuse(from, sequence, holds_ ? status::ESME_RINVDSTADR : verdict.status);
+  }
+  record.id = part.id;
+  record.parts.push_back(std::move(part));
+  if (record.expires != 0 && record.expires <= record.release_at) {
+    audit_refusal(from, sm, destination, verdict, policy::rule_id(verdict.rule));
+    return refuse(from, sequence, verdict.status);
+  }
+  ctx_.stats.decided(verdict, &from.account->tally);
+  holds_->hold(std::move(record), [this, session = from.session, sequence, id, status = verdict.status,
+                                   tally = &from.account->tally](bool ok, bool held) {
+    if (!ok) return (void)replies_->answer_submit(session, sequence, status::ESME_RSYSERR, "");
+    if (!held) {
+      ++ctx_.counters().submits_refused;
+      ++tally->refused;
+      ctx_.stats.refused(status);
+      return (void)replies_->answer_submit(session, sequence, status, "");
+    }
+    if (!replies_->answer_submit(session, sequence, status::ESME_ROK, view(id))) ++ctx_.counters().submit_responses_orphaned;
+  });
+}
+
+void Submits::relay_held(const HeldRecord& record, const policy::Verdict& verdict, bool charged) {
+  auto account = accounts_.find(record.account);
+  if (account == accounts_.end()) return held_failure_receipts(record, status::ESME_RINVSYSID, "REJECTD", 8);
+  std::vector<SubmitPtr> parts;
+  for (const auto& p : record.parts) {
+    auto s = new_submit();
+    s->answered_early = true;
+    s->held_id = record.id;
+    s->id = MessageIdAllocator::Id{};
+    std::copy_n(p.id.data(), std::min<size_t>(16, p.id.size()), s->id.data());
+    s->account = &account->second.name;
+    s->tally = &account->second.tally;
+    s->destination = record.destination;
+    s->sender = record.source;
+    s->pdu = p.pdu;
+    s->policy = ctx_.policy;
+    s->verdict = verdict;
+    s->counts_as_message = parts.empty();
+    s->receipt_expires_s = record.expires ? std::clamp<int64_t>(record.expires + 3600, ctx_.wall_ms() / 1000 + 60,
+                                                                ctx_.wall_ms() / 1000 + StateStore::kReceiptMappingMaxS) : 0;
+    smpp::ShortMessageView sm;
+    smpp::DecodeError error;
+    if (smpp::read_short_message(p.pdu, sm, error)) s->registered_delivery = sm.registered_delivery;
+    if (charged) {  // a part the operator refuses gives its unit back
+      s->reserved.emplace();
+      s->reserved->account = record.account;
+      s->reserved->parts = 1;
+      s->reserved->needs.charge = true;
+    }
+    parts.push_back(std::move(s));
+  }
+  auto upstream = outbound_->route(record.destination);
+  if (!upstream) {
+    for (auto& s : parts) answer(*s, status::ESME_RINVDSTADR);
+    return;
+  }
+  for (auto& s : parts) s->upstream = *upstream;
+  if (parts.size() == 1) return outbound_->dispatch(std::move(parts.front()));
+  outbound_->dispatch_in_order(*upstream, std::move(parts));
+}
+
+void Submits::held_failure_receipts(const HeldRecord& record, uint32_t st, std::string_view stat, uint8_t state) {
+  for (const auto& p : record.parts) {
+    smpp::ShortMessageView sm;
+    smpp::DecodeError error;
+    uint8_t rd = smpp::read_short_message(p.pdu, sm, error) ? sm.registered_delivery : record.registered_delivery;
+    if (rd & 0x03) failure_receipt(record.account, p.id, record.source, record.destination, st, stat, state);
+  }
 }
 
 void Submits::on_tick(uint64_t now, bool renew_claims, bool restore) {

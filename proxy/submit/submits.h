@@ -15,6 +15,7 @@
 #include "proxy/deliver/deliveries.h"
 #include "proxy/deliver/receipt_map.h"
 #include "proxy/review/review_stage.h"
+#include "proxy/hold/holds.h"
 #include "proxy/state/store.h"
 #include "proxy/submit/usage.h"
 #include "proxy/upstream/upstreams.h"
@@ -22,11 +23,14 @@
 
 namespace proxy {
 
-class Submits final : public SubmitIntake, public SubmitAnswers, public InternalSubmits {
+class Submits final : public SubmitIntake, public SubmitAnswers, public InternalSubmits, public HeldRelay {
  public:
   Submits(Context& ctx, Accounts& accounts, ReceiptMap& receipts);
-  void wire(SubmitReplies* replies, Outbound* outbound, DeliverySink* deliveries);
   void set_review(ReviewStage* review) { review_ = review; }
+  void wire(SubmitReplies* replies, Outbound* outbound, DeliverySink* deliveries, Holds* holds = nullptr);
+  // HeldRelay: a held message released (proxy/hold/).
+  void relay_held(const HeldRecord& record, const policy::Verdict& verdict, bool charged) override;
+  void held_failure_receipts(const HeldRecord& record, uint32_t status, std::string_view stat, uint8_t state) override;
 
   // SubmitIntake: from a customer session, decoded.
   void submit(const SubmitOrigin& from, uint32_t sequence, std::string_view pdu, const smpp::ShortMessageView& sm) override;
@@ -52,6 +56,10 @@ class Submits final : public SubmitIntake, public SubmitAnswers, public Internal
   void audit_refusal(const SubmitOrigin& from, const smpp::ShortMessageView& sm, std::string_view recipient,
                      const policy::Verdict& v, std::string_view rule, uint32_t status = 0);
   void audit_answer(const Submit& submit, uint32_t status, std::string_view operator_id);
+  // Held messages (proxy/hold/): a verdict `hold` keeps the message before the customer's answer.
+  void hold_message(const SubmitOrigin& from, uint32_t sequence, std::string_view pdu, const smpp::ShortMessageView& sm,
+                    const std::string& destination, const policy::Verdict& verdict);
+  void hold_long_message(const std::string& held_key, const policy::Verdict& verdict);
 
   // Long messages (long_messages.cc).
   void submit_part(const SubmitOrigin& from, uint32_t sequence, std::string_view pdu, const smpp::ShortMessageView& sm,
@@ -79,6 +87,7 @@ class Submits final : public SubmitIntake, public SubmitAnswers, public Internal
   Outbound* outbound_ = nullptr;
   DeliverySink* deliveries_ = nullptr;
   ReviewStage* review_ = nullptr;  // campaign review; none in unit tests that do not ask for it
+  Holds* holds_ = nullptr;
   UsageLedger usage_;
   std::string text_;  // the decoded text of the submit being decided (reused)
   std::string part_key_, held_key_, blob_;  // a part's keys and the blob the store keeps (reused)

@@ -287,6 +287,15 @@ void Upstreams::finish_draining(Pool& pool) {
 
 // ---- the NOC's view and shutdown ----
 
+bool Upstreams::every_operator_bound() const {
+  for (const auto& pool : pools_) {
+    bool bound = false;
+    for (const auto& l : pool.links) bound |= l->session && l->session->bound();
+    if (!bound) return false;
+  }
+  return true;
+}
+
 void Upstreams::describe(Snapshot& s) const {
   for (const auto& pool : pools_) {
     UpstreamSnapshot u;

@@ -81,6 +81,7 @@ class Upstreams final : public Outbound, public OperatorAcks, public LinkEvents 
   size_t unbind_all();                   // returns the links told
   void for_each_link(const std::function<void(Connection&)>& fn);
   bool no_links() const { return sessions_.empty(); }
+  bool every_operator_bound() const;  // each upstream has a bound link (held messages wait for it)
   void stop();                           // the reconnect timers
 
  private:

@@ -476,9 +476,10 @@ const SANITIZER = /ERROR: (AddressSanitizer|LeakSanitizer|UndefinedBehaviorSanit
 
 // Spawns `hajib --config <file>` and waits for its "listening smpp=127.0.0.1:P stats=127.0.0.1:Q" line.
 // `at`: freeze the clock the rules see (--fake-time), for time-dependent rules at chosen instants.
-async function startHajib(configPath, { timeoutMs = 20000, at } = {}) {
+// `timeFile`: the same from a file, read again on SIGUSR2 (--fake-time-file): a clock tests move.
+async function startHajib(configPath, { timeoutMs = 20000, at, timeFile } = {}) {
   requireHajib();
-  const args = ['--config', configPath, ...(at ? ['--fake-time', at] : [])];
+  const args = ['--config', configPath, ...(timeFile ? ['--fake-time-file', timeFile] : at ? ['--fake-time', at] : [])];
   const proc = track(spawn(HAJIB_BIN, args, { stdio: ['ignore', 'pipe', 'pipe'] }));
   let stderr = '';
   let stdout = '';
@@ -765,9 +766,14 @@ async function rawPdu(port, buffer, { waitMs = 3000 } = {}) {
 // a whole world: redis + stc/mobily/zain SMSCs + hajib with the contract's config
 
 // tweak(config) may edit the config object before it is written.
-async function startWorld({ tweak, operators = {}, at } = {}) {
+// movableClock: the rules' clock starts at `at` and moves with w.setTime(instant) (tests only).
+async function startWorld({ tweak, operators = {}, at, movableClock = false } = {}) {
   requireHajib();
   const w = { dir: tempDir('world'), ops: {} };
+  if (movableClock) {
+    w.timeFile = path.join(w.dir, 'fake-time');
+    fs.writeFileSync(w.timeFile, `${at}\n`);
+  }
   try {
     w.redis = await startRedis();
     w.ops.stc = await startOperator('stc', { systemId: 'hajib', password: 'pw', idFormat: 'decimal', ...operators.stc });
@@ -777,7 +783,7 @@ async function startWorld({ tweak, operators = {}, at } = {}) {
     w.config = baseConfig({ redisUrl: w.redis.url, ports: { stc: w.ops.stc.port, mobily: w.ops.mobily.port, zain: w.ops.zain.port }, acmeHash, otherHash });
     if (tweak) tweak(w.config);
     w.configPath = writeConfig(w.dir, w.config);
-    w.hajib = await startHajib(w.configPath, { at });
+    w.hajib = await startHajib(w.configPath, { at, timeFile: w.timeFile });
     await Promise.all(Object.values(w.ops).map((op) => op.waitBound(1, 15000)));
   } catch (e) {
     await stopWorld(w).catch(() => {});
@@ -808,8 +814,13 @@ async function startWorld({ tweak, operators = {}, at } = {}) {
     w.hajib = null;
     await old.stop();
     if (newAt !== undefined) w.at = newAt;
-    w.hajib = await startHajib(w.configPath, { at: w.at });
+    w.hajib = await startHajib(w.configPath, { at: w.at, timeFile: w.timeFile });
     return w.hajib;
+  };
+  // Moves the rules' clock of the given proxies (default: this world's) to `instant`.
+  w.setTime = (instant, proxies = [w.hajib]) => {
+    fs.writeFileSync(w.timeFile, `${instant}\n`);
+    for (const h of proxies) if (h && h.alive()) h.proc.kill('SIGUSR2');
   };
   // If an earlier test killed the proxy, note how (reported again when the world stops) and start
   // a fresh one with the same config and Redis, so that each later test reports on its own.
@@ -826,7 +837,7 @@ async function startWorld({ tweak, operators = {}, at } = {}) {
     const p = w.hajib.proc;
     w.deaths.push(`hajib died (exit code ${p.exitCode}, signal ${p.signalCode}); stderr tail:\n${w.hajib.stderr().slice(-2000)}`);
     try { w.hajib.checkSanitizer(); } catch (e) { w.deaths.push(e.message); }
-    w.hajib = await startHajib(w.configPath, { at: w.at });
+    w.hajib = await startHajib(w.configPath, { at: w.at, timeFile: w.timeFile });
     await Promise.all(Object.values(w.ops).map((op) => (op.server ? waitFor(() => op.boundSessions().length >= 1, 15000, `${op.name} link after the proxy restart`) : null)));
   };
   w.stop = () => stopWorld(w);

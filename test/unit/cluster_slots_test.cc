@@ -78,6 +78,8 @@ std::vector<Step> steps_with(const Samples& s) {
   uint32_t bucket_number = s.bucket_number;
   (void)account, (void)sender, (void)number_hash, (void)message, (void)upstream, (void)day, (void)bucket_number,
       (void)campaign;
+  std::string_view id = s.message;  // held messages: our id
+  (void)id;
 #define HAJIB_STEP_KEYS(...) __VA_ARGS__
 #define X(step, keys) Step{#step, {HAJIB_STEP_KEYS keys}},
   return {
@@ -95,6 +97,8 @@ std::vector<std::pair<std::string, std::string>> formats_with(const Samples& s) 
   uint32_t bucket_number = s.bucket_number;
   (void)account, (void)sender, (void)number_hash, (void)message, (void)upstream, (void)day, (void)bucket_number,
       (void)campaign;
+  std::string_view id = s.message;  // held messages: our id
+  (void)id;
 #define HAJIB_KEY_ARGUMENTS(...) __VA_ARGS__
 #define X(name, spelling, parameters, arguments) {#name, proxy::keys::name(HAJIB_KEY_ARGUMENTS arguments)},
   return {

@@ -70,6 +70,7 @@ const char* outcome_name(policy::Outcome o) {
     case policy::Outcome::accept: return "accept";
     case policy::Outcome::flag: return "flag";
     case policy::Outcome::reject: return "reject";
+    case policy::Outcome::hold: return "hold";
   }
   return "?";
 }
@@ -78,6 +79,7 @@ std::optional<policy::Outcome> parse_outcome(const std::string& s) {
   if (s == "accept") return policy::Outcome::accept;
   if (s == "flag") return policy::Outcome::flag;
   if (s == "reject") return policy::Outcome::reject;
+  if (s == "hold") return policy::Outcome::hold;
   return std::nullopt;
 }
 
@@ -123,7 +125,19 @@ TEST_CASE("policy cases as data: test/policy/cases.txt against test/policy/polic
     auto text = unescape(cols[3]);
     auto instant = policy::parse_instant(cols[4]);
     auto want = parse_outcome(cols[5]);
-    const std::string& want_rule = cols[6];
+    std::string want_rule = cols[6];
+    // A hold names when it is released: "time.quiet_hours -> 2026-11-23T09:00:00+03:00".
+    std::optional<int64_t> want_release;
+    if (want == policy::Outcome::hold) {
+      size_t arrow = want_rule.find(" -> ");
+      if (arrow != std::string::npos) want_release = policy::parse_instant(trim(std::string_view(want_rule).substr(arrow + 4)));
+      if (!want_release) {
+        FAIL_CHECK(where << "a hold names its release instant: RULE -> 2026-11-23T09:00:00+03:00: " << line);
+        ++failures;
+        continue;
+      }
+      want_rule = trim(std::string_view(want_rule).substr(0, arrow));
+    }
     if (!text || !instant || !want || want_rule.empty() || (*want == policy::Outcome::accept) != (want_rule == "-")) {
       FAIL_CHECK(where << "malformed case (text escape, instant with offset, outcome accept|flag|reject, rule or -): " << line);
       ++failures;
@@ -147,6 +161,8 @@ TEST_CASE("policy cases as data: test/policy/cases.txt against test/policy/polic
     std::string got_rule = v.rule == policy::Rule::none ? "-" : std::string(policy::rule_id(v.rule));
     // An accept must not name a rule; a flag or reject must name the rule that decided.
     if (v.outcome == policy::Outcome::accept && v.rule != policy::Rule::none) got_rule += " (rule set on accept)";
+    if (v.outcome == policy::Outcome::hold) got_rule += " -> " + policy::saudi_iso(v.hold_until_s);
+    if (want_release) want_rule += " -> " + policy::saudi_iso(*want_release);
     bool ok = v.outcome == *want && got_rule == want_rule;
     if (ok && *want == policy::Outcome::reject) ok = v.status != 0;  // a refusal carries an SMPP status
     if (!ok) {

@@ -434,3 +434,134 @@ TEST_CASE("a Redis store closed with reservations still waiting for their turn a
   c.run_until([&] { return uv_now(&c.loop) >= until; });
   store.reset();
 }
+
+// ---- held messages (quiet hours, review): lua/hold.lua, held_due.lua, held_done.lua, held_release.lua ----
+namespace {
+
+proxy::HeldRecord held_record(const std::string& id, int64_t release_at, const std::string& campaign = "") {
+  proxy::HeldRecord r;
+  r.account = "acme";
+  r.id = id;
+  r.reason = campaign.empty() ? "quiet" : "review";
+  r.campaign = campaign;
+  r.release_at = release_at;
+  r.source = "ACME-AD";
+  r.destination = "966501234567";
+  r.registered_delivery = 1;
+  r.parts.push_back({id, kPdu});
+  return r;
+}
+
+template <typename C>
+bool hold(C& c, const proxy::HeldRecord& r, int64_t max_messages = 100, int64_t max_bytes = 1 << 20) {
+  bool held = false;
+  c.await([&](auto answered) {
+    c.store->hold_message(r, max_messages, max_bytes, 3600, [&, answered](bool ok, bool h) {
+      CHECK(ok);
+      held = h;
+      answered();
+    });
+  });
+  return held;
+}
+
+template <typename C>
+std::vector<std::string> due(C& c, int64_t now, const std::string& owner, int limit = 100) {
+  std::vector<std::string> ids;
+  c.await([&](auto answered) {
+    c.store->due_held("acme", now, limit, owner, [&, answered](bool ok, std::vector<proxy::HeldRecord> got) {
+      CHECK(ok);
+      for (const auto& r : got) ids.push_back(r.id);
+      answered();
+    });
+  });
+  return ids;
+}
+
+}  // namespace
+
+TEMPLATE_TEST_CASE("store contract: a held message comes back when due, whole, and not before", "[store]", STORES) {
+  CONTRACT(c);
+  REQUIRE(hold(c, held_record("00000a0000000001", 1000)));
+  CHECK(due(c, 999, "00001").empty());
+  std::vector<proxy::HeldRecord> got;
+  c.await([&](auto answered) {
+    c.store->due_held("acme", 1000, 10, "00001", [&, answered](bool, std::vector<proxy::HeldRecord> r) {
+      got = std::move(r);
+      answered();
+    });
+  });
+  REQUIRE(got.size() == 1);
+  CHECK(got[0].id == "00000a0000000001");
+  CHECK(got[0].release_at == 1000);
+  CHECK(got[0].source == "ACME-AD");
+  CHECK(got[0].registered_delivery == 1);
+  REQUIRE(got[0].parts.size() == 1);
+  CHECK(got[0].parts[0].pdu == kPdu);  // binary, byte for byte
+}
+
+TEMPLATE_TEST_CASE("store contract: a due held message is leased to one instance at a time", "[store]", STORES) {
+  CONTRACT(c);
+  REQUIRE(hold(c, held_record("00000a0000000002", 1000)));
+  CHECK(due(c, 2000, "00001") == std::vector<std::string>{"00000a0000000002"});
+  CHECK(due(c, 2000, "00002").empty());  // 00001 is releasing it
+  CHECK(due(c, 2000, "00001").size() == 1);  // its holder may read it again
+}
+
+TEMPLATE_TEST_CASE("store contract: the account's bound counts held messages and their bytes", "[store]", STORES) {
+  CONTRACT(c);
+  CHECK(hold(c, held_record("00000a0000000003", 1000), 2));
+  CHECK(hold(c, held_record("00000a0000000004", 1000), 2));
+  CHECK_FALSE(hold(c, held_record("00000a0000000005", 1000), 2));  // a third is over two
+  CHECK(hold(c, held_record("00000a0000000003", 1000), 2));  // the same one again changes nothing
+  c.store->held_done("acme", "00000a0000000003");
+  CHECK(hold(c, held_record("00000a0000000005", 1000), 2));  // room again once one is done
+  const auto big = held_record("00000a0000000006", 1000);
+  CHECK_FALSE(hold(c, big, 100, int64_t(2 * held_record("x", 0).bytes() + big.bytes() - 1)));  // bytes too
+}
+
+TEMPLATE_TEST_CASE("store contract: a held message that is done is gone", "[store]", STORES) {
+  CONTRACT(c);
+  REQUIRE(hold(c, held_record("00000a0000000007", 1000)));
+  c.store->held_done("acme", "00000a0000000007");
+  CHECK(due(c, 5000, "00001").empty());
+}
+
+TEMPLATE_TEST_CASE("store contract: a campaign's held messages wait until it is released, then are due at that time", "[store]", STORES) {
+  CONTRACT(c);
+  REQUIRE(hold(c, held_record("00000a0000000008", 0, "c1")));
+  REQUIRE(hold(c, held_record("00000a0000000009", 0, "c1")));
+  REQUIRE(hold(c, held_record("00000a000000000a", 0, "c2")));
+  CHECK(due(c, 1999999999, "00001").empty());  // open-ended: never due by the clock
+  CHECK(c.done_call([&](auto done) { c.store->release_held("acme", "c1", "", 3000, done); }));
+  CHECK(due(c, 2999, "00001").empty());
+  auto ids = due(c, 3000, "00001");
+  std::sort(ids.begin(), ids.end());
+  CHECK(ids == std::vector<std::string>{"00000a0000000008", "00000a0000000009"});  // c2 still waits
+}
+
+TEMPLATE_TEST_CASE("store contract: a dropped campaign's messages are due at once, marked dropped; the count follows", "[store]", STORES) {
+  CONTRACT(c);
+  REQUIRE(hold(c, held_record("00000a000000000b", 0, "c3")));
+  REQUIRE(hold(c, held_record("00000a000000000c", 5000)));
+  int64_t count = -1;
+  c.await([&](auto answered) {
+    c.store->held_count("acme", [&, answered](bool ok, int64_t n) {
+      CHECK(ok);
+      count = n;
+      answered();
+    });
+  });
+  CHECK(count == 2);
+  CHECK(c.done_call([&](auto done) { c.store->drop_held("acme", "c3", "", done); }));
+  std::vector<proxy::HeldRecord> got;
+  c.await([&](auto answered) {
+    c.store->due_held("acme", 10, 10, "00001", [&, answered](bool, std::vector<proxy::HeldRecord> r) {
+      got = std::move(r);
+      answered();
+    });
+  });
+  REQUIRE(got.size() == 1);
+  CHECK(got[0].id == "00000a000000000b");
+  CHECK(got[0].dropped);
+}
