@@ -18,6 +18,7 @@
 #include "proxy/deliver/receipt_map.h"
 #include "proxy/state/store.h"
 #include "proxy/submit/submits.h"
+#include "proxy/submit/volume_watch.h"
 #include "proxy/upstream/upstreams.h"
 
 namespace proxy {
@@ -51,6 +52,8 @@ class Hub {
   // what it did to the audit log at once (not at the next tick: an action is rare and must stay).
   Customers& customers() { return customers_; }
   Upstreams& upstreams() { return upstreams_; }
+  // Accounts in a volume alarm (surging(), on_surge()), for the stage that holds the rest.
+  const VolumeWatch& volume() const { return volume_; }
   void audit_event(std::string_view kind, const nlohmann::ordered_json& fields);
   int64_t wall_ms() const { return ctx_.wall_ms(); }
   std::string policy_version() const { return ctx_.policy->version(); }
@@ -75,6 +78,7 @@ class Hub {
   Customers customers_;
   Submits submits_;
   Deliveries deliveries_;
+  VolumeWatch volume_;
   std::string version_;
   uint64_t started_ms_;
   uv_tcp_t listener_{};

@@ -66,6 +66,7 @@ int main(int argc, char** argv) {
   proxy::add_optout(app, run);
   proxy::add_balance(app, run);
   proxy::add_usage(app, run);
+  proxy::add_report(app, run);
   proxy::add_forget(app, run);
   add_ctl(app, run);
   try {

@@ -15,6 +15,7 @@
 #include "proxy/deliver/deliveries.h"
 #include "proxy/deliver/receipt_map.h"
 #include "proxy/state/store.h"
+#include "proxy/submit/flags.h"
 #include "proxy/submit/usage.h"
 #include "proxy/upstream/upstreams.h"
 #include "smpp/text.h"
@@ -75,6 +76,7 @@ class Submits final : public SubmitIntake, public SubmitAnswers, public Internal
   Outbound* outbound_ = nullptr;
   DeliverySink* deliveries_ = nullptr;
   UsageLedger usage_;
+  FlagLedger flags_;  // flagged messages for `hajib report flags`
   std::string text_;  // the decoded text of the submit being decided (reused)
   std::string part_key_, held_key_, blob_;  // a part's keys and the blob the store keeps (reused)
   std::unordered_map<std::string, HeldMessage> held_;  // long messages by account + key

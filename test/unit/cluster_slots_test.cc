@@ -52,6 +52,7 @@ struct Samples {
   std::string_view account, sender, number_hash, message, upstream;
   int64_t day;
   uint32_t bucket_number;
+  int64_t hour = 493000;
 };
 constexpr Samples kSamples[] = {
     {"acme", "ACME-INFO", "0123456789abcdef0123456789abcdef", "4f2a:3", "stc", 20423, 7},
@@ -73,9 +74,9 @@ std::vector<Step> steps_with(const Samples& s) {
   using namespace proxy::keys;
   std::string_view account = s.account, sender = s.sender, number_hash = s.number_hash, message = s.message,
                    upstream = s.upstream;
-  int64_t day = s.day;
+  int64_t day = s.day, hour = s.hour;
   uint32_t bucket_number = s.bucket_number;
-  (void)account, (void)sender, (void)number_hash, (void)message, (void)upstream, (void)day, (void)bucket_number;
+  (void)account, (void)sender, (void)number_hash, (void)message, (void)upstream, (void)day, (void)bucket_number, (void)hour;
 #define HAJIB_STEP_KEYS(...) __VA_ARGS__
 #define X(step, keys) Step{#step, {HAJIB_STEP_KEYS keys}},
   return {
@@ -89,9 +90,9 @@ std::vector<Step> steps_with(const Samples& s) {
 std::vector<std::pair<std::string, std::string>> formats_with(const Samples& s) {
   std::string_view account = s.account, sender = s.sender, number_hash = s.number_hash, message = s.message,
                    upstream = s.upstream;
-  int64_t day = s.day;
+  int64_t day = s.day, hour = s.hour;
   uint32_t bucket_number = s.bucket_number;
-  (void)account, (void)sender, (void)number_hash, (void)message, (void)upstream, (void)day, (void)bucket_number;
+  (void)account, (void)sender, (void)number_hash, (void)message, (void)upstream, (void)day, (void)bucket_number, (void)hour;
 #define HAJIB_KEY_ARGUMENTS(...) __VA_ARGS__
 #define X(name, spelling, parameters, arguments) {#name, proxy::keys::name(HAJIB_KEY_ARGUMENTS arguments)},
   return {
