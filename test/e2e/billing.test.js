@@ -17,7 +17,7 @@ describe('hajib usage --bill', () => {
   let acme;
   let ministry;
   before(async () => {
-    const ministryHash = await passwordHash('ministry-pw');
+    const ministryHash = await passwordHash('moh-pw');
     w = await startWorld({
       at: DAY,
       tweak: (c) => {
@@ -30,7 +30,7 @@ describe('hajib usage --bill', () => {
       },
     });
     acme = await w.customer();
-    ministry = await w.customer({ systemId: 'ministry', password: 'ministry-pw' });
+    ministry = await w.customer({ systemId: 'ministry', password: 'moh-pw' });
     assert.equal(acme.status, S.OK);
     assert.equal(ministry.status, S.OK);
   }, { timeout: 60000 });
