@@ -98,7 +98,7 @@ void VolumeWatch::clear(Account& account, const char* reason, const StateStore::
 
 bool VolumeWatch::surging(const std::string& account) const {
   auto it = accounts_.find(account);
-  return it != accounts_.end() && (it->second.tally.volume_surge || it->second.tally.volume_over_daily_max);
+  return it != accounts_.end() && it->second.surging();
 }
 
 OnSurge VolumeWatch::on_surge(const std::string& account) const {

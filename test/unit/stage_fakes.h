@@ -65,6 +65,14 @@ class RecordingStore final : public proxy::StateStore {
     uint64_t batch = 0;
   };
   std::vector<Usage> usage;
+  struct Flags {
+    std::string account;
+    int64_t day = 0;
+    std::string rule;
+    int count = 0;
+    std::vector<std::string> examples;
+  };
+  std::vector<Flags> flags;
   int reservations = 0, releases = 0, kept = 0, held = 0;
   // Ported numbers as `hajib ports` would have loaded them (the memory store has none).
   std::optional<std::string> ported_version_value;
@@ -115,6 +123,7 @@ class RecordingStore final : public proxy::StateStore {
   }
   void count_flags(std::string_view a, int64_t day, std::string_view rule, int count, const std::vector<std::string>& examples,
                    Done d) override {
+    flags.push_back({std::string(a), day, std::string(rule), count, examples});
     inner_->count_flags(a, day, rule, count, examples, std::move(d));
   }
   void hold_part(std::string_view a, std::string_view m, std::string_view p, std::string_view b, int ttl,
