@@ -160,7 +160,7 @@ int usage(UsageArgs a) {
 }  // namespace
 
 void add_usage(CLI::App& app, OpsRun& run) {
-  auto* sub = app.add_subcommand("usage", "messages and parts relayed per account, Saudi day and class (CSV), for billing");
+  auto* sub = app.add_subcommand("usage", "messages and parts relayed per account, Saudi day and class (CSV), for billing; with --bill, the bill");
   auto a = std::make_shared<UsageArgs>();
   add_config_option(*sub, a->config);
   sub->add_option("--from", a->from, "the first Saudi day")->type_name("YYYY-MM-DD");
