@@ -59,7 +59,7 @@ Hub::Hub(uv_loop_t* loop, Config config, uint32_t instance, std::string version)
     : ctx_(loop, std::move(config), instance), store_(attach_store(ctx_)),
       receipts_(*store_, ctx_.counters(), receipt_map_limits(ctx_.config.limits)), upstreams_(ctx_),
       customers_(ctx_, accounts_), review_(ctx_), holds_(ctx_, accounts_), submits_(ctx_, accounts_, receipts_),
-      deliveries_(ctx_, accounts_, receipts_), version_(std::move(version)), started_ms_(uv_now(loop)),
+      deliveries_(ctx_, accounts_, receipts_), volume_(ctx_, accounts_), version_(std::move(version)), started_ms_(uv_now(loop)),
       last_reload_unix_ms_(wall_clock_ms()) {
   for (const auto& [name, account] : ctx_.config.accounts) {
     accounts_[name].name = name;
@@ -163,6 +163,7 @@ void Hub::on_tick() {
   receipts_.on_tick(now);
   store_->sweep_receipts();
   deliveries_.on_tick(now);
+  volume_.on_tick(now);
   if (ticks_ % 4 == 0) sample_recent(now);
   upstreams_.on_tick(now, ticks_++ % 4 == 0);
   shutdown_step(now);

@@ -19,6 +19,7 @@
 #include "proxy/review/review_stage.h"
 #include "proxy/state/store.h"
 #include "proxy/submit/submits.h"
+#include "proxy/submit/volume_watch.h"
 #include "proxy/upstream/upstreams.h"
 
 namespace proxy {
@@ -53,6 +54,8 @@ class Hub {
   Customers& customers() { return customers_; }
   Holds& holds() { return holds_; }
   Upstreams& upstreams() { return upstreams_; }
+  // Accounts in a volume alarm (surging(), on_surge()), for the stage that holds the rest.
+  const VolumeWatch& volume() const { return volume_; }
   void audit_event(std::string_view kind, const nlohmann::ordered_json& fields);
   int64_t wall_ms() const { return ctx_.wall_ms(); }
   std::string policy_version() const { return ctx_.policy->version(); }
@@ -79,6 +82,7 @@ class Hub {
   Holds holds_;
   Submits submits_;
   Deliveries deliveries_;
+  VolumeWatch volume_;
   std::string version_;
   uint64_t started_ms_;
   uv_tcp_t listener_{};

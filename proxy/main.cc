@@ -70,6 +70,7 @@ int main(int argc, char** argv) {
   proxy::add_optout(app, run);
   proxy::add_balance(app, run);
   proxy::add_usage(app, run);
+  proxy::add_report(app, run);
   proxy::add_forget(app, run);
   proxy::add_review(app, run);
   proxy::add_held(app, run);

@@ -8,7 +8,8 @@ root = pathlib.Path(__file__).resolve().parent.parent
 section_paths = {'root': '', 'listen': 'listen', 'state': 'state', 'bind_failures': 'limits.bind_failures',
                  'upstream': 'upstreams.NAME', 'message_id': 'upstreams.NAME.message_id', 'routes': 'routes',
                  'account': 'accounts.NAME', 'audit': 'audit', 'text': 'text', 'log': 'log', 'admin': 'admin',
-                 'tls': 'tls', 'tls_client': 'accounts.NAME.tls_client', 'review': 'review'}
+                 'tls': 'tls', 'tls_client': 'accounts.NAME.tls_client', 'review': 'review', 'billing': 'billing',
+                 'volume': 'accounts.NAME.volume'}
 
 
 def c_number(expr):

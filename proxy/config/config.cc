@@ -319,6 +319,61 @@ void read_tls_client(Reader& r, const std::string& name, const YAML::Node& n, Ac
     r.error(n, fmt::format("account {}: tls_client needs fingerprint_sha256, or tls.client_ca to check certificates against", name));
 }
 
+// billing: independent | dependent | { class: percent, ... } (a class the map does not name is paid in full).
+void read_account_billing(Reader& r, const YAML::Node& n, AccountConfig& a) {
+  if (n.IsScalar() && (n.Scalar() == "independent" || n.Scalar() == "dependent")) {
+    a.billing_kind = n.Scalar();
+    a.billing = a.billing_kind == "independent" ? independent_shares() : dependent_shares();
+    return;
+  }
+  if (!n.IsMap()) return r.error(n, "billing must be independent, dependent or a map of class: percent");
+  a.billing_kind = "custom";
+  a.billing = independent_shares();
+  for (const auto& kv : n) {
+    std::string cls = kv.first.as<std::string>("");
+    auto known = std::find(policy::kClassNames.begin(), policy::kClassNames.end(), cls);
+    if (known == policy::kClassNames.end()) {
+      r.error(kv.first, fmt::format("billing: '{}' is not a message class (promotional, service, awareness, warning, personal)", cls));
+      continue;
+    }
+    long percent = -1;
+    if (!kv.second.IsScalar() || !YAML::convert<long>::decode(kv.second, percent) || percent < 0 || percent > 100)
+      r.error(kv.second, fmt::format("billing.{} must be a whole percent from 0 to 100", cls));
+    else a.billing[size_t(known - policy::kClassNames.begin())] = int(percent);
+  }
+}
+
+// volume: { daily_max, surge_factor, window_min, on_surge }, each optional.
+void read_volume(Reader& r, const std::string& name, const YAML::Node& n, AccountConfig& a) {
+  if (!r.is_map(n, "volume")) return;
+  r.only_keys(n, ConfigSection::volume, "volume of account " + name);
+  r.number(n, "daily_max", a.volume.daily_max, 1, 1000000000);
+  r.number(n, "window_min", a.volume.window_min, 1, 60);
+  if (YAML::Node f = n["surge_factor"]) {
+    double factor = 0;
+    if (!f.IsScalar() || !YAML::convert<double>::decode(f, factor) || !(factor >= 1 && factor <= 1000))
+      r.error(f, "volume.surge_factor must be a number from 1 to 1000");
+    else a.volume.surge_factor = factor;
+  }
+  if (YAML::Node on = n["on_surge"]) {
+    std::string what = r.str(on, "volume.on_surge");
+    if (what == "alert") a.volume.on_surge = OnSurge::alert;
+    else if (what == "hold") a.volume.on_surge = OnSurge::hold;
+    else r.error(on, "volume.on_surge must be alert or hold");
+  }
+}
+
+void read_billing(Reader& r, const YAML::Node& n, Config& c) {
+  if (!r.is_map(n, "billing")) return;
+  r.only_keys(n, ConfigSection::billing, "billing");
+  if (!n["price_per_part"] || !n["currency"]) return r.error(n, "billing needs price_per_part and currency");
+  auto price = parse_price(r.str(n["price_per_part"], "billing.price_per_part"));
+  if (!price) r.error(n["price_per_part"], fmt::format("billing.price_per_part must be a decimal with at most {} decimals, like 0.05", kPriceDecimals));
+  else c.billing.price_per_part = *price;
+  c.billing.currency = r.str(n["currency"], "billing.currency");
+  if (c.billing.currency.empty()) r.error(n["currency"], "billing.currency must not be empty");
+}
+
 void read_account(Reader& r, const std::string& name, const YAML::Node& n, Config& c, policy::Compiler& compiler) {
   if (!r.is_map(n, "account " + name)) return;
   // Bind settings are read here; the policy's keys by the policy compiler; anything else is a typo.
@@ -351,6 +406,8 @@ void read_account(Reader& r, const std::string& name, const YAML::Node& n, Confi
   r.number(n, "max_binds", a.max_binds, 1, 100000);
   r.number(n, "window", a.window, 1, 100000);
   if (YAML::Node tls_client = n["tls_client"]) read_tls_client(r, name, tls_client, a, c);
+  if (YAML::Node billing = n["billing"]) read_account_billing(r, billing, a);
+  if (YAML::Node volume = n["volume"]) read_volume(r, name, volume, a);
   if (YAML::Node mos = n["mo_numbers"]) {
     if (!mos.IsSequence()) r.error(mos, "mo_numbers must be a list");
     else
@@ -573,6 +630,7 @@ std::optional<Config> read_config(const std::string& path, std::vector<ConfigErr
     r.number(review, "approval_hours", c.review.approval_hours, 1, 87600);
     r.number(review, "pending_hours", c.review.pending_hours, 1, 8760);
   }
+  if (root["billing"]) read_billing(r, root["billing"], c);
   if (root["state"]) read_state(r, root["state"], c);
   else r.error(root, "the configuration needs state: { redis: ... } or state: memory");
   if (root["limits"]) read_limits(r, root["limits"], c.limits);
@@ -616,6 +674,8 @@ const char* section_name(ConfigSection s) {
     case ConfigSection::tls: return "tls";
     case ConfigSection::tls_client: return "accounts.NAME.tls_client";
     case ConfigSection::review: return "review";
+    case ConfigSection::billing: return "billing";
+    case ConfigSection::volume: return "accounts.NAME.volume";
   }
   return "";
 }

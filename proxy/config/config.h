@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "policy/routing.h"
+#include "proxy/config/billing.h"
 #include "policy/table.h"
 #include "proxy/config/cidr.h"
 #include "proxy/log.h"
@@ -51,6 +52,17 @@ struct UpstreamConfig {
   bool operator==(const UpstreamConfig&) const = default;
 };
 
+// accounts.NAME.volume: the watch on an account's volume (docs/policy.md, Volume monitoring); a
+// limit at 0 is off.
+enum class OnSurge : uint8_t { alert, hold };
+struct VolumeConfig {
+  int64_t daily_max = 0;
+  double surge_factor = 0;
+  int window_min = 10;
+  OnSurge on_surge = OnSurge::alert;
+  bool watched() const { return daily_max > 0 || surge_factor > 0; }
+};
+
 struct AccountConfig {
   std::string name;
   std::string password_hash;
@@ -62,6 +74,16 @@ struct AccountConfig {
   // list is not empty, else any that verified against tls.client_ca.
   bool tls_client_required = false;
   std::vector<std::string> tls_client_fingerprints;  // normalized "AB:CD:..."
+  ClassShares billing = dependent_shares();  // percent of each class the account pays
+  std::string billing_kind = "dependent";    // independent, dependent or custom: for the bill's reader
+  VolumeConfig volume;
+};
+
+// billing: the price of a part, for `hajib usage --bill`.
+struct BillingConfig {
+  Money price_per_part = 0;
+  std::string currency;
+  bool configured() const { return !currency.empty(); }
 };
 
 // Campaign review (proxy/review/): how long a decision lasts. Which accounts are reviewed is policy
@@ -109,6 +131,7 @@ struct Config {
   std::unordered_map<std::string, std::string> mo_owner;  // number or short code -> account
   AdminConfig admin;
   ReviewConfig review;
+  BillingConfig billing;
 
   bool memory_state() const { return redis_host.empty() && redis_sentinels.empty(); }
   const AccountConfig* account(const std::string& system_id) const;
@@ -117,7 +140,7 @@ struct Config {
 using ConfigError = policy::Diagnostic;  // file:line:column: message
 
 // The keys the loader reads (keys.def): where each lives and whether SIGHUP applies it.
-enum class ConfigSection { root, listen, state, bind_failures, upstream, message_id, routes, account, audit, text, log, admin, tls, tls_client, review };
+enum class ConfigSection { root, listen, state, bind_failures, upstream, message_id, routes, account, audit, text, log, admin, tls, tls_client, review, billing, volume };
 enum class Applies { reload, restart };
 struct ConfigKey {
   ConfigSection section;

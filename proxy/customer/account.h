@@ -26,6 +26,9 @@ struct Account {
   size_t held_bytes = 0;  // submit: their parts' bytes, against limits.long_message_bytes_max
   std::vector<Receiver*> receivers;  // customers: its bound sessions that take deliver_sm
   AccountTally tally;  // submit: the NOC's figures (submits received, accepted, refused by rule)
+  // A volume alarm is on (the hub's VolumeWatch sets tally.volume_*): with volume.on_surge hold,
+  // what the account sends now is held for review.
+  bool surging() const { return tally.volume_surge || tally.volume_over_daily_max; }
   // deliver: what follows.
   size_t next_receiver = 0;
   std::unordered_set<std::string> kept_in_flight;  // deliveries at a customer right now, by key

@@ -26,6 +26,7 @@ void add_ports(CLI::App& app, OpsRun& run);
 void add_optout(CLI::App& app, OpsRun& run);
 void add_balance(CLI::App& app, OpsRun& run);
 void add_usage(CLI::App& app, OpsRun& run);
+void add_report(CLI::App& app, OpsRun& run);
 void add_forget(CLI::App& app, OpsRun& run);
 void add_review(CLI::App& app, OpsRun& run);
 void add_held(CLI::App& app, OpsRun& run);

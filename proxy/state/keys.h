@@ -17,6 +17,11 @@ uint32_t receipt_bucket_of(std::string_view operator_id, uint32_t buckets);
 #undef X
 // What matches every awareness counter of one number, in every account (`hajib forget`).
 std::string awareness_of_number_pattern(std::string_view number_hash);
+inline constexpr int kHourlyTtlS = 9 * 86400;    // the 7 days before today, today, and a margin
+inline constexpr int kMinutesTtlS = 3 * 3600;    // a window reaches at most 60 minutes back
+inline constexpr int kSinceTtlS = 8 * 86400;     // an account silent for 8 days starts again without history
+inline constexpr int kFlagsTtlS = 100 * 86400;   // a quarter's report, and a margin
+inline constexpr int kFlagExamples = 5;          // masked examples kept per account, day and rule
 inline constexpr int kClaimMs = 2000;  // a held message's claim lasts this long unless renewed
 inline constexpr const char* ported = "hajib:ported";
 inline constexpr const char* ported_version = "hajib:ported:version";

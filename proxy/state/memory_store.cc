@@ -1,10 +1,12 @@
 // In-process state for a single instance (demos, unit tests): the same contract as Redis, no sharing.
 #include <algorithm>
+#include <array>
 #include <chrono>
 #include <map>
 #include <set>
 #include <unordered_map>
 
+#include "policy/saudi_time.h"
 #include "proxy/net/deferred.h"
 #include "proxy/state/store.h"
 
@@ -71,10 +73,47 @@ class MemoryStore final : public StateStore {
     }
     if (r.needs.charge) counters_[keys::balance(r.account)] += r.parts;
   }
-  void count_usage(std::string_view account, int64_t day, std::string_view cls, int messages, int parts,
+  void count_usage(std::string_view account, int64_t unix_minute, std::string_view cls, int messages, int parts,
                    std::string_view, uint64_t, Done done) override {
-    counters_[keys::usage(account, day) + ":" + std::string(cls) + ":messages"] += messages;
-    counters_[keys::usage(account, day) + ":" + std::string(cls) + ":parts"] += parts;
+    const policy::SaudiTime t = policy::saudi_time(unix_minute * 60);
+    counters_[keys::usage(account, t.day) + ":" + std::string(cls) + ":messages"] += messages;
+    counters_[keys::usage(account, t.day) + ":" + std::string(cls) + ":parts"] += parts;
+    Volume& v = volume_[std::string(account)];
+    if (v.first_day < 0) v.first_day = t.day;
+    v.hourly[t.day][size_t(t.minute / 60)] += messages;
+    v.minutes[unix_minute] += messages;
+    // As Redis' TTLs do: the 7 days before today, and the last hour.
+    while (!v.hourly.empty() && v.hourly.begin()->first < t.day - 8) v.hourly.erase(v.hourly.begin());
+    while (!v.minutes.empty() && v.minutes.begin()->first < unix_minute - 120) v.minutes.erase(v.minutes.begin());
+    deferred_.post([done = std::move(done)] { done(true); });
+  }
+  void volume_figures(std::string_view account, int64_t unix_s, int window_min,
+                      std::function<void(bool, VolumeFigures)> done) override {
+    VolumeFigures f;
+    if (auto it = volume_.find(std::string(account)); it != volume_.end()) {
+      const Volume& v = it->second;
+      const policy::SaudiTime t = policy::saudi_time(unix_s);
+      const size_t hour = size_t(t.minute / 60);
+      for (const auto& [day, hours] : v.hourly) {
+        if (day == t.day)
+          for (int64_t n : hours) f.today += n;
+        else if (day >= t.day - 7 && day < t.day)
+          f.same_hour_before += hours[hour];
+      }
+      const int64_t minute = unix_s / 60;
+      for (auto m = v.minutes.lower_bound(minute - window_min + 1); m != v.minutes.end() && m->first <= minute; ++m)
+        f.recent += m->second;
+      f.first_day = v.first_day;
+    }
+    deferred_.post([done = std::move(done), f] { done(true, f); });
+  }
+  void count_flags(std::string_view account, int64_t day, std::string_view rule, int count,
+                   const std::vector<std::string>& examples, Done done) override {
+    auto& day_flags = flags_[keys::flags(account, day)];
+    counters_[keys::flags(account, day) + ":" + std::string(rule)] += count;
+    auto& kept = day_flags[std::string(rule)];
+    for (const auto& e : examples)
+      if (int(kept.size()) < keys::kFlagExamples && std::find(kept.begin(), kept.end(), e) == kept.end()) kept.push_back(e);
     deferred_.post([done = std::move(done)] { done(true); });
   }
   void set_opted_out(std::string_view account, std::string_view number, bool opted_out, Done done) override {
@@ -180,6 +219,14 @@ class MemoryStore final : public StateStore {
     int64_t at_ms = -1;
   };
   std::unordered_map<std::string, Bucket> buckets_;
+  // The volume watch's figures per account (Redis: keys hourly, minutes, counted_since).
+  struct Volume {
+    int64_t first_day = -1;
+    std::map<int64_t, std::array<int64_t, 24>> hourly;  // Saudi day -> messages per Saudi hour
+    std::map<int64_t, int64_t> minutes;                 // unix minute -> messages
+  };
+  std::unordered_map<std::string, Volume> volume_;
+  std::unordered_map<std::string, std::map<std::string, std::vector<std::string>>> flags_;  // day key -> rule -> examples
 
   static int64_t now_ms() {
     return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now().time_since_epoch()).count();

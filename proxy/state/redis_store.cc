@@ -10,6 +10,7 @@
 #include <unordered_map>
 #include <iterator>
 
+#include "policy/saudi_time.h"
 #include "proxy/log.h"
 #include "proxy/net/deferred.h"
 #include "proxy/state/lua_scripts.h"
@@ -307,18 +308,55 @@ class RedisStore final : public StateStore, private RedisLink::Events {
     script(release_, args, [](const redisReply*) {});
   }
 
-  void count_usage(std::string_view account, int64_t day, std::string_view cls, int messages, int parts,
+  void count_usage(std::string_view account, int64_t unix_minute, std::string_view cls, int messages, int parts,
                    std::string_view instance, uint64_t batch, Done done) override {
-    std::string key = keys::usage(account, day), seen = keys::usage_counted(account);
+    const policy::SaudiTime t = policy::saudi_time(unix_minute * 60);
+    std::string key = keys::usage(account, t.day), seen = keys::usage_counted(account), hourly = keys::hourly(account, t.day),
+                minutes = keys::minutes(account, unix_minute / 60), since = keys::counted_since(account);
     std::string messages_field = fmt::format("{}:messages", cls), parts_field = fmt::format("{}:parts", cls);
     std::string m = std::to_string(messages), p = std::to_string(parts), ttl = std::to_string(kUsageTtlS),
-                who(instance), n = std::to_string(batch);
-    const std::string_view args[] = {"2", key.c_str(), seen.c_str(), messages_field.c_str(), m.c_str(),
-                          parts_field.c_str(), p.c_str(), ttl.c_str(), who.c_str(), n.c_str()};
-    const std::string_view eval[] = {"EVAL", lua::usage, args[0], args[1], args[2], args[3], args[4],
-                                     args[5], args[6], args[7], args[8], args[9]};
+                who(instance), n = std::to_string(batch), hour_field = std::to_string(t.minute / 60),
+                minute_field = std::to_string(unix_minute % 60), day = std::to_string(t.day),
+                hourly_ttl = std::to_string(keys::kHourlyTtlS), minutes_ttl = std::to_string(keys::kMinutesTtlS),
+                since_ttl = std::to_string(keys::kSinceTtlS);
+    const std::string_view args[] = {"5", key, seen, hourly, minutes, since, messages_field, m, parts_field, p, ttl, who, n,
+                                     hour_field, minute_field, day, hourly_ttl, minutes_ttl, since_ttl};
+    std::string_view eval[2 + std::size(args)] = {"EVAL", lua::usage};
+    std::copy(std::begin(args), std::end(args), eval + 2);
     replayable(eval);
     script(usage_, args, [done](const redisReply* r) { done(r != nullptr); });
+  }
+
+  void volume_figures(std::string_view account, int64_t unix_s, int window_min,
+                      std::function<void(bool, VolumeFigures)> done) override {
+    const policy::SaudiTime t = policy::saudi_time(unix_s);
+    const int64_t hour = unix_s / 3600;
+    std::vector<std::string> owned = {"11"};
+    for (int back = 0; back <= 7; ++back) owned.push_back(keys::hourly(account, t.day - back));
+    owned.push_back(keys::minutes(account, hour));
+    owned.push_back(keys::minutes(account, hour - 1));
+    owned.push_back(keys::counted_since(account));
+    owned.push_back(std::to_string(t.minute / 60));
+    owned.push_back(std::to_string((unix_s / 60) % 60));
+    owned.push_back(std::to_string(window_min));
+    std::vector<std::string_view> args(owned.begin(), owned.end());
+    script(volume_, args.data(), args.size(), [done](const redisReply* r) {
+      VolumeFigures f;
+      bool ok = r && r->type == REDIS_REPLY_ARRAY && r->elements == 4;
+      if (ok) {
+        int64_t* out[] = {&f.today, &f.same_hour_before, &f.recent, &f.first_day};
+        for (size_t i = 0; i < 4; ++i) *out[i] = r->element[i]->type == REDIS_REPLY_INTEGER ? r->element[i]->integer : 0;
+      }
+      done(ok, f);
+    });
+  }
+
+  void count_flags(std::string_view account, int64_t day, std::string_view rule, int count,
+                   const std::vector<std::string>& examples, Done done) override {
+    std::string key = keys::flags(account, day), n = std::to_string(count), ttl = std::to_string(keys::kFlagsTtlS);
+    std::vector<std::string_view> args = {"1", key, rule, n, ttl};
+    args.insert(args.end(), examples.begin(), examples.end());
+    script(flags_, args.data(), args.size(), [done](const redisReply* r) { done(r != nullptr); });
   }
 
   void set_opted_out(std::string_view account, std::string_view number, bool opted_out, Done done) override {
@@ -546,8 +584,8 @@ class RedisStore final : public StateStore, private RedisLink::Events {
   void load_scripts() {
     if (scripts_loading_) return;
     scripts_loading_ = true;
-    for (Script* s : {&reserve_, &release_, &sweep_, &usage_, &hold_, &held_due_, &held_done_, &held_release_, &keep_,
-                      &note_, &expire_, &kept_})
+    for (Script* s : {&reserve_, &release_, &sweep_, &usage_, &volume_, &flags_, &hold_, &held_due_, &held_done_,
+                      &held_release_, &keep_, &note_, &expire_, &kept_})
       send([this, s](const redisReply* r) {
              if (r && r->type == REDIS_REPLY_STRING) s->sha.assign(r->str, r->len);
              if (s == &kept_) scripts_loading_ = false;
@@ -813,7 +851,8 @@ class RedisStore final : public StateStore, private RedisLink::Events {
   std::vector<std::string_view> argv_;  // a script call's arguments (reused)
   Script reserve_{lua::reserve, {}}, release_{lua::release, {}}, sweep_{lua::sweep, {}}, usage_{lua::usage, {}},
       keep_{lua::keep, {}}, kept_{lua::kept, {}}, note_{lua::campaign_note, {}}, expire_{lua::campaign_expire, {}},
-      hold_{lua::hold, {}}, held_due_{lua::held_due, {}}, held_done_{lua::held_done, {}}, held_release_{lua::held_release, {}};
+      hold_{lua::hold, {}}, held_due_{lua::held_due, {}}, held_done_{lua::held_done, {}}, held_release_{lua::held_release, {}},
+      volume_{lua::volume, {}}, flags_{lua::flags, {}};
   static constexpr int kCampaignLinksMax = 100;  // links kept per campaign for its reviewer
   // Pending campaigns an account may have in the book: a customer sending ever-new texts cannot
   // grow it without bound (their messages still wait; ops see the first ones).

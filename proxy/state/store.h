@@ -78,9 +78,23 @@ class StateStore {
   virtual void release(const Reservation& r) = 0;
   // Adds to the billing tallies once per batch: `batch` numbers grow with each batch an
   // `instance` sends, so one sent again after a failure whose outcome was unknown is not counted
-  // twice. `done(true)` once counted.
-  virtual void count_usage(std::string_view account, int64_t saudi_day, std::string_view message_class, int messages,
+  // twice. `done(true)` once counted. The tallies of one minute (unix seconds / 60) also feed the
+  // volume watch: the account's messages per Saudi hour and per minute.
+  virtual void count_usage(std::string_view account, int64_t unix_minute, std::string_view message_class, int messages,
                            int parts, std::string_view instance, uint64_t batch, Done done) = 0;
+  // What the volume watch judges an account by at `unix_s` (docs/policy.md, Volume monitoring).
+  struct VolumeFigures {
+    int64_t today = 0;             // messages of this Saudi day
+    int64_t same_hour_before = 0;  // messages of this Saudi hour, summed over the 7 days before
+    int64_t recent = 0;            // messages of the last `window_min` minutes, this one included
+    int64_t first_day = -1;        // the Saudi day the account was first counted; -1: none kept
+  };
+  virtual void volume_figures(std::string_view account, int64_t unix_s, int window_min,
+                              std::function<void(bool ok, VolumeFigures figures)> done) = 0;
+  // Flagged messages (`hajib report flags`): `count` more for `rule` on the account's Saudi day,
+  // and the masked `examples` kept while the day has fewer than keys::kFlagExamples for the rule.
+  virtual void count_flags(std::string_view account, int64_t saudi_day, std::string_view rule, int count,
+                           const std::vector<std::string>& examples, Done done) = 0;
   virtual void set_opted_out(std::string_view account, std::string_view number, bool opted_out, Done done) = 0;
 
   // ---- parts of long messages waiting for the rest (docs/long-messages.md) ----

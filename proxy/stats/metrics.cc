@@ -141,6 +141,19 @@ void account_families(const Snapshot& s, std::vector<MetricFamily>& out) {
     for (size_t r = 0; r < a.tally.refused_by_rule.size(); ++r)
       add(by_rule, double(a.tally.refused_by_rule[r]), {{"account", a.name}, {"rule", std::string(policy::rule_id(policy::Rule(r)))}});
   out.push_back(std::move(by_rule));
+  MetricFamily alarm = family("hajib_account_volume_alarm",
+                              "1 while the account's volume alarm is on: reason surge (volume.surge_factor) or daily_max",
+                              MetricType::Gauge);
+  MetricFamily raised = family("hajib_account_volume_alarms_total", "volume alarms raised for the account, by reason",
+                               MetricType::Counter);
+  for (const auto& a : s.accounts) {
+    add(alarm, a.tally.volume_surge ? 1 : 0, {{"account", a.name}, {"reason", "surge"}});
+    add(alarm, a.tally.volume_over_daily_max ? 1 : 0, {{"account", a.name}, {"reason", "daily_max"}});
+    add(raised, double(a.tally.volume_surges), {{"account", a.name}, {"reason", "surge"}});
+    add(raised, double(a.tally.volume_daily_max_passed), {{"account", a.name}, {"reason", "daily_max"}});
+  }
+  out.push_back(std::move(alarm));
+  out.push_back(std::move(raised));
 }
 
 void service_families(const Snapshot& s, std::vector<MetricFamily>& out) {

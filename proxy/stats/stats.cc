@@ -92,7 +92,8 @@ nlohmann::ordered_json account_json(const AccountSnapshot& a) {
     if (a.tally.refused_by_rule[r]) by_rule[std::string(policy::rule_id(policy::Rule(r)))] = a.tally.refused_by_rule[r];
   return {{"configured", a.configured}, {"sessions", a.sessions}, {"per_second", a.per_second},
           {"received", a.tally.received}, {"accepted", a.tally.accepted}, {"refused", a.tally.refused},
-          {"refused_by_rule", by_rule}};
+          {"refused_by_rule", by_rule},
+          {"volume_alarm", {{"surge", a.tally.volume_surge}, {"daily_max", a.tally.volume_over_daily_max}}}};
 }
 }  // namespace
 

@@ -78,6 +78,9 @@ struct AccountTally {
   uint64_t refused = 0;   // refused by the proxy (any status)
   std::array<uint64_t, size_t(policy::Rule::count)> refused_by_rule{};  // decisions refused, by rule
   RecentSamples<uint64_t> received_samples;
+  // The volume watch (submit/volume_watch.h): each alarm while it is on, and how often it was raised.
+  bool volume_surge = false, volume_over_daily_max = false;
+  uint64_t volume_surges = 0, volume_daily_max_passed = 0;
 };
 
 // An operator link's figures, kept by the upstream stage for each configured link (they outlive

@@ -28,7 +28,8 @@ int64_t receipt_expiry(std::string_view validity_period, int64_t now) {
 }  // namespace
 
 Submits::Submits(Context& ctx, Accounts& accounts, ReceiptMap& receipts)
-    : ctx_(ctx), accounts_(accounts), receipts_(receipts), usage_(*ctx.store, ctx.counters(), ctx.owner) {}
+    : ctx_(ctx), accounts_(accounts), receipts_(receipts), usage_(*ctx.store, ctx.counters(), ctx.owner),
+      flags_(*ctx.store, ctx.counters()) {}
 
 void Submits::wire(SubmitReplies* replies, Outbound* outbound, DeliverySink* deliveries, Holds* holds) {
   holds_ = holds;
@@ -76,6 +77,7 @@ void Submits::submit(const SubmitOrigin& from, uint32_t sequence, std::string_vi
     audit_refusal(from, sm, *destination, verdict, policy::rule_id(verdict.rule));
     return refuse(from, sequence, verdict.status);
   }
+  if (verdict.flagged) flags_.count(from.account->name, now_s, verdict, text_);
   if (review_ && policy->enforcing()) {
     ReviewStage::Decision review = review_->decide(from.account->name, sm.source_addr, text_, verdict.message_class);
     if (review.outcome != ReviewStage::Outcome::pass) return under_review(from, sequence, sm, *destination, verdict, review);
@@ -228,8 +230,7 @@ void Submits::answer(Submit& submit, uint32_t st) {
   if (st == status::ESME_ROK && submit.verdict.outcome != policy::Outcome::reject) {
     // Counted here, written to the store in one batch per tick: billing needs totals, not a
     // round trip per message.
-    usage_.count(*submit.account, policy::saudi_time(ctx_.wall_ms() / 1000).day, submit.verdict.message_class,
-                 submit.counts_as_message);
+    usage_.count(*submit.account, ctx_.wall_ms() / 1000, submit.verdict.message_class, submit.counts_as_message);
   } else if (submit.reserved) {
     ctx_.store->release(*submit.reserved);  // not relayed: its awareness allowance and balance come back
   }
@@ -374,12 +375,16 @@ void Submits::held_failure_receipts(const HeldRecord& record, uint32_t st, std::
 
 void Submits::on_tick(uint64_t now, bool renew_claims, bool restore) {
   usage_.flush();
+  flags_.flush();
   expire_held(now);
   if (renew_claims) renew_held_claims();
   if (restore) restore_held();
 }
 
-void Submits::finish() { usage_.flush(true); }
+void Submits::finish() {
+  usage_.flush(true);
+  flags_.flush();
+}
 
 void Submits::describe(Snapshot& s) const {
   s.long_messages_held = held_.size();

@@ -17,6 +17,7 @@
 #include "proxy/review/review_stage.h"
 #include "proxy/hold/holds.h"
 #include "proxy/state/store.h"
+#include "proxy/submit/flags.h"
 #include "proxy/submit/usage.h"
 #include "proxy/upstream/upstreams.h"
 #include "smpp/text.h"
@@ -89,6 +90,7 @@ class Submits final : public SubmitIntake, public SubmitAnswers, public Internal
   ReviewStage* review_ = nullptr;  // campaign review; none in unit tests that do not ask for it
   Holds* holds_ = nullptr;
   UsageLedger usage_;
+  FlagLedger flags_;  // flagged messages for `hajib report flags`
   std::string text_;  // the decoded text of the submit being decided (reused)
   std::string part_key_, held_key_, blob_;  // a part's keys and the blob the store keeps (reused)
   std::unordered_map<std::string, HeldMessage> held_;  // long messages by account + key

@@ -6,10 +6,11 @@
 
 namespace proxy {
 
-void UsageLedger::count(const std::string& account, int64_t saudi_day, policy::MessageClass c, bool counts_as_message) {
-  if (last_ == tallies_.end() || std::get<1>(last_->first) != saudi_day || std::get<2>(last_->first) != c ||
+void UsageLedger::count(const std::string& account, int64_t unix_s, policy::MessageClass c, bool counts_as_message) {
+  const int64_t minute = unix_s / 60;
+  if (last_ == tallies_.end() || std::get<1>(last_->first) != minute || std::get<2>(last_->first) != c ||
       std::get<0>(last_->first) != account)
-    last_ = tallies_.try_emplace({account, saudi_day, c}).first;
+    last_ = tallies_.try_emplace({account, minute, c}).first;
   auto& tally = last_->second;
   tally.first += counts_as_message ? 1 : 0;
   tally.second += 1;
@@ -40,7 +41,7 @@ void UsageLedger::flush(bool last) {
 void UsageLedger::send(uint64_t n) {
   Batch& b = unconfirmed_.at(n);
   b.sending = true;
-  store_.count_usage(b.account, b.day, policy::name(b.message_class), b.messages, b.parts, owner_, n, [this, n](bool ok) {
+  store_.count_usage(b.account, b.minute, policy::name(b.message_class), b.messages, b.parts, owner_, n, [this, n](bool ok) {
     auto it = unconfirmed_.find(n);
     if (it == unconfirmed_.end()) return;
     if (ok) unconfirmed_.erase(it);

@@ -132,7 +132,7 @@ describe('command line', () => {
 
   test('each subcommand has its own --help, exit 0', async () => {
     for (const words of [['check'], ['explain'], ['balance', 'add'], ['balance', 'show'], ['optout', 'export'], ['ports', 'list'],
-      ['usage'], ['forget']]) {
+      ['usage'], ['report', 'flags'], ['forget']]) {
       const r = await runHajib([...words, '--help']);
       assert.equal(r.code, 0, words.join(' '));
       assert.ok(r.stdout.includes(`hajib ${words.join(' ')}`), `${words.join(' ')}: ${r.stdout}`);
@@ -145,7 +145,8 @@ describe('command line', () => {
     const acme = ['--account', 'acme'];
     for (const words of [['check'], ['explain', ...acme, '--from', 'ACME', '--to', '0501234567'], ['balance', 'show', ...acme],
       ['balance', 'add', ...acme, '5'], ['optout', 'export', ...acme], ['optout', 'add', ...acme, '0501234567'], ['ports', 'list'],
-      ['usage', '--from', '2027-02-20', '--to', '2027-02-20'], ['forget', '0501234567'], ['passwd']]) {
+      ['usage', '--from', '2027-02-20', '--to', '2027-02-20'], ['report', 'flags', ...acme, '--from', '2027-02-20', '--to', '2027-02-20'],
+      ['forget', '0501234567'], ['passwd']]) {
       const r = await runHajib([...words, ...(words[0] === 'passwd' ? [] : ['--config', example]), '--bogus'], 30000, 'secret\n');
       assert.equal(r.code, 2, `${words.join(' ')}: ${r.stderr}`);
       assert.ok(r.stderr.includes('--bogus'), `${words.join(' ')}: ${r.stderr}`);

@@ -53,6 +53,7 @@ struct Samples {
   int64_t day;
   uint32_t bucket_number;
   std::string_view campaign = "0123456789abcdef";
+  int64_t hour = 493000;
 };
 constexpr Samples kSamples[] = {
     {"acme", "ACME-INFO", "0123456789abcdef0123456789abcdef", "4f2a:3", "stc", 20423, 7},
@@ -74,10 +75,10 @@ std::vector<Step> steps_with(const Samples& s) {
   using namespace proxy::keys;
   std::string_view account = s.account, sender = s.sender, number_hash = s.number_hash, message = s.message,
                    upstream = s.upstream, campaign = s.campaign;
-  int64_t day = s.day;
+  int64_t day = s.day, hour = s.hour;
   uint32_t bucket_number = s.bucket_number;
   (void)account, (void)sender, (void)number_hash, (void)message, (void)upstream, (void)day, (void)bucket_number,
-      (void)campaign;
+      (void)campaign, (void)hour;
   std::string_view id = s.message;  // held messages: our id
   (void)id;
 #define HAJIB_STEP_KEYS(...) __VA_ARGS__
@@ -93,10 +94,10 @@ std::vector<Step> steps_with(const Samples& s) {
 std::vector<std::pair<std::string, std::string>> formats_with(const Samples& s) {
   std::string_view account = s.account, sender = s.sender, number_hash = s.number_hash, message = s.message,
                    upstream = s.upstream, campaign = s.campaign;
-  int64_t day = s.day;
+  int64_t day = s.day, hour = s.hour;
   uint32_t bucket_number = s.bucket_number;
   (void)account, (void)sender, (void)number_hash, (void)message, (void)upstream, (void)day, (void)bucket_number,
-      (void)campaign;
+      (void)campaign, (void)hour;
   std::string_view id = s.message;  // held messages: our id
   (void)id;
 #define HAJIB_KEY_ARGUMENTS(...) __VA_ARGS__

@@ -57,6 +57,8 @@ class FakeStore final : public proxy::StateStore {
   void reserve(const Reservation&, Checked) override {}
   void release(const Reservation&) override {}
   void count_usage(std::string_view, int64_t, std::string_view, int, int, std::string_view, uint64_t, Done) override {}
+  void volume_figures(std::string_view, int64_t, int, std::function<void(bool, VolumeFigures)>) override {}
+  void count_flags(std::string_view, int64_t, std::string_view, int, const std::vector<std::string>&, Done) override {}
   void set_opted_out(std::string_view, std::string_view, bool, Done) override {}
   void hold_part(std::string_view, std::string_view, std::string_view, std::string_view, int, std::string_view, Done) override {}
   void renew_claim(std::string_view, std::string_view, std::string_view) override {}

@@ -60,11 +60,19 @@ class RecordingStore final : public proxy::StateStore {
  public:
   struct Usage {
     std::string account, message_class;
-    int64_t day = 0;
+    int64_t minute = 0;  // unix seconds / 60
     int messages = 0, parts = 0;
     uint64_t batch = 0;
   };
   std::vector<Usage> usage;
+  struct Flags {
+    std::string account;
+    int64_t day = 0;
+    std::string rule;
+    int count = 0;
+    std::vector<std::string> examples;
+  };
+  std::vector<Flags> flags;
   int reservations = 0, releases = 0, kept = 0, held = 0;
   // Ported numbers as `hajib ports` would have loaded them (the memory store has none).
   std::optional<std::string> ported_version_value;
@@ -102,13 +110,21 @@ class RecordingStore final : public proxy::StateStore {
     ++releases;
     inner_->release(r);
   }
-  void count_usage(std::string_view account, int64_t day, std::string_view cls, int messages, int parts,
+  void count_usage(std::string_view account, int64_t minute, std::string_view cls, int messages, int parts,
                    std::string_view instance, uint64_t batch, Done d) override {
-    usage.push_back({std::string(account), std::string(cls), day, messages, parts, batch});
-    inner_->count_usage(account, day, cls, messages, parts, instance, batch, std::move(d));
+    usage.push_back({std::string(account), std::string(cls), minute, messages, parts, batch});
+    inner_->count_usage(account, minute, cls, messages, parts, instance, batch, std::move(d));
   }
   void set_opted_out(std::string_view a, std::string_view n, bool out, Done d) override {
     inner_->set_opted_out(a, n, out, std::move(d));
+  }
+  void volume_figures(std::string_view a, int64_t unix_s, int window_min, std::function<void(bool, VolumeFigures)> d) override {
+    inner_->volume_figures(a, unix_s, window_min, std::move(d));
+  }
+  void count_flags(std::string_view a, int64_t day, std::string_view rule, int count, const std::vector<std::string>& examples,
+                   Done d) override {
+    flags.push_back({std::string(a), day, std::string(rule), count, examples});
+    inner_->count_flags(a, day, rule, count, examples, std::move(d));
   }
   void hold_part(std::string_view a, std::string_view m, std::string_view p, std::string_view b, int ttl,
                  std::string_view owner, Done d) override {

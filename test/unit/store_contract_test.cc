@@ -348,7 +348,8 @@ TEMPLATE_TEST_CASE("store contract: a turn's receipt mappings are confirmed toge
 TEMPLATE_TEST_CASE("store contract: usage is counted once per batch number, per instance", "[store]", STORES) {
   CONTRACT(c);
   auto count = [&](const std::string& instance, uint64_t batch, int messages, int parts) {
-    return c.done_call([&](auto done) { c.store->count_usage("acme", 20605, "service", messages, parts, instance, batch, done); });
+    constexpr int64_t kNoonMinute = (20605 * 86400 + 9 * 3600) / 60;  // 12:00 in Saudi time on day 20605
+    return c.done_call([&](auto done) { c.store->count_usage("acme", kNoonMinute, "service", messages, parts, instance, batch, done); });
   };
   CHECK(count("00001", 1, 2, 3));
   CHECK(count("00001", 1, 2, 3));  // sent again after an unknown outcome: acknowledged, not counted
@@ -357,6 +358,50 @@ TEMPLATE_TEST_CASE("store contract: usage is counted once per batch number, per 
   if (!TestType::reads_back_usage) return;  // see MemoryBackend
   CHECK(c.backend.usage_field("acme", 20605, "service:messages") == 4);
   CHECK(c.backend.usage_field("acme", 20605, "service:parts") == 5);
+}
+
+TEMPLATE_TEST_CASE("store contract: the volume watch reads the day, the last window, the same hour of the 7 days before, and the first day", "[store]", STORES) {
+  CONTRACT(c);
+  constexpr int64_t kDay = 20787;
+  constexpr int64_t kNow = kDay * 86400 + 11 * 3600 + 5 * 60;  // 14:05 Saudi time
+  uint64_t batch = 0;
+  auto count = [&](int64_t unix_s, int messages) {
+    CHECK(c.done_call([&](auto done) { c.store->count_usage("volacct", unix_s / 60, "service", messages, messages, "volume-test", ++batch, done); }));
+  };
+  count(kNow - 8 * 86400, 1000);      // 8 days ago: before the 7
+  for (int back = 1; back <= 7; ++back) count(kNow - back * 86400, 70);  // this hour, each of the 7 days before
+  count(kNow - 7 * 86400 + 3600, 9);  // another hour 7 days ago: not this one
+  count(kNow - 11 * 60, 4);           // 11 minutes ago: outside a 10-minute window
+  count(kNow - 9 * 60, 5);            // 13:56, in the window, in the hour before
+  count(kNow, 6);                     // this minute
+  proxy::StateStore::VolumeFigures f;
+  c.await([&](auto answered) {
+    c.store->volume_figures("volacct", kNow, 10, [&, answered](bool ok, proxy::StateStore::VolumeFigures got) {
+      CHECK(ok);
+      f = got;
+      answered();
+    });
+  });
+  CHECK(f.today == 15);
+  CHECK(f.recent == 11);
+  CHECK(f.same_hour_before == 7 * 70);
+  CHECK(f.first_day == kDay - 8);
+}
+
+TEMPLATE_TEST_CASE("store contract: an account never counted has no volume figures and no first day", "[store]", STORES) {
+  CONTRACT(c);
+  proxy::StateStore::VolumeFigures f;
+  f.today = 99;
+  c.await([&](auto answered) {
+    c.store->volume_figures("nobody", 20787 * 86400, 10, [&, answered](bool ok, proxy::StateStore::VolumeFigures got) {
+      CHECK(ok);
+      f = got;
+      answered();
+    });
+  });
+  CHECK(f.today == 0);
+  CHECK(f.recent == 0);
+  CHECK(f.first_day == -1);
 }
 
 TEMPLATE_TEST_CASE("store contract: a held part is kept, its holder reads it back, and no other instance takes it while claimed", "[store]", STORES) {
