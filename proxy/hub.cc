@@ -72,6 +72,7 @@ Hub::Hub(uv_loop_t* loop, Config config, uint32_t instance, std::string version)
   holds_.set_ready([this] { return upstreams_.every_operator_bound(); });
   deliveries_.wire(&upstreams_, &submits_);
   submits_.set_review(&review_);
+  wire_review();
   bool reviewed = false;
   for (const auto& [name, account] : ctx_.config.accounts) reviewed |= ctx_.policy->reviews(name, policy::MessageClass::promotional);
   if (reviewed && !store_->keeps_campaigns())
@@ -83,6 +84,31 @@ Hub::Hub(uv_loop_t* loop, Config config, uint32_t instance, std::string version)
 }
 
 Hub::~Hub() = default;
+
+// Campaign review and the held messages (docs/policy.md, Campaign review): a decision seen by this
+// instance makes the campaign's held messages due; at release each asks the review again.
+void Hub::wire_review() {
+  review_.on_decided = [this](const std::string& account, const std::string& campaign, CampaignState) {
+    holds_.campaign_decided(account, campaign);
+  };
+  holds_.set_review([this](const HeldRecord& record, std::string_view text, const policy::Verdict& verdict) {
+    Holds::Review r;
+    // Held for review: what its campaign says now. Held for the window only: it passed review
+    // when it was held, and only a rejection since refuses it.
+    ReviewStage::Decision d = record.campaign.empty()
+                                  ? review_.decide(record.account, record.source, text, verdict.message_class)
+                                  : review_.decided(record.account, record.campaign);
+    if (d.outcome == ReviewStage::Outcome::hold) {
+      if (!record.campaign.empty()) r.outcome = Holds::Review::Outcome::hold;
+    } else if (d.outcome == ReviewStage::Outcome::reject) {
+      r.outcome = Holds::Review::Outcome::reject;
+      r.rule = d.rule;
+      r.status = d.status;
+      r.stat = d.stat;
+    }
+    return r;
+  });
+}
 
 int Hub::start() {
   if (int rc = bind_reuseport(ctx_.loop, ctx_.config.smpp_listen, &listener_)) return rc;

@@ -65,6 +65,7 @@ class Hub {
   int start_tls_listener();
   void reload_tls(const Config& fresh);
   void on_tick();
+  void wire_review();
   void end_of_turn();
   void shutdown_step(uint64_t now);
   void unbind_customers(uint64_t now);

@@ -41,7 +41,9 @@ std::string Holds::key_of(std::string_view account, std::string_view id) const {
 void Holds::hold(HeldRecord record, Held done) {
   const int64_t now_s = ctx_.wall_ms() / 1000;
   record.held_at = now_s;
-  int64_t ttl = record.release_at ? std::max<int64_t>(record.release_at - now_s, 0) + kHeldTtlMarginS : kOpenEndedTtlS;
+  // A review's hold lasts until its campaign expires unreviewed (review.pending_hours), and a margin.
+  const int64_t open_ended = std::max<int64_t>(kOpenEndedTtlS, int64_t(ctx_.config.review.pending_hours) * 3600 + kHeldTtlMarginS);
+  int64_t ttl = record.release_at ? std::max<int64_t>(record.release_at - now_s, 0) + kHeldTtlMarginS : open_ended;
   ctx_.store->hold_message(record, ctx_.limits().held_messages_max, ctx_.limits().held_bytes_max, int(ttl),
                            [this, record, done = std::move(done)](bool ok, bool held) {
                              if (ok && held) {
@@ -68,6 +70,13 @@ void Holds::release_campaign(std::string_view account, std::string_view campaign
   ctx_.store->release_held(account, campaign, "", at_s, std::move(done));
 }
 
+void Holds::campaign_decided(const std::string& account, const std::string& campaign) {
+  release_campaign(account, campaign, ctx_.wall_ms() / 1000, [this, account, campaign](bool ok) {
+    if (ok) campaigns_to_release_.erase({account, campaign});
+    else campaigns_to_release_.insert({account, campaign});
+  });
+}
+
 void Holds::drop_campaign(std::string_view account, std::string_view campaign, std::function<void(bool)> done) {
   ctx_.store->drop_held(account, campaign, "", std::move(done));
 }
@@ -82,6 +91,7 @@ void Holds::on_tick(uint64_t now_ms, bool renew_leases) {
   if (renew_leases)
     for (const auto& [key, f] : in_flight_) ctx_.store->renew_hold_lease(f.account, f.id, ctx_.owner);
   if (ctx_.shutting_down || ctx_.customers_leaving || !ctx_.store->up() || now_ms - last_poll_ms_ < kPollMs) return;
+  for (const auto& [account, campaign] : std::set(campaigns_to_release_)) campaign_decided(account, campaign);
   if (now_ms - last_count_ms_ >= kCountMs) {
     last_count_ms_ = now_ms;
     for (const auto& [name, account] : accounts_)
@@ -155,13 +165,14 @@ void Holds::release(HeldRecord record) {
     }
   }
   if (review_) {
-    switch (review_(record, verdict)) {
-      case Review::pass: break;
-      case Review::hold: return reschedule(record, 0);
-      case Review::reject:
+    const Review review = review_(record, text, verdict);
+    switch (review.outcome) {
+      case Review::Outcome::pass: break;
+      case Review::Outcome::hold: return reschedule(record, 0);
+      case Review::Outcome::reject:
         ++ctx_.counters().released_refused;
-        audit(record, "release refused", "review", 0x40E);
-        return finish(record, nullptr, 0x40E, "REJECTD", kRejected);
+        audit(record, "release refused", policy::rule_id(review.rule), review.status);
+        return finish(record, nullptr, review.status, review.stat, review.stat == "EXPIRED" ? kExpired : kRejected);
     }
   }
   policy::StateNeeds needs;

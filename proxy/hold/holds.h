@@ -5,6 +5,7 @@
 
 #include <functional>
 #include <map>
+#include <set>
 #include <memory>
 #include <string>
 #include <string_view>
@@ -34,10 +35,16 @@ class Holds {
   // released right after a start is not refused for want of a link).
   void set_ready(std::function<bool()> ready) { ready_ = std::move(ready); }
 
-  // Section 2's seam: at release, a message is asked about again (a campaign still pending holds
-  // it, a rejected one refuses it). The default passes everything.
-  enum class Review : uint8_t { pass, hold, reject };
-  using ReviewCheck = std::function<Review(const HeldRecord& record, const policy::Verdict& verdict)>;
+  // At release a message is asked about again by campaign review (proxy/review/): a campaign
+  // still pending holds it, a rejected or expired one refuses it with `status` and a failure
+  // receipt of `stat`. Without a check everything passes.
+  struct Review {
+    enum class Outcome : uint8_t { pass, hold, reject } outcome = Outcome::pass;
+    policy::Rule rule = policy::Rule::none;
+    uint32_t status = 0;
+    std::string_view stat;  // REJECTD or EXPIRED
+  };
+  using ReviewCheck = std::function<Review(const HeldRecord& record, std::string_view text, const policy::Verdict& verdict)>;
   void set_review(ReviewCheck check) { review_ = std::move(check); }
 
   // Keeps a message until `record.release_at` (reason quiet): `done(ok, held)`, ok false when the
@@ -48,6 +55,10 @@ class Holds {
   void hold_for_review(HeldRecord record, std::string campaign, Held done);
   // Makes all of a campaign's held messages due at `at_s` (an approval).
   void release_campaign(std::string_view account, std::string_view campaign, int64_t at_s, std::function<void(bool ok)> done);
+  // A campaign was approved, rejected or expired: its held messages are due now, and their release
+  // asks the review again (relayed, or refused with failure receipts). Tried again on later ticks
+  // while the store cannot answer: a message held for review must never wait for nobody.
+  void campaign_decided(const std::string& account, const std::string& campaign);
   // Drops them (a rejection): each gets a REJECTD receipt, if asked, from the releasing instance.
   void drop_campaign(std::string_view account, std::string_view campaign, std::function<void(bool ok)> done);
 
@@ -85,6 +96,7 @@ class Holds {
   std::map<std::string, InFlight> in_flight_;  // by account + id
   std::map<std::string, bool> polling_;        // an account's due_held call on its way
   std::map<std::string, int64_t> held_counts_;  // by account, from the store
+  std::set<std::pair<std::string, std::string>> campaigns_to_release_;  // decided while the store failed
   uint64_t last_poll_ms_ = 0, last_count_ms_ = 0;
 };
 

@@ -81,8 +81,18 @@ ReviewStage::Decision ReviewStage::decide(std::string_view account, std::string_
   Decision d;
   if (!ctx_.policy->reviews(account, message_class)) return d;
   templater_.make(account, sender, text, last_);
-  d.campaign = last_.id;
-  switch (decided_.state(account, last_.id, now_s())) {
+  return decided(account, last_.id);
+}
+
+ReviewStage::Decision ReviewStage::decide_surge(std::string_view account, std::string_view sender, std::string_view text) {
+  templater_.make(account, sender, text, last_);
+  return decided(account, last_.id + std::string(kSurgeSuffix));
+}
+
+ReviewStage::Decision ReviewStage::decided(std::string_view account, std::string_view campaign) {
+  Decision d;
+  d.campaign = campaign;
+  switch (decided_.state(account, campaign, now_s())) {
     case CampaignState::approved: return d;
     case CampaignState::pending: d.outcome = Outcome::hold; return d;
     case CampaignState::rejected:
@@ -101,12 +111,16 @@ ReviewStage::Decision ReviewStage::decide(std::string_view account, std::string_
 
 void ReviewStage::note(std::string_view account, std::string_view sender, std::string_view text, std::string_view campaign) {
   if (!ctx_.store->keeps_campaigns()) return;
-  if (last_.id != campaign) templater_.make(account, sender, text, last_);
+  const bool surge = campaign.ends_with(kSurgeSuffix);
+  if (last_.id != campaign.substr(0, campaign.size() - (surge ? kSurgeSuffix.size() : 0)))
+    templater_.make(account, sender, text, last_);
+  // A surge's campaign says so where ops read it: in its template.
+  if (surge) surge_template_.assign("[volume surge] ").append(last_.template_text);
   StateStore::CampaignNote n;
   n.account = account;
-  n.campaign = last_.id;
+  n.campaign = campaign;
   n.sender = sender;
-  n.template_text = last_.template_text;
+  n.template_text = surge ? surge_template_ : last_.template_text;
   n.example = text;
   n.links = &last_.links;
   n.now_s = now_s();
@@ -130,7 +144,8 @@ void ReviewStage::on_tick(uint64_t now_ms) {
 std::vector<std::string> ReviewStage::reviewed_accounts() const {
   std::vector<std::string> names;
   for (const auto& [name, account] : ctx_.config.accounts)
-    if (ctx_.policy->reviews(name, policy::MessageClass::promotional)) names.push_back(name);
+    if (ctx_.policy->reviews(name, policy::MessageClass::promotional) || (account && account->volume.on_surge == OnSurge::hold))
+      names.push_back(name);
   return names;
 }
 

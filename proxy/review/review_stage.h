@@ -69,6 +69,15 @@ class ReviewStage {
   explicit ReviewStage(Context& ctx) : ctx_(ctx) {}
 
   Decision decide(std::string_view account, std::string_view sender, std::string_view text, policy::MessageClass message_class);
+  // A message of an account in a volume surge with `on_surge: hold` (docs/policy.md, Volume
+  // monitoring): whatever its class, it waits for a review of its own campaign marked as the
+  // surge's (the text's campaign id + kSurgeSuffix), so that an approval of the campaign itself
+  // does not let a stolen login's flood through.
+  Decision decide_surge(std::string_view account, std::string_view sender, std::string_view text);
+  static constexpr std::string_view kSurgeSuffix = "-surge";
+  // What `campaign`'s review says now (a held message, at its release): pass once approved, hold
+  // while pending, reject when rejected or expired.
+  Decision decided(std::string_view account, std::string_view campaign);
   // A held message of `campaign` (as decide() named it for this text): into the campaign book.
   void note(std::string_view account, std::string_view sender, std::string_view text, std::string_view campaign);
   void on_tick(uint64_t now_ms);
@@ -89,6 +98,7 @@ class ReviewStage {
   Context& ctx_;
   policy::CampaignTemplater templater_;
   policy::Campaign last_;  // the last decide()'s campaign, for note()
+  std::string surge_template_;
   DecidedCampaigns decided_;
   std::optional<std::string> version_;  // the version the table was read at; none before the first read
   std::string policy_version_;           // the policy it was read for (which accounts are reviewed)

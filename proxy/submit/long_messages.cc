@@ -145,6 +145,19 @@ void Submits::decide_held(const std::string& held_key) {
       ++ctx_.counters().long_messages_refused;
       return fail_held(held_key, verdict.status, "REJECTD", kRejected);
     }
+    if (verdict.flagged) flags_.count(msg.account, ctx_.wall_ms() / 1000, verdict, text);
+    // As a one-part message: review first, then the window (submits.cc).
+    ReviewStage::Decision review = review_of(accounts_[msg.account], msg.source, text, verdict);
+    if (review.outcome == ReviewStage::Outcome::reject) {
+      ++ctx_.counters().campaign_messages_refused;
+      ++ctx_.counters().long_messages_refused;
+      return fail_held(held_key, review.status, review.stat, review.stat == "EXPIRED" ? kExpired : kRejected);
+    }
+    if (review.outcome == ReviewStage::Outcome::hold) {
+      ++ctx_.counters().campaign_messages_held;
+      review_->note(msg.account, msg.source, text, review.campaign);
+      return hold_long_message(held_key, verdict, review.campaign);
+    }
     if (verdict.held()) return hold_long_message(held_key, verdict);
     needs = ctx_.policy->state_needs(message, verdict);
   }
@@ -165,13 +178,14 @@ void Submits::decide_held(const std::string& held_key) {
 // A long message inside its window, with `hold`: kept whole as one held message (every part was
 // answered ESME_ROK already), its parts' own keys then forgotten. What cannot be held (its
 // validity ends first, the account's bound, the store down) gets failure receipts now.
-void Submits::hold_long_message(const std::string& held_key, const policy::Verdict& verdict) {
+void Submits::hold_long_message(const std::string& held_key, const policy::Verdict& verdict, std::string_view campaign) {
   HeldMessage& msg = held_.at(held_key);
   const int64_t now_s = ctx_.wall_ms() / 1000;
   HeldRecord record;
   record.account = msg.account;
-  record.reason = "quiet";
-  record.release_at = verdict.hold_until_s;
+  record.reason = campaign.empty() ? "quiet" : "review";
+  record.campaign = campaign;
+  record.release_at = campaign.empty() ? verdict.hold_until_s : 0;
   record.source = msg.source;
   record.destination = msg.destination;
   record.message_class = policy::name(verdict.message_class);
@@ -189,7 +203,8 @@ void Submits::hold_long_message(const std::string& held_key, const policy::Verdi
     ++ctx_.counters().long_messages_refused;
     return fail_held(held_key, verdict.status, "REJECTD", kRejected);
   }
-  holds_->hold(std::move(record), [this, held_key, status = verdict.status](bool ok, bool held) {
+  const uint32_t over_bound = campaign.empty() ? verdict.status : status::ESME_RMSGQFUL;
+  holds_->hold(std::move(record), [this, held_key, status = over_bound](bool ok, bool held) {
     if (!held_.count(held_key)) return;
     if (!ok) return fail_held(held_key, status::ESME_RSYSERR, "UNDELIV", kRejected);
     if (!held) {

@@ -78,10 +78,10 @@ void Submits::submit(const SubmitOrigin& from, uint32_t sequence, std::string_vi
     return refuse(from, sequence, verdict.status);
   }
   if (verdict.flagged) flags_.count(from.account->name, now_s, verdict, text_);
-  if (review_ && policy->enforcing()) {
-    ReviewStage::Decision review = review_->decide(from.account->name, sm.source_addr, text_, verdict.message_class);
-    if (review.outcome != ReviewStage::Outcome::pass) return under_review(from, sequence, sm, *destination, verdict, review);
-  }
+  // Review first: a campaign waiting for review waits whatever the hour; once approved, its
+  // release is decided again, and inside quiet hours held until the window opens.
+  ReviewStage::Decision review = review_of(*from.account, sm.source_addr, text_, verdict);
+  if (review.outcome != ReviewStage::Outcome::pass) return under_review(from, sequence, pdu, sm, *destination, verdict, review);
   if (verdict.held()) return hold_message(from, sequence, pdu, sm, *destination, verdict);
   policy::StateNeeds needs;
   if (policy->enforcing()) needs = policy->state_needs(message, verdict);
@@ -153,7 +153,7 @@ void Submits::state_checked(SubmitPtr submit, bool ok, policy::Rule failed) {
 
 // A promotional message whose campaign is not approved: refused when its campaign was rejected or
 // expired, held (noted in the campaign book) while it waits for review.
-void Submits::under_review(const SubmitOrigin& from, uint32_t sequence, const smpp::ShortMessageView& sm,
+void Submits::under_review(const SubmitOrigin& from, uint32_t sequence, std::string_view pdu, const smpp::ShortMessageView& sm,
                            std::string_view recipient, policy::Verdict verdict, const ReviewStage::Decision& review) {
   if (review.outcome == ReviewStage::Outcome::reject) {
     ++ctx_.counters().campaign_messages_refused;
@@ -166,12 +166,17 @@ void Submits::under_review(const SubmitOrigin& from, uint32_t sequence, const sm
   }
   ++ctx_.counters().campaign_messages_held;
   review_->note(from.account->name, sm.source_addr, text_, review.campaign);
-  // TODO(lead): keep the message with the holds mechanism and answer ESME_ROK (released when the
-  // campaign is approved, failure receipts when rejected or expired). Until then it is refused
-  // with the channel rule's status, as promotional traffic over SMPP was before review existed.
-  const uint32_t st = ctx_.policy->status(policy::Rule::channel_s2s_promotional);
-  audit_refusal(from, sm, recipient, verdict, "campaign.pending", st);
-  refuse(from, sequence, st);
+  hold_message(from, sequence, pdu, sm, std::string(recipient), verdict, review.campaign);
+}
+
+// What a message the rules accepted waits for: its campaign's review, or a surge's when its
+// account is in one with `on_surge: hold` (every class then: a stolen login floods with anything).
+ReviewStage::Decision Submits::review_of(const Account& account, std::string_view sender, std::string_view text,
+                                         const policy::Verdict& verdict) {
+  if (!review_ || !ctx_.policy->enforcing()) return {};
+  if (account.surging() && account.config && account.config->volume.on_surge == OnSurge::hold)
+    return review_->decide_surge(account.name, sender, text);
+  return review_->decide(account.name, sender, text, verdict.message_class);
 }
 
 void Submits::audit_refusal(const SubmitOrigin& from, const smpp::ShortMessageView& sm, std::string_view recipient,
@@ -285,12 +290,13 @@ int64_t validity_end(std::string_view validity_period, int64_t now) {
 // be held (its validity ends before the window opens, or the account's bound is reached) gets
 // the time rule's status, as without `hold`; a store that cannot answer, ESME_RSYSERR (retry).
 void Submits::hold_message(const SubmitOrigin& from, uint32_t sequence, std::string_view pdu, const smpp::ShortMessageView& sm,
-                           const std::string& destination, const policy::Verdict& verdict) {
+                           const std::string& destination, const policy::Verdict& verdict, std::string_view campaign) {
   const int64_t now_s = ctx_.wall_ms() / 1000;
   HeldRecord record;
   record.account = from.account->name;
-  record.reason = "quiet";
-  record.release_at = verdict.hold_until_s;
+  record.reason = campaign.empty() ? "quiet" : "review";
+  record.campaign = campaign;
+  record.release_at = campaign.empty() ? verdict.hold_until_s : 0;
   record.expires = validity_end(sm.validity_period, now_s);
   record.source = sm.source_addr;
   record.destination = destination;
@@ -309,8 +315,10 @@ void Submits::hold_message(const SubmitOrigin& from, uint32_t sequence, std::str
     audit_refusal(from, sm, destination, verdict, policy::rule_id(verdict.rule));
     return refuse(from, sequence, verdict.status);
   }
-  ctx_.stats.decided(verdict, &from.account->tally);
-  holds_->hold(std::move(record), [this, session = from.session, sequence, id, status = verdict.status,
+  if (campaign.empty()) ctx_.stats.decided(verdict, &from.account->tally);
+  // Over the account's bound: the time rule's status for a quiet-hour hold, "queue full" for a review.
+  const uint32_t over_bound = campaign.empty() ? verdict.status : status::ESME_RMSGQFUL;
+  holds_->hold(std::move(record), [this, session = from.session, sequence, id, status = over_bound,
                                    tally = &from.account->tally](bool ok, bool held) {
     if (!ok) return (void)replies_->answer_submit(session, sequence, status::ESME_RSYSERR, "");
     if (!held) {

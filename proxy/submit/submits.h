@@ -49,7 +49,9 @@ class Submits final : public SubmitIntake, public SubmitAnswers, public Internal
 
  private:
   void state_checked(SubmitPtr submit, bool ok, policy::Rule failed);
-  void under_review(const SubmitOrigin& from, uint32_t sequence, const smpp::ShortMessageView& sm,
+  ReviewStage::Decision review_of(const Account& account, std::string_view sender, std::string_view text,
+                                  const policy::Verdict& verdict);
+  void under_review(const SubmitOrigin& from, uint32_t sequence, std::string_view pdu, const smpp::ShortMessageView& sm,
                     std::string_view recipient, policy::Verdict verdict, const ReviewStage::Decision& review);
   void route(SubmitPtr submit);
   void answer(Submit& submit, uint32_t status);
@@ -59,8 +61,8 @@ class Submits final : public SubmitIntake, public SubmitAnswers, public Internal
   void audit_answer(const Submit& submit, uint32_t status, std::string_view operator_id);
   // Held messages (proxy/hold/): a verdict `hold` keeps the message before the customer's answer.
   void hold_message(const SubmitOrigin& from, uint32_t sequence, std::string_view pdu, const smpp::ShortMessageView& sm,
-                    const std::string& destination, const policy::Verdict& verdict);
-  void hold_long_message(const std::string& held_key, const policy::Verdict& verdict);
+                    const std::string& destination, const policy::Verdict& verdict, std::string_view campaign = {});
+  void hold_long_message(const std::string& held_key, const policy::Verdict& verdict, std::string_view campaign = {});
 
   // Long messages (long_messages.cc).
   void submit_part(const SubmitOrigin& from, uint32_t sequence, std::string_view pdu, const smpp::ShortMessageView& sm,

@@ -22,7 +22,7 @@ describe('hajib usage --bill', () => {
       at: DAY,
       tweak: (c) => {
         c.billing = { price_per_part: '0.05', currency: 'SAR' };
-        Object.assign(c.accounts.acme, { promotional_via_smpp: true });  // billing: dependent, the default
+        Object.assign(c.accounts.acme, { promotional_via_smpp: true, review: 'off' });  // billing: dependent, the default
         c.accounts.ministry = {
           password_hash: ministryHash, allow_ips: ['127.0.0.1/32'], entity: 'government', billing: 'independent',
           senders: { MOH: 'service', 'MOH-INFO': 'awareness' }, official_names: ['MOH'],

@@ -44,7 +44,7 @@ describe('held messages: quiet_hours: hold', () => {
       at: '2026-11-22T21:59:59+03:00',
       movableClock: true,
       tweak: (cfg) => {
-        Object.assign(cfg.accounts.acme, { quiet_hours: 'hold', promotional_via_smpp: true });
+        Object.assign(cfg.accounts.acme, { quiet_hours: 'hold', promotional_via_smpp: true, review: 'off' });
         cfg.limits.held_messages_max = 3;
         cfg.state.number_key = '5a'.repeat(32);
       },
