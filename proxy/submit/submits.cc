@@ -315,7 +315,6 @@ void Submits::hold_message(const SubmitOrigin& from, uint32_t sequence, std::str
     audit_refusal(from, sm, destination, verdict, policy::rule_id(verdict.rule));
     return refuse(from, sequence, verdict.status);
   }
-  if (campaign.empty()) ctx_.stats.decided(verdict, &from.account->tally);
   // Over the account's bound: the time rule's status for a quiet-hour hold, "queue full" for a review.
   const uint32_t over_bound = campaign.empty() ? verdict.status : status::ESME_RMSGQFUL;
   holds_->hold(std::move(record), [this, session = from.session, sequence, id, status = over_bound,

@@ -24,6 +24,8 @@ accounts:
           promotional_via_smpp: true, senders: { SHOP-AD: promotional, SHOP: service } }
   bank: { password_hash: ")" + kPasswordHash + R"(", allow_ips: [ "127.0.0.1/32" ], entity: private, bank: true,
           promotional_via_smpp: true, senders: { BANK-AD: promotional } }
+  courier: { password_hash: ")" + kPasswordHash + R"(", allow_ips: [ "127.0.0.1/32" ], entity: private, bank: true,
+             senders: { COURIER: service }, volume: { surge_factor: 5, on_surge: hold } }
 )";
 }
 
@@ -133,8 +135,43 @@ TEST_CASE("the tick asks the store to expire the reviewed accounts' campaigns pe
   r.tick();
   REQUIRE(r.w.store->expiries.size() == 1);
   const auto& e = r.w.store->expiries[0];
-  CHECK(e.accounts == std::vector<std::string>{"shop"});  // the bank is not reviewed
+  CHECK(e.accounts == std::vector<std::string>{"courier", "shop"});  // the bank is not reviewed (the courier's surges are)
   CHECK(e.cutoff_s == kDaytime - 72 * 3600);
   CHECK(e.until_s == kDaytime + 72 * 3600);
   r.w.settle();
+}
+
+TEST_CASE("a surge held for review is a campaign of its own: the text's campaign marked -surge, any class, any account") {
+  Reviewed r;
+  auto surge = r.stage.decide_surge("courier", "COURIER", "Your card ending 4411 was charged 120 SAR");
+  CHECK(surge.outcome == ReviewStage::Outcome::hold);
+  CHECK(surge.campaign.ends_with("-surge"));
+  CHECK(surge.campaign.size() == 16 + 6);
+  // A bank, exempt from review, and a service message, never reviewed: only the surge holds it.
+  CHECK(r.stage.decide("courier", "COURIER", "Your card ending 4411 was charged 120 SAR", policy::MessageClass::service)
+            .outcome == ReviewStage::Outcome::pass);
+  r.stage.note("courier", "COURIER", "Your card ending 4411 was charged 120 SAR", surge.campaign);
+  REQUIRE(r.w.store->noted.size() == 1);
+  CHECK(r.w.store->noted[0].campaign == surge.campaign);
+  CHECK(r.w.store->noted[0].template_text == "[volume surge] Your card ending {n} was charged {n} SAR");
+}
+
+TEST_CASE("an account with on_surge: hold has its decided campaigns read and its pending ones expired, reviewed or not") {
+  Reviewed r;
+  r.tick();
+  REQUIRE(r.w.store->expiries.size() == 1);
+  CHECK(r.w.store->expiries[0].accounts == std::vector<std::string>{"courier", "shop"});
+  r.w.settle();
+}
+
+TEST_CASE("at release a held message's campaign is asked by its id: approved passes, pending holds, rejected refuses") {
+  Reviewed r;
+  std::string id = r.offer().campaign;
+  CHECK(r.stage.decided("shop", id).outcome == ReviewStage::Outcome::hold);
+  r.decide_in_store(id + " approved", "1");
+  CHECK(r.stage.decided("shop", id).outcome == ReviewStage::Outcome::pass);
+  r.decide_in_store(id + " rejected", "2");
+  auto d = r.stage.decided("shop", id);
+  CHECK(d.outcome == ReviewStage::Outcome::reject);
+  CHECK(d.stat == "REJECTD");
 }
