@@ -22,6 +22,20 @@ std::string_view rule_id(Rule r) { return r == Rule::none ? std::string_view() :
 
 namespace {
 
+// Whether any code point of a UTF-8 text satisfies `test` (a bad sequence is skipped).
+template <typename Test>
+bool any_code_point(std::string_view utf8, Test test) {
+  int32_t i = 0;
+  const int32_t length = int32_t(utf8.size());
+  const auto* s = reinterpret_cast<const uint8_t*>(utf8.data());
+  while (i < length) {
+    UChar32 c;
+    U8_NEXT(s, i, length, c);
+    if (c >= 0 && test(c)) return true;
+  }
+  return false;
+}
+
 // Reused between decisions on the loop thread: a decision allocates nothing once these have grown.
 struct Scratch {
   FoldedText text;
@@ -152,16 +166,9 @@ class Decision {
   }
 
   static bool has_currency_sign(std::string_view utf8) {
-    int32_t i = 0;
-    const int32_t length = int32_t(utf8.size());
-    const auto* s = reinterpret_cast<const uint8_t*>(utf8.data());
-    while (i < length) {
-      UChar32 c;
-      U8_NEXT(s, i, length, c);
-      if (c >= 0 && u_charType(c) == U_CURRENCY_SYMBOL) return true;
-    }
-    return false;
+    return any_code_point(utf8, [](UChar32 c) { return u_charType(c) == U_CURRENCY_SYMBOL; });
   }
+
 
   bool matches_template() const {
     collapse_whitespace(m_.text, scratch.collapsed);
@@ -313,17 +320,11 @@ OptOutWord Table::opt_out_word(std::string_view text) const {
 }
 
 Language language_of(std::string_view utf8) {
-  int32_t i = 0;
-  const int32_t length = int32_t(utf8.size());
-  const auto* s = reinterpret_cast<const uint8_t*>(utf8.data());
-  while (i < length) {
-    UChar32 c;
-    U8_NEXT(s, i, length, c);
-    if ((c >= 0x0600 && c <= 0x06FF) || (c >= 0x0750 && c <= 0x077F) || (c >= 0xFB50 && c <= 0xFDFF) ||
-        (c >= 0xFE70 && c <= 0xFEFF))
-      return Language::arabic;
-  }
-  return Language::english;
+  const bool arabic = any_code_point(utf8, [](UChar32 c) {
+    return (c >= 0x0600 && c <= 0x06FF) || (c >= 0x0750 && c <= 0x077F) || (c >= 0xFB50 && c <= 0xFDFF) ||
+           (c >= 0xFE70 && c <= 0xFEFF);
+  });
+  return arabic ? Language::arabic : Language::english;
 }
 
 namespace {

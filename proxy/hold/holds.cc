@@ -141,16 +141,10 @@ void Holds::release(HeldRecord record) {
     return finish(record, "expired", smpp::status::ESME_ROK, "EXPIRED", kExpired);
   }
   // The whole text, from the parts as the customer sent them.
-  std::string text, part_text;
-  bool inspectable = true;
-  for (const auto& p : record.parts) {
-    smpp::ShortMessageView sm;
-    smpp::DecodeError error;
-    if (!smpp::read_short_message(p.pdu, sm, error) || message_text(sm, ctx_.config.text, part_text) != TextResult::ok)
-      inspectable = false;
-    else
-      text += part_text;
-  }
+  WholeText whole(ctx_.config.text);
+  for (const auto& p : record.parts) whole.add(p.pdu);
+  const std::string& text = whole.text;
+  const bool inspectable = whole.inspectable;
   const auto& table = ctx_.policy;
   policy::Verdict verdict;
   if (table->enforcing()) {

@@ -124,16 +124,10 @@ void Submits::complete_if_whole(const std::string& held_key) {
 void Submits::decide_held(const std::string& held_key) {
   HeldMessage& msg = held_.at(held_key);
   msg.deciding = true;
-  std::string text, part_text;
-  bool inspectable = true;
-  for (const auto& [seq, p] : msg.parts) {
-    smpp::ShortMessageView sm;
-    smpp::DecodeError error;
-    if (!smpp::read_short_message(p.pdu, sm, error) || message_text(sm, ctx_.config.text, part_text) != TextResult::ok)
-      inspectable = false;
-    else
-      text += part_text;
-  }
+  WholeText whole(ctx_.config.text);
+  for (const auto& [seq, p] : msg.parts) whole.add(p.pdu);
+  const std::string& text = whole.text;
+  const bool inspectable = whole.inspectable;
   policy::Verdict verdict;
   policy::StateNeeds needs;
   if (ctx_.policy->enforcing()) {

@@ -70,4 +70,13 @@ std::optional<smpp::Concatenation> concatenation_of(const smpp::ShortMessageView
   return concatenation_in(sm, malformed);
 }
 
+void WholeText::add(std::string_view pdu) {
+  smpp::ShortMessageView sm;
+  smpp::DecodeError error;
+  if (!smpp::read_short_message(pdu, sm, error) || message_text(sm, options, part_) != TextResult::ok)
+    inspectable = false;
+  else
+    text += part_;
+}
+
 }  // namespace proxy

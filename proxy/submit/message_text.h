@@ -3,6 +3,7 @@
 
 #include <optional>
 #include <string>
+#include <string_view>
 
 #include "smpp/pdu.h"
 #include "smpp/pdu_view.h"
@@ -16,6 +17,19 @@ enum class TextResult { ok, not_inspectable, bad_udh };
 // its user data header (esm_class 0x40), decoded from data_coding.
 TextResult message_text(const smpp::ShortMessage& sm, const smpp::TextOptions& options, std::string& utf8);
 TextResult message_text(const smpp::ShortMessageView& sm, const smpp::TextOptions& options, std::string& utf8);
+
+// The whole text of a long message, added part by part in order (each the customer's submit_sm);
+// not inspectable once one part cannot be read.
+struct WholeText {
+  explicit WholeText(const smpp::TextOptions& options) : options(options) {}
+  void add(std::string_view pdu);
+  const smpp::TextOptions& options;
+  std::string text;
+  bool inspectable = true;
+
+ private:
+  std::string part_;
+};
 
 // The part of a long message this submit_sm is, from its UDH (esm_class 0x40) or its SAR TLVs;
 // nullopt for a whole message (total 1 included). `malformed` is set for a broken UDH or SAR.
