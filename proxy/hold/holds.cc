@@ -150,7 +150,6 @@ void Holds::release(HeldRecord record) {
   if (table->enforcing()) {
     policy::Message message{record.account, record.source, record.destination, text, inspectable, int(record.parts.size())};
     verdict = table->decide(message, policy::Context{now_s});
-    if (verdict.held()) return reschedule(record, verdict.hold_until_s);  // released early (ops) inside the window
     if (verdict.outcome == policy::Outcome::reject) {
       ++ctx_.counters().released_refused;
       ctx_.stats.decided(verdict, nullptr);
@@ -169,6 +168,8 @@ void Holds::release(HeldRecord record) {
         return finish(record, nullptr, review.status, review.stat, review.stat == "EXPIRED" ? kExpired : kRejected);
     }
   }
+  // After the review, as at submit: a rejected campaign's receipts do not wait for the morning.
+  if (verdict.held()) return reschedule(record, verdict.hold_until_s);  // released inside the window (ops, an approval)
   policy::StateNeeds needs;
   if (table->enforcing()) {
     policy::Message message{record.account, record.source, record.destination, text, inspectable, int(record.parts.size())};
