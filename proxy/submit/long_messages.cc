@@ -193,7 +193,11 @@ void Submits::hold_long_message(const std::string& held_key, const policy::Verdi
     }
   }
   record.id = record.parts.front().id;
-  if (!holds_ || (record.expires != 0 && record.expires <= record.release_at)) {
+  if (record.expires != 0 && record.expires <= record.release_at) {  // expires before the window opens
+    ++ctx_.counters().expired;
+    return fail_held(held_key, status::ESME_ROK, "EXPIRED", kExpired);
+  }
+  if (!holds_) {
     ++ctx_.counters().long_messages_refused;
     return fail_held(held_key, verdict.status, "REJECTD", kRejected);
   }

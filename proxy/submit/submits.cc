@@ -286,6 +286,16 @@ int64_t validity_end(std::string_view validity_period, int64_t now) {
 }
 }  // namespace
 
+// A message whose validity ends before its window opens is accepted and expires, as an SMSC's
+// would: ESME_ROK, then at once the EXPIRED receipt it asked for (nothing is kept).
+void Submits::expire_at_once(const SubmitOrigin& from, uint32_t sequence, const HeldRecord& record) {
+  ++ctx_.counters().expired;
+  const HeldRecord::Part& part = record.parts.front();
+  if (!replies_->answer_submit(from.session, sequence, status::ESME_ROK, part.id)) ++ctx_.counters().submit_responses_orphaned;
+  if (record.registered_delivery & 0x03)
+    failure_receipt(record.account, part.id, record.source, record.destination, status::ESME_ROK, "EXPIRED", 3);
+}
+
 // Held before the customer hears ESME_ROK: nothing acknowledged is lost. A message that cannot
 // be held (its validity ends before the window opens, or the account's bound is reached) gets
 // the time rule's status, as without `hold`; a store that cannot answer, ESME_RSYSERR (retry).
@@ -311,10 +321,7 @@ void Submits::hold_message(const SubmitOrigin& from, uint32_t sequence, std::str
   }
   record.id = part.id;
   record.parts.push_back(std::move(part));
-  if (record.expires != 0 && record.expires <= record.release_at) {
-    audit_refusal(from, sm, destination, verdict, policy::rule_id(verdict.rule));
-    return refuse(from, sequence, verdict.status);
-  }
+  if (record.expires != 0 && record.expires <= record.release_at) return expire_at_once(from, sequence, record);
   // Over the account's bound: the time rule's status for a quiet-hour hold, "queue full" for a review.
   const uint32_t over_bound = campaign.empty() ? verdict.status : status::ESME_RMSGQFUL;
   holds_->hold(std::move(record), [this, session = from.session, sequence, id, status = over_bound,

@@ -62,6 +62,7 @@ class Submits final : public SubmitIntake, public SubmitAnswers, public Internal
   // Held messages (proxy/hold/): a verdict `hold` keeps the message before the customer's answer.
   void hold_message(const SubmitOrigin& from, uint32_t sequence, std::string_view pdu, const smpp::ShortMessageView& sm,
                     const std::string& destination, const policy::Verdict& verdict, std::string_view campaign = {});
+  void expire_at_once(const SubmitOrigin& from, uint32_t sequence, const HeldRecord& record);
   void hold_long_message(const std::string& held_key, const policy::Verdict& verdict, std::string_view campaign = {});
 
   // Long messages (long_messages.cc).
