@@ -150,6 +150,13 @@ void Holds::release(HeldRecord record) {
   if (table->enforcing()) {
     policy::Message message{record.account, record.source, record.destination, text, inspectable, int(record.parts.size())};
     verdict = table->decide(message, policy::Context{now_s});
+    // A review's wait may end inside quiet hours: the customer sent it in the open window, so it
+    // waits for the next one even where the account rejects at night.
+    const bool window_closed = verdict.rule == policy::Rule::time_quiet_hours || verdict.rule == policy::Rule::time_ramadan_hours;
+    if (verdict.outcome == policy::Outcome::reject && window_closed && record.reason == "review") {
+      verdict.outcome = policy::Outcome::hold;
+      verdict.hold_until_s = table->window_opens(now_s);
+    }
     if (verdict.outcome == policy::Outcome::reject) {
       ++ctx_.counters().released_refused;
       ctx_.stats.decided(verdict, nullptr);
