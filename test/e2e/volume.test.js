@@ -3,13 +3,14 @@
 // with 7 days of hourly history seeded in Redis, a burst over surge_factor x the usual rate of
 // the hour raises the alarm (the /metrics gauge and counter, one audit line) and it clears when
 // the window falls back; an account without history does not alarm on a burst; daily_max alarms
-// on an account's first day.
+// on an account's first day; with `on_surge: hold`, the rest of a surge is held for review (answered
+// ESME_ROK, relayed only once ops approve the surge's campaign).
 const { describe, test, before, after } = require('node:test');
 const assert = require('node:assert/strict');
 const fs = require('node:fs');
 const os = require('node:os');
 const path = require('node:path');
-const { S, startWorld, submitMany, waitFor, httpGet, passwordHash, sleep } = require('./harness');
+const { S, PROXY_ID, startWorld, submit, submitMany, waitFor, httpGet, passwordHash, sleep, runHajib } = require('./harness');
 
 const AT = '2026-11-22T10:00:00+03:00';
 const UNIX = Date.parse(AT) / 1000;
@@ -46,15 +47,19 @@ describe('the volume watch', () => {
       tweak: (c) => {
         c.audit = { file: auditFile };
         c.accounts.acme.volume = { surge_factor: 2, window_min: 10, on_surge: 'hold' };
-        for (const [name, sender, volume] of [['fresh', 'FRESH', { surge_factor: 2, window_min: 10 }], ['bulk', 'BULK', { daily_max: 5 }]])
+        for (const [name, sender, volume] of [['fresh', 'FRESH', { surge_factor: 2, window_min: 10 }], ['bulk', 'BULK', { daily_max: 5 }],
+          ['rush', 'RUSH', { surge_factor: 2, window_min: 10, on_surge: 'hold' }]])
           c.accounts[name] = { password_hash: hash, allow_ips: ['127.0.0.1/32'], entity: 'private', senders: { [sender]: 'service' }, volume };
       },
     });
     // 7 days of history for acme: 60 messages in this hour each day, so 10 in a usual 10-minute
     // window and a surge above 20; first counted a month ago.
-    for (let back = 1; back <= 7; back++) await w.redis.cmd('HSET', `hajib:{acct:acme}:hourly:${DAY - back}`, String(HOUR_OF_DAY), '60');
-    await w.redis.cmd('SET', 'hajib:{acct:acme}:since', String(DAY - 30));
-    for (const [name, pw] of [['acme', 'acme-pw'], ['fresh', 'other-pw'], ['bulk', 'other-pw']]) {
+    // rush has the same history.
+    for (const account of ['acme', 'rush']) {
+      for (let back = 1; back <= 7; back++) await w.redis.cmd('HSET', `hajib:{acct:${account}}:hourly:${DAY - back}`, String(HOUR_OF_DAY), '60');
+      await w.redis.cmd('SET', `hajib:{acct:${account}}:since`, String(DAY - 30));
+    }
+    for (const [name, pw] of [['acme', 'acme-pw'], ['fresh', 'other-pw'], ['bulk', 'other-pw'], ['rush', 'other-pw']]) {
       customers[name] = await w.customer({ systemId: name, password: pw });
       assert.equal(customers[name].status, S.OK, `bind ${name}`);
     }
@@ -107,5 +112,39 @@ describe('the volume watch', () => {
     assert.equal(line.today, 6);
     assert.equal(line.daily_max, 5);
     assert.equal(await alarm('bulk', 'surge'), 0);
+  });
+  test('on_surge: hold: once the surge alarm is on, messages are answered ESME_ROK but held for review as a -surge campaign; approving it releases them', { timeout: 60000 }, async () => {
+    const atOperators = (dest) => Object.values(w.ops).flatMap((op) => op.submitsTo(dest));
+    const review = (...args) => runHajib(['review', ...args, '--config', w.configPath]);
+    const surgeCampaigns = async () => {
+      const r = await review('list', '--account', 'rush', '--json');
+      assert.equal(r.code, 0, r.stderr);
+      return JSON.parse(r.stdout).campaigns.filter((c) => c.id.endsWith('-surge'));
+    };
+    await burst('rush', 'RUSH', 21, 966501500000);  // 21 > 2 x 10: a surge
+    await waitFor(async () => (await alarm('rush', 'surge')) === 1, CHECK_MS * 3, 'the surge gauge of rush to be 1');
+
+    const dests = [966501500100, 966501500101, 966501500102].map(String);
+    for (const destination of dests) {
+      const resp = await submit(customers.rush, { source: 'RUSH', destination, text: uniq('Your parcel has shipped') });
+      assert.equal(resp.command_status, S.OK, 'answered ESME_ROK');
+      assert.match(resp.message_id, PROXY_ID, 'with Hajib\'s id');
+    }
+    const [campaign, ...more] = await waitFor(async () => {
+      const list = await surgeCampaigns();
+      return list.length === 1 && list[0].held === dests.length ? list : null;
+    }, 5000, 'one -surge campaign with the 3 messages held');
+    assert.deepEqual(more, []);
+    assert.equal(campaign.account, 'rush');
+    assert.equal(campaign.state, 'pending');
+    assert.ok(campaign.template.startsWith('[volume surge] '), campaign.template);
+    await sleep(2500);  // what a release would take if it were going to happen
+    assert.deepEqual(dests.flatMap(atOperators), [], 'held: nothing relayed during the surge');
+
+    const r = await review('approve', campaign.id, '--by', 'noc');
+    assert.equal(r.code, 0, r.stderr);
+    await waitFor(() => dests.every((d) => atOperators(d).length > 0), 10000, 'the held messages released to the operator');
+    await sleep(2500);
+    assert.deepEqual(dests.map((d) => atOperators(d).length), [1, 1, 1], 'each relayed once');
   });
 });
