@@ -25,9 +25,14 @@ describe('hajib report flags', () => {
     '--from', '2026-11-01', '--to', '2026-11-30', ...extra], 20000);
 
   test('flagged messages pass, and the report counts them by rule with masked examples (no code, number or link kept)', { timeout: 60000 }, async () => {
-    const texts = ['Your code is 482913', 'Your code is 771204', 'Your code is 1234 call 0501234567', 'Your code is 5521 see acme.example/help'];
+    // The last two are nothing but a code (R-OTP-REASON: the plainest "just the code").
+    const texts = ['Your code is 482913', 'Your code is 771204', 'Your code is 1234 call 0501234567', 'Your code is 5521 see acme.example/help',
+      'رمز: 4821', '4821'];
+    const ucs2 = (t) => Buffer.from(t, 'utf16le').swap16();
     for (const [i, text] of texts.entries()) {
-      const r = await submit(acme, { source: 'ACME', destination: `96650100010${i}`, text });
+      const arabic = /[\u0600-\u06FF]/.test(text);
+      const r = await submit(acme, { source: 'ACME', destination: `96650100010${i}`,
+        ...(arabic ? { short_message: ucs2(text), data_coding: 8 } : { text }) });
       assert.equal(r.command_status, S.OK, `${text}: flagged, not refused`);
     }
     const plain = await submit(acme, { source: 'ACME', destination: '966501000109', text: 'Your parcel has shipped' });
@@ -37,22 +42,24 @@ describe('hajib report flags', () => {
     await waitFor(async () => {
       const r = await report('--json');
       json = r.code === 0 ? JSON.parse(r.stdout) : null;
-      return json && json.rules.length && json.rules[0].count === 4;
-    }, 10000, 'the report to count the 4 flagged messages').catch((e) => { throw new Error(`${e.message}; got ${JSON.stringify(json)}`); });
+      return json && json.rules.length && json.rules[0].count === 6;
+    }, 10000, 'the report to count the 6 flagged messages').catch((e) => { throw new Error(`${e.message}; got ${JSON.stringify(json)}`); });
     assert.equal(json.account, 'acme');
     assert.deepEqual(json.rules.map((r) => r.rule), ['otp.no_reason'], 'only the flagging rule; the plain message is not there');
     assert.deepEqual(json.rules[0].examples, [
       'Your code is ######',                      // 482913 and 771204 mask alike: one example
       'Your code is #### call ##########',
       'Your code is #### see [link]',
+      'رمز: ####',
+      '####',
     ]);
     const all = JSON.stringify(json);
-    for (const secret of ['482913', '771204', '0501234567', 'acme.example']) assert.ok(!all.includes(secret), `${secret} is not kept`);
+    for (const secret of ['482913', '771204', '0501234567', 'acme.example', '4821']) assert.ok(!all.includes(secret), `${secret} is not kept`);
 
     const text = await report();
     assert.equal(text.code, 0, text.stderr);
-    assert.match(text.stdout, /^account acme, 2026-11-01 to 2026-11-30: 4 flagged messages$/m);
-    assert.match(text.stdout, /^otp\.no_reason 4$/m);
+    assert.match(text.stdout, /^account acme, 2026-11-01 to 2026-11-30: 6 flagged messages$/m);
+    assert.match(text.stdout, /^otp\.no_reason 6$/m);
     assert.match(text.stdout, /^ {2}e\.g\. Your code is ######$/m);
   });
 
