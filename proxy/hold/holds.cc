@@ -94,8 +94,8 @@ void Holds::on_tick(uint64_t now_ms, bool renew_leases) {
   for (const auto& [account, campaign] : std::set(campaigns_to_release_)) campaign_decided(account, campaign);
   if (now_ms - last_count_ms_ >= kCountMs) {
     last_count_ms_ = now_ms;
-    for (const auto& [name, account] : accounts_)
-      ctx_.store->held_count(name, [this, name](bool ok, int64_t n) {
+    for (const auto& entry : accounts_)  // not a structured binding: clang 14 cannot capture one
+      ctx_.store->held_count(entry.first, [this, name = entry.first](bool ok, int64_t n) {
         if (ok) held_counts_[name] = n;
       });
   }

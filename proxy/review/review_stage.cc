@@ -182,7 +182,7 @@ void ReviewStage::reload(std::string version) {
     bool ok = true;
     std::vector<DecidedCampaigns::Change> changes;
   };
-  auto pass = std::make_shared<Pass>(Pass{accounts.size()});
+  auto pass = std::make_shared<Pass>(Pass{accounts.size(), true, {}});
   for (const std::string& account : accounts)
     ctx_.store->decided_campaigns(account, now_s(), [this, account, pass, version](bool ok, std::vector<std::pair<std::string, std::string>> items) {
       if (!ok) pass->ok = false;
