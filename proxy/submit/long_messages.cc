@@ -239,37 +239,13 @@ void Submits::forward_held(const std::string& held_key, const policy::Verdict& v
   Account& account = accounts_[msg.account];
   std::vector<SubmitPtr> parts;
   for (auto& [seq, p] : msg.parts) {
-    auto s = new_submit();
-    s->answered_early = true;
-    s->registered_delivery = p.registered_delivery;
-    s->id = p.id;
-    s->account = &account.name;
-    s->tally = &account.tally;
-    s->destination = msg.destination;
-    s->sender = msg.source;
+    SubmitPtr s = answered_part(account, msg.destination, msg.source, p.id, p.registered_delivery, verdict, charged, parts.empty());
     s->pdu = std::move(p.pdu);
-    s->policy = ctx_.policy;
-    s->verdict = verdict;
-    s->counts_as_message = parts.empty();
-    if (charged) {  // a part the operator refuses gives its unit back
-      s->reserved.emplace();
-      s->reserved->account = msg.account;
-      s->reserved->parts = 1;
-      s->reserved->needs.charge = true;
-    }
     parts.push_back(std::move(s));
   }
   forget_held(held_key);
   ++ctx_.counters().long_messages_forwarded;
-
-  // One link for all parts, so that the operator gets them in order.
-  auto upstream = outbound_->route(parts.front()->destination);
-  if (!upstream) {
-    for (auto& s : parts) answer(*s, status::ESME_RINVDSTADR);
-    return;
-  }
-  for (auto& s : parts) s->upstream = *upstream;
-  outbound_->dispatch_in_order(*upstream, std::move(parts));
+  dispatch_parts(std::move(parts));
 }
 
 void Submits::fail_held(const std::string& held_key, uint32_t st, std::string_view stat, uint8_t state) {

@@ -342,33 +342,50 @@ void Submits::relay_held(const HeldRecord& record, const policy::Verdict& verdic
   if (account == accounts_.end()) return held_failure_receipts(record, status::ESME_RINVSYSID, "REJECTD", 8);
   std::vector<SubmitPtr> parts;
   for (const auto& p : record.parts) {
-    auto s = new_submit();
-    s->answered_early = true;
-    s->held_id = record.id;
-    s->id = MessageIdAllocator::Id{};
-    std::copy_n(p.id.data(), std::min<size_t>(16, p.id.size()), s->id.data());
-    s->account = &account->second.name;
-    s->tally = &account->second.tally;
-    s->destination = record.destination;
-    s->sender = record.source;
-    s->pdu = p.pdu;
-    s->policy = ctx_.policy;
-    s->verdict = verdict;
-    s->counts_as_message = parts.empty();
-    s->receipt_expires_s = record.expires ? std::clamp<int64_t>(record.expires + 3600, ctx_.wall_ms() / 1000 + 60,
-                                                                ctx_.wall_ms() / 1000 + StateStore::kReceiptMappingMaxS) : 0;
+    MessageIdAllocator::Id id{};
+    std::copy_n(p.id.data(), std::min<size_t>(16, p.id.size()), id.data());
     smpp::ShortMessageView sm;
     smpp::DecodeError error;
-    if (smpp::read_short_message(p.pdu, sm, error)) s->registered_delivery = sm.registered_delivery;
-    if (charged) {  // a part the operator refuses gives its unit back
-      s->reserved.emplace();
-      s->reserved->account = record.account;
-      s->reserved->parts = 1;
-      s->reserved->needs.charge = true;
-    }
+    const uint8_t registered_delivery = smpp::read_short_message(p.pdu, sm, error) ? sm.registered_delivery : 0;
+    SubmitPtr s = answered_part(account->second, record.destination, record.source, id, registered_delivery, verdict,
+                                charged, parts.empty());
+    s->held_id = record.id;
+    s->pdu = p.pdu;
+    s->receipt_expires_s = record.expires ? std::clamp<int64_t>(record.expires + 3600, ctx_.wall_ms() / 1000 + 60,
+                                                                ctx_.wall_ms() / 1000 + StateStore::kReceiptMappingMaxS) : 0;
     parts.push_back(std::move(s));
   }
-  auto upstream = outbound_->route(record.destination);
+  dispatch_parts(std::move(parts));
+}
+
+// A part of a message whose customer had ESME_ROK already (a long message, a held one): a
+// failure from here on becomes a failure receipt.
+SubmitPtr Submits::answered_part(Account& account, const std::string& destination, const std::string& source,
+                                 MessageIdAllocator::Id id, uint8_t registered_delivery, const policy::Verdict& verdict,
+                                 bool charged, bool first) {
+  auto s = new_submit();
+  s->answered_early = true;
+  s->registered_delivery = registered_delivery;
+  s->id = id;
+  s->account = &account.name;
+  s->tally = &account.tally;
+  s->destination = destination;
+  s->sender = source;
+  s->policy = ctx_.policy;
+  s->verdict = verdict;
+  s->counts_as_message = first;  // usage counts a long message once
+  if (charged) {  // a part the operator refuses gives its unit back
+    s->reserved.emplace();
+    s->reserved->account = account.name;
+    s->reserved->parts = 1;
+    s->reserved->needs.charge = true;
+  }
+  return s;
+}
+
+// One link for all parts, so that the operator gets them in order.
+void Submits::dispatch_parts(std::vector<SubmitPtr> parts) {
+  auto upstream = outbound_->route(parts.front()->destination);
   if (!upstream) {
     for (auto& s : parts) answer(*s, status::ESME_RINVDSTADR);
     return;

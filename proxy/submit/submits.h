@@ -54,6 +54,10 @@ class Submits final : public SubmitIntake, public SubmitAnswers, public Internal
   void under_review(const SubmitOrigin& from, uint32_t sequence, std::string_view pdu, const smpp::ShortMessageView& sm,
                     std::string_view recipient, policy::Verdict verdict, const ReviewStage::Decision& review);
   void route(SubmitPtr submit);
+  SubmitPtr answered_part(Account& account, const std::string& destination, const std::string& source,
+                          MessageIdAllocator::Id id, uint8_t registered_delivery, const policy::Verdict& verdict,
+                          bool charged, bool first);
+  void dispatch_parts(std::vector<SubmitPtr> parts);
   void answer(Submit& submit, uint32_t status);
   void refuse(const SubmitOrigin& from, uint32_t sequence, uint32_t status);
   void audit_refusal(const SubmitOrigin& from, const smpp::ShortMessageView& sm, std::string_view recipient,
