@@ -69,18 +69,21 @@ struct Step {
   std::vector<std::string> keys;
 };
 
+// The samples as locals named as the rows' arguments name them (keys.def, atomic_steps.def).
+#define HAJIB_SAMPLE_LOCALS(s)                                                                                         \
+  std::string_view account = s.account, sender = s.sender, number_hash = s.number_hash, message = s.message,           \
+                   upstream = s.upstream, campaign = s.campaign;                                                       \
+  int64_t day = s.day, hour = s.hour;                                                                                  \
+  uint32_t bucket_number = s.bucket_number;                                                                            \
+  std::string_view id = s.message; /* held messages: our id */                                                         \
+  (void)account, (void)sender, (void)number_hash, (void)message, (void)upstream, (void)day, (void)bucket_number,       \
+      (void)campaign, (void)hour, (void)id
+
 // Every row of atomic_steps.def, its keys built by keys.def's functions from one set of samples:
 // the row's arguments name these locals.
 std::vector<Step> steps_with(const Samples& s) {
   using namespace proxy::keys;
-  std::string_view account = s.account, sender = s.sender, number_hash = s.number_hash, message = s.message,
-                   upstream = s.upstream, campaign = s.campaign;
-  int64_t day = s.day, hour = s.hour;
-  uint32_t bucket_number = s.bucket_number;
-  (void)account, (void)sender, (void)number_hash, (void)message, (void)upstream, (void)day, (void)bucket_number,
-      (void)campaign, (void)hour;
-  std::string_view id = s.message;  // held messages: our id
-  (void)id;
+  HAJIB_SAMPLE_LOCALS(s);
 #define HAJIB_STEP_KEYS(...) __VA_ARGS__
 #define X(step, keys) Step{#step, {HAJIB_STEP_KEYS keys}},
   return {
@@ -92,14 +95,7 @@ std::vector<Step> steps_with(const Samples& s) {
 
 // Every row of keys.def, built from one set of samples.
 std::vector<std::pair<std::string, std::string>> formats_with(const Samples& s) {
-  std::string_view account = s.account, sender = s.sender, number_hash = s.number_hash, message = s.message,
-                   upstream = s.upstream, campaign = s.campaign;
-  int64_t day = s.day, hour = s.hour;
-  uint32_t bucket_number = s.bucket_number;
-  (void)account, (void)sender, (void)number_hash, (void)message, (void)upstream, (void)day, (void)bucket_number,
-      (void)campaign, (void)hour;
-  std::string_view id = s.message;  // held messages: our id
-  (void)id;
+  HAJIB_SAMPLE_LOCALS(s);
 #define HAJIB_KEY_ARGUMENTS(...) __VA_ARGS__
 #define X(name, spelling, parameters, arguments) {#name, proxy::keys::name(HAJIB_KEY_ARGUMENTS arguments)},
   return {
