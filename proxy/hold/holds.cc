@@ -113,17 +113,28 @@ void Holds::on_tick(uint64_t now_ms, bool renew_leases) {
 void Holds::poll(const std::string& account) {
   if (polling_[account]) return;
   const int pace = release_per_second(ctx_.policy->throughput(account));
-  int busy = 0;
-  for (const auto& [key, f] : in_flight_)
-    if (f.account == account) ++busy;
-  if (busy >= pace) return;
+  if (in_flight_for(account) >= pace) return;
   polling_[account] = true;
-  ctx_.store->due_held(account, ctx_.wall_ms() / 1000, pace - busy, ctx_.owner, [this, account](bool ok, std::vector<HeldRecord> due) {
+  // Asks for a whole second's worth: the claim hands back this instance's own messages in flight
+  // too (their lease is ours), which must not take the places of new ones.
+  ctx_.store->due_held(account, ctx_.wall_ms() / 1000, pace, ctx_.owner, [this, account, pace](bool ok, std::vector<HeldRecord> due) {
     polling_[account] = false;
     if (!ok) return;
-    for (auto& record : due)
-      if (!in_flight_.count(key_of(record.account, record.id))) release(std::move(record));
+    int busy = in_flight_for(account);
+    for (auto& record : due) {
+      if (busy >= pace) break;  // the rest is claimed again on a later second (or its lease lapses)
+      if (in_flight_.count(key_of(record.account, record.id))) continue;
+      release(std::move(record));
+      ++busy;
+    }
   });
+}
+
+int Holds::in_flight_for(const std::string& account) const {
+  int n = 0;
+  for (const auto& [key, f] : in_flight_)
+    if (f.account == account) ++n;
+  return n;
 }
 
 void Holds::release(HeldRecord record) {

@@ -76,6 +76,7 @@ class Holds {
 
  private:
   void poll(const std::string& account);
+  int in_flight_for(const std::string& account) const;
   void release(HeldRecord record);
   void relay(HeldRecord record, const policy::Verdict& verdict, bool charged);
   void finish(const HeldRecord& record, const char* outcome, uint32_t status, std::string_view stat, uint8_t state);

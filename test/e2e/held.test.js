@@ -97,6 +97,24 @@ describe('held messages: quiet_hours: hold', () => {
     await waitFor(() => atOperators(dest).length === 1, 8000, 'released at 12:00');
   });
 
+  test('the awareness cap is not taken when a message is held, and is taken once at its release', async () => {
+    w.setTime('2026-03-06T10:00:00+03:00');  // a Ramadan day: held until 12:00
+    await sleep(300);
+    const dest = nextNumber();
+    const text = 'ACME reminds you: drink water during the day';
+    const aware = () => submit(c, { source: 'ACME-INFO', destination: dest, text, registered_delivery: 1 });
+    // Counted at hold time, the second would be refused awareness.daily_cap (0x40C) here.
+    const ids = [await assertHeldOk(await aware(), 'the first awareness message'),
+      await assertHeldOk(await aware(), 'the second, to the same number, the same day')];
+    w.setTime('2026-03-06T12:00:00+03:00');
+    await waitFor(() => atOperators(dest).length === 1, 8000, 'one of them released');
+    const refused = await waitDelivered(c, (p) => ids.includes(p.receipted_message_id) && receiptField(textOf(p), 'stat') === 'REJECTD',
+      10000, 'a REJECTD receipt for the other');
+    assert.equal(receiptField(textOf(refused), 'err'), String(0x40C), 'refused at release by awareness.daily_cap');
+    await sleep(SETTLE_MS);
+    assert.equal(atOperators(dest).length, 1, 'the cap of 1 holds: the second never reaches an operator');
+  });
+
   test('validity: ending before the window opens expires at once (ESME_ROK, EXPIRED); ending before the release gives EXPIRED then', async () => {
     w.setTime('2026-11-23T23:00:00+03:00');
     await sleep(300);
@@ -105,6 +123,7 @@ describe('held messages: quiet_hours: hold', () => {
       'a 2-hour validity cannot reach 09:00: accepted');
     await receiptFor(short, 'EXPIRED');
     assert.equal(atOperators(shortDest).length, 0, 'an expired message is not relayed');
+    assert.ok((await w.stats()).counters.expired >= 1, 'counted as expired');
 
     const dest = nextNumber();
     const id = await assertHeldOk(await promo(dest, { validity_period: '000000103000000R', registered_delivery: 1 }), 'valid to 09:30');

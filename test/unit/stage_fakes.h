@@ -136,6 +136,18 @@ class RecordingStore final : public proxy::StateStore {
   void held_parts(std::string_view o, std::string_view a, std::function<void(bool, std::vector<HeldPart>)> d) override {
     inner_->held_parts(o, a, std::move(d));
   }
+  // Held messages (proxy/hold/): kept by the memory store; how many each claim asked for, recorded.
+  std::vector<int> due_limits;
+  void hold_message(const proxy::HeldRecord& r, int64_t max_messages, int64_t max_bytes, int ttl_s, Held d) override {
+    inner_->hold_message(r, max_messages, max_bytes, ttl_s, std::move(d));
+  }
+  void due_held(std::string_view a, int64_t now_s, int limit, std::string_view owner, Due d) override {
+    due_limits.push_back(limit);
+    inner_->due_held(a, now_s, limit, owner, std::move(d));
+  }
+  void renew_hold_lease(std::string_view a, std::string_view id, std::string_view o) override { inner_->renew_hold_lease(a, id, o); }
+  void held_done(std::string_view a, std::string_view id) override { inner_->held_done(a, id); }
+  void held_count(std::string_view a, std::function<void(bool, int64_t)> d) override { inner_->held_count(a, std::move(d)); }
   // The campaign book (proxy/review/) as a stage sees it: notes recorded, decisions as set here.
   struct Noted {
     std::string account, campaign, sender, template_text, example;
